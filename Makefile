@@ -1,0 +1,51 @@
+# vigil: one entry point for people and CI.
+#
+#   make          kernel + EFI loader, ESP tree at $(BUILD)/esp
+#   make run      boot in QEMU (q35, OVMF, TCG) with the serial console here
+#   make check    host unit tests + QEMU and Bochs boots driven by tools/harness
+#   make iso      GRUB (Multiboot2) image at $(BUILD)/vigil.iso
+#   make bench    boot and print the benchmark figures
+#   make debug    QEMU stopped, waiting for gdb (symbols: $(BUILD)/kernel/vigil.elf)
+#   make clean
+#
+# Variables: BUILD (output dir), SMP (CPUs for run), CPU (QEMU -cpu), CMDLINE
+# (kernel command line for run), ACCEL (tcg).
+
+BUILD   ?= build
+SMP     ?= 4
+CPU     ?= max
+ACCEL   ?= tcg
+MEM     ?= 512M
+CMDLINE ?=
+
+.PHONY: all run check iso bench debug clean unit scenarios lint tools
+all: $(BUILD)/.tools-ok kernel efi
+
+include mk/tools.mk
+include mk/kernel.mk
+include boot/efi/efi.mk
+include mk/iso.mk
+include tests/unit/unit.mk
+
+HARNESS := python3 tools/harness.py --build $(BUILD)
+
+run: all
+	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) $(if $(CMDLINE),--cmdline "$(CMDLINE)")
+
+debug: all
+	@echo "QEMU waits for gdb on :1234.  In another terminal:"
+	@echo "    gdb $(BUILD)/kernel/vigil.elf -ex 'target remote :1234'"
+	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
+
+check: all iso unit lint
+	$(HARNESS) check --junit $(BUILD)/junit.xml tests/scenarios
+
+bench: all
+	$(HARNESS) bench --smp $(SMP) --cpu $(CPU)
+
+# core/ must stay architecture-neutral: no arch header, no VMX/SVM vocabulary.
+lint:
+	@sh tools/lint-layering.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,110 @@
+/*
+ * ACPI at boot: parse the tables (drivers/acpi) through the direct map, then
+ * use what they say: the possible CPUs (MADT), the power registers (FADT,
+ * DSDT \_S5), the HPET for TSC calibration and the LAPIC address.
+ * A malformed table is reported with the parser's message, naming the table
+ * and the fault; a fatal one leaves the machine running on the boot CPU alone.
+ */
+#include <asm/apic.h>
+#include <asm/cpu.h>
+#include <asm/paging.h>
+#include <asm/power.h>
+#include <asm/time.h>
+#include <vigil/acpi.h>
+#include <vigil/boot_info.h>
+#include <vigil/cpu.h>
+#include <vigil/mm.h>
+#include <vigil/printk.h>
+
+struct acpi_info acpi;
+bool acpi_ok;
+void lapic_enable_x2apic(void);
+void x86_acpi_init(const struct boot_info *bi);
+
+static const void *direct_map(uint64_t phys, size_t len, void *ctx)
+{
+	(void)ctx;
+	if (phys + len < phys || phys + len > direct_map_limit())
+		return NULL;
+	return phys_to_virt(phys);
+}
+
+static const struct acpi_mapper mapper = { direct_map, NULL };
+
+static void use_fadt(void)
+{
+	if (!acpi.has_fadt)
+		return;
+	if (acpi.pm1a_cnt.space_id == ACPI_GAS_IO)
+		power_regs.pm1a_cnt = (uint16_t)acpi.pm1a_cnt.address;
+	if (acpi.pm1b_cnt.space_id == ACPI_GAS_IO)
+		power_regs.pm1b_cnt = (uint16_t)acpi.pm1b_cnt.address;
+	power_regs.has_s5 = acpi.s5.valid;
+	power_regs.s5_typa = acpi.s5.slp_typa;
+	power_regs.s5_typb = acpi.s5.slp_typb;
+	power_regs.smi_cmd = (uint16_t)acpi.smi_cmd;
+	power_regs.acpi_enable = acpi.acpi_enable;
+	if (acpi.has_reset_reg) {
+		power_regs.has_reset = true;
+		power_regs.reset_space = acpi.reset_reg.space_id;
+		power_regs.reset_addr = acpi.reset_reg.address;
+		power_regs.reset_value = acpi.reset_value;
+	}
+}
+
+static void register_cpus(void)
+{
+	uint32_t boot_apic = lapic_id();
+	cpu_register(boot_apic, CPU_ONLINE);
+	if (!acpi_ok)
+		return;
+	bool boot_listed = false;
+	for (uint32_t i = 0; i < acpi.nr_cpus; i++) {
+		const struct acpi_cpu *c = &acpi.cpus[i];
+		if (c->apic_id == boot_apic) {
+			boot_listed = true;
+			continue;
+		}
+		if (cpu_register(c->apic_id, c->enabled ? CPU_OFFLINE : CPU_ABSENT) < 0) {
+			printk("cpus: CPU with APIC ID %u not used (maxcpus= or table limit)\n", c->apic_id);
+			continue;
+		}
+		/* x2APIC mode is required to address APIC IDs above 255 (SDM vol 3, 11.12). */
+		if (c->apic_id > 255 && !apic_x2apic_mode) {
+			if (!boot_cpu.x2apic)
+				panic("cpus: APIC ID %u needs x2APIC, which this CPU lacks", c->apic_id);
+			lapic_enable_x2apic();
+			printk("lapic: switched to x2APIC mode for APIC ID %u\n", c->apic_id);
+		}
+	}
+	if (!boot_listed)
+		printk("acpi: MADT does not list the boot CPU (APIC ID %u)\n", boot_apic);
+}
+
+void x86_acpi_init(const struct boot_info *bi)
+{
+	char err[128];
+	uint64_t rsdp = bi->rsdp_phys;
+	if (!rsdp && acpi_find_rsdp_bios(&mapper, &rsdp) != 0)
+		printk("acpi: no RSDP from the loader or in the BIOS areas\n");
+	if (rsdp) {
+		int r = acpi_parse(rsdp, &mapper, &acpi, err, sizeof(err));
+		acpi_ok = r == 0;
+		if (!acpi_ok)
+			printk("acpi: error: %s; continuing with the boot CPU only\n", err);
+	}
+	for (uint32_t i = 0; i < acpi.nr_warnings && i < ACPI_MAX_WARNINGS; i++)
+		printk("acpi: warning: %s\n", acpi.warnings[i]);
+	if (acpi_ok) {
+		printk("acpi: %s rev %u, %u tables, %u possible CPUs (%u enabled), %u I/O APICs%s%s\n",
+		       acpi.oem_id, acpi.rsdp_revision, acpi.nr_tables, acpi.nr_cpus, acpi.nr_cpus_enabled,
+		       acpi.nr_ioapics, acpi.has_hpet ? ", HPET" : "", acpi.s5.valid ? ", S5" : "");
+		use_fadt();
+	}
+
+	tsc_calibrate(acpi_ok && acpi.has_hpet ? acpi.hpet_base : 0);
+	printk("tsc: %lu kHz (calibrated with the %s)\n", tsc_hz / 1000, tsc_calibration_source);
+	lapic_init_bsp(acpi_ok ? acpi.lapic_phys : 0);
+	printk("lapic: %s mode, boot CPU APIC ID %u\n", apic_x2apic_mode ? "x2APIC" : "xAPIC", lapic_id());
+	register_cpus();
+}

@@ -1,0 +1,91 @@
+/*
+ * Poweroff and reboot.
+ *  - Clean poweroff: ACPI S5 (ACPI 6.x 7.4.2 / 4.8.3.2.1: write SLP_TYPx | SLP_EN
+ *    to PM1a_CNT and PM1b_CNT, with SLP_TYP from the DSDT's \_S5 package),
+ *    then the Bochs shutdown port, then halting.  Under QEMU an S5 makes QEMU
+ *    exit with status 0.
+ *  - Failure (panic): under QEMU (detected through the CPUID hypervisor leaf)
+ *    the isa-debug-exit device makes QEMU exit with (value << 1) | 1, here 3;
+ *    under Bochs the text on the serial port is the verdict; then halt.
+ *  - Reboot: ACPI reset register (FADT RESET_REG), the keyboard controller
+ *    pulse (port 0x64, command 0xFE), and finally a triple fault.
+ */
+#include <asm/cpu.h>
+#include <asm/io.h>
+#include <asm/power.h>
+#include <vigil/arch.h>
+#include <vigil/printk.h>
+#include <vigil/string.h>
+
+struct power_regs power_regs;
+
+static bool running_under_qemu(void)
+{
+	return !strcmp(boot_cpu.hypervisor_id, "TCGTCGTCGTCG") || !strcmp(boot_cpu.hypervisor_id, "KVMKVMKVM");
+}
+
+static void bochs_shutdown(void)
+{
+	/* Bochs ends the simulation when "Shutdown" is written to port 0x8900. */
+	for (const char *p = "Shutdown"; *p; p++)
+		outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
+}
+
+static void acpi_s5(void)
+{
+	if (!power_regs.has_s5 || !power_regs.pm1a_cnt)
+		return;
+	/* Enter ACPI mode if the firmware left us in legacy mode (SCI_EN clear). */
+	if (!(inw(power_regs.pm1a_cnt) & 1) && power_regs.smi_cmd && power_regs.acpi_enable) {
+		outb(power_regs.smi_cmd, power_regs.acpi_enable);
+		for (int i = 0; i < 300 && !(inw(power_regs.pm1a_cnt) & 1); i++)
+			io_delay();
+	}
+	outw(power_regs.pm1a_cnt, (uint16_t)((power_regs.s5_typa << 10) | (1u << 13)));
+	if (power_regs.pm1b_cnt)
+		outw(power_regs.pm1b_cnt, (uint16_t)((power_regs.s5_typb << 10) | (1u << 13)));
+	for (int i = 0; i < 100000; i++)
+		io_delay();
+}
+
+__noreturn void arch_idle_forever(void)
+{
+	halt_forever();
+}
+
+__noreturn void arch_poweroff(int status)
+{
+	cli();
+	if (status == 0) {
+		acpi_s5();
+		bochs_shutdown();
+		if (running_under_qemu())
+			outb(QEMU_DEBUG_EXIT_PORT, 0x10); /* QEMU exit status 33: "powered off, ACPI failed" */
+	} else {
+		if (running_under_qemu())
+			outb(QEMU_DEBUG_EXIT_PORT, 0x01); /* QEMU exit status 3: failure */
+		bochs_shutdown();
+	}
+	halt_forever();
+}
+
+__noreturn void arch_reboot(void)
+{
+	cli();
+	if (power_regs.has_reset) {
+		if (power_regs.reset_space == 1)
+			outb((uint16_t)power_regs.reset_addr, power_regs.reset_value);
+		for (int i = 0; i < 10000; i++)
+			io_delay();
+	}
+	/* 8042 keyboard controller: wait for its input buffer, then pulse reset. */
+	for (int i = 0; i < 100000 && (inb(0x64) & 0x02); i++)
+		io_delay();
+	outb(0x64, 0xFE);
+	for (int i = 0; i < 10000; i++)
+		io_delay();
+	/* Triple fault: an empty IDT and an exception. */
+	struct { uint16_t l; uint64_t b; } __attribute__((packed)) none = { 0, 0 };
+	__asm__ volatile("lidt %0; int3" :: "m"(none));
+	halt_forever();
+}

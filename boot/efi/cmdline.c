@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel command line.
+ *
+ * Two sources, first non-empty one wins:
+ *  1. The image's load options (EFI_LOADED_IMAGE_PROTOCOL.LoadOptions, UEFI
+ *     2.10 section 9.1).  The UEFI shell passes the whole command as typed,
+ *     image name first ("fs0:\EFI\BOOT\BOOTX64.EFI console=ttyS0"), so a
+ *     first word that looks like the image is skipped.  A Boot#### entry
+ *     passes its OptionalData, which need not be text at all: anything that
+ *     is not printable UCS-2 is ignored with a warning.
+ *  2. \vigil\cmdline.txt beside the kernel (ASCII; newlines allowed, so one
+ *     parameter per line works).
+ * Tabs and line breaks become spaces, runs of blanks collapse to one, and
+ * leading and trailing blanks go.  A line that does not fit boot_info.cmdline
+ * stops the boot: a silently truncated parameter is worse than none.
+ */
+#include "loader.h"
+
+#define CMDLINE_FILE_MAX (64U * 1024U)
+
+static BOOLEAN is_blank(unsigned c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static BOOLEAN is_text(unsigned c)
+{
+	return is_blank(c) || (c >= 0x20 && c <= 0x7e);
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Copy in[0..n) to out normalised (see the top of the file).  Returns the
+ * length the result needs; out holds a NUL-terminated prefix when it is
+ * longer than cap - 1. */
+static UINTN normalize(const char *in, UINTN n, char *out, UINTN cap)
+{
+	BOOLEAN pending_space = FALSE;
+	UINTN len = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (is_blank((unsigned char)in[i])) {
+			pending_space = len > 0;
+			continue;
+		}
+		if (pending_space) {
+			if (len + 1 < cap)
+				out[len] = ' ';
+			len++;
+			pending_space = FALSE;
+		}
+		if (len + 1 < cap)
+			out[len] = in[i];
+		len++;
+	}
+	out[len < cap ? len : cap - 1] = '\0';
+	return len;
+}
+
+static EFI_STATUS store(const char *src, const char *in, UINTN n, char out[BOOT_CMDLINE_MAX])
+{
+	UINTN len = normalize(in, n, out, BOOT_CMDLINE_MAX);
+
+	if (len >= BOOT_CMDLINE_MAX) {
+		log_error(L"command line from %a is %ld characters; the limit is %d",
+			  src, (UINT64)len, BOOT_CMDLINE_MAX - 1);
+		out[0] = '\0';
+		return EFI_BAD_BUFFER_SIZE;
+	}
+	if (len)
+		log_info(L"command line (%a): %a", src, out);
+	return EFI_SUCCESS;
+}
+
+/* Case-insensitive: does word[0..n) equal s, or end with it? */
+static BOOLEAN word_is(const char *word, UINTN n, const char *s, BOOLEAN suffix)
+{
+	UINTN len = strlena((const CHAR8 *)s), i;
+
+	if (n < len || (!suffix && n != len))
+		return FALSE;
+	for (i = 0; i < len; i++)
+		if (lower(word[n - len + i]) != lower(s[i]))
+			return FALSE;
+	return TRUE;
+}
+
+/* The loader's own file name without directory and ".efi", in ASCII, from
+ * the device path it was loaded from (e.g. "\EFI\BOOT\BOOTX64.EFI"). */
+static void image_stem(EFI_LOADED_IMAGE *loaded, char *stem, UINTN cap)
+{
+	CHAR16 *path = loaded->FilePath ? DevicePathToStr(loaded->FilePath) : NULL;
+	UINTN start = 0, len = 0, i;
+
+	stem[0] = '\0';
+	if (!path)
+		return;
+	for (i = 0; path[i]; i++)
+		if (path[i] == L'\\' || path[i] == L'/')
+			start = i + 1;
+	for (i = start; path[i] && len + 1 < cap; i++)
+		stem[len++] = path[i] < 0x80 ? (char)path[i] : '?';
+	stem[len] = '\0';
+	if (word_is(stem, len, ".efi", TRUE))
+		stem[len - 4] = '\0';
+	FreePool(path);
+}
+
+/* Length of the leading image name to skip in s[0..n), or 0. */
+static UINTN image_word(EFI_LOADED_IMAGE *loaded, const char *s, UINTN n)
+{
+	UINTN start = 0, end, wl, i;
+	const char *w;
+	char stem[64];
+	BOOLEAN quoted;
+
+	while (start < n && is_blank((unsigned char)s[start]))
+		start++;
+	quoted = start < n && s[start] == '"';
+	end = start + quoted;
+	while (end < n && (quoted ? s[end] != '"' : !is_blank((unsigned char)s[end])))
+		end++;
+	w = s + start + quoted;
+	wl = end - start - quoted;
+	if (wl == 0)
+		return 0;
+	if (quoted && end < n)
+		end++; /* the closing quote */
+
+	for (i = 0; i < wl; i++) {
+		if (w[i] == '=')
+			return 0; /* a parameter, not a path */
+		if (w[i] == '\\')
+			return end;
+	}
+	if (word_is(w, wl, ".efi", TRUE))
+		return end;
+	image_stem(loaded, stem, sizeof(stem));
+	if (stem[0] && word_is(w, wl, stem, FALSE))
+		return end;
+	return 0;
+}
+
+/* Returns EFI_SUCCESS with out[0] == 0 when the options hold no command line. */
+static EFI_STATUS from_load_options(EFI_LOADED_IMAGE *loaded, char out[BOOT_CMDLINE_MAX])
+{
+	const CHAR16 *opt = loaded->LoadOptions;
+	UINTN n = loaded->LoadOptionsSize / sizeof(CHAR16), len, i, skip;
+	EFI_STATUS st;
+	char *ascii;
+
+	out[0] = '\0';
+	if (!opt || n == 0)
+		return EFI_SUCCESS;
+	for (len = 0; len < n && opt[len]; len++) {
+		if (!is_text(opt[len])) {
+			log_warn(L"load options are not a text command line (character 0x%x "
+				 L"at %ld); ignoring them", (UINT32)opt[len], (UINT64)len);
+			return EFI_SUCCESS;
+		}
+	}
+	ascii = AllocatePool(len + 1);
+	if (!ascii)
+		return EFI_OUT_OF_RESOURCES;
+	for (i = 0; i < len; i++)
+		ascii[i] = (char)opt[i];
+	skip = image_word(loaded, ascii, len);
+	st = store("load options", ascii + skip, len - skip, out);
+	FreePool(ascii);
+	return st;
+}
+
+static EFI_STATUS from_file(EFI_FILE_HANDLE root, char out[BOOT_CMDLINE_MAX])
+{
+	UINTN size = 0, start = 0, i;
+	void *data = NULL;
+	const UINT8 *b;
+	EFI_STATUS st;
+
+	out[0] = '\0';
+	st = file_read_all(root, CMDLINE_PATH, CMDLINE_FILE_MAX, &data, &size);
+	if (st == EFI_NOT_FOUND)
+		return EFI_SUCCESS;
+	if (EFI_ERROR(st))
+		return st;
+	b = data;
+	/* Editors on some systems start a UTF-8 file with a byte-order mark. */
+	if (size >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)
+		start = 3;
+	for (i = start; i < size; i++) {
+		if (!is_text(b[i])) {
+			log_error(L"%s: byte 0x%x at offset %ld is not printable ASCII",
+				  CMDLINE_PATH, (UINT32)b[i], (UINT64)i);
+			FreePool(data);
+			return EFI_INVALID_PARAMETER;
+		}
+	}
+	st = store("\\vigil\\cmdline.txt", (const char *)b + start, size - start, out);
+	FreePool(data);
+	return st;
+}
+
+EFI_STATUS cmdline_get(EFI_LOADED_IMAGE *loaded, EFI_FILE_HANDLE root,
+		       char out[BOOT_CMDLINE_MAX])
+{
+	EFI_STATUS st;
+
+	st = from_load_options(loaded, out);
+	if (EFI_ERROR(st) || out[0])
+		return st;
+	st = from_file(root, out);
+	if (!EFI_ERROR(st) && !out[0])
+		log_info(L"command line: (empty)");
+	return st;
+}

@@ -1,0 +1,59 @@
+/* The table of possible CPUs and the `cpus` console command. */
+#include <vigil/cpu.h>
+#include <vigil/shell.h>
+#include <vigil/string.h>
+
+unsigned nr_possible_cpus;
+struct cpu_desc cpu_table[CONFIG_MAX_CPUS];
+static unsigned cpu_limit = CONFIG_MAX_CPUS;
+
+void cpu_set_limit(unsigned max)
+{
+	if (max >= 1 && max <= CONFIG_MAX_CPUS)
+		cpu_limit = max;
+}
+
+int cpu_register(uint32_t apic_id, enum cpu_state state)
+{
+	if (nr_possible_cpus >= cpu_limit)
+		return -1;
+	struct cpu_desc *c = &cpu_table[nr_possible_cpus];
+	c->apic_id = apic_id;
+	c->state = state;
+	c->virt_enabled = false;
+	strlcpy(c->compat, "unchecked", sizeof(c->compat));
+	return (int)nr_possible_cpus++;
+}
+
+unsigned cpu_count_in_state(enum cpu_state s)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nr_possible_cpus; i++)
+		n += cpu_table[i].state == s;
+	return n;
+}
+
+const char *cpu_state_name(enum cpu_state s)
+{
+	switch (s) {
+	case CPU_ONLINE: return "online";
+	case CPU_OFFLINE: return "offline";
+	case CPU_FAILED: return "failed";
+	default: return "absent";
+	}
+}
+
+static int cmd_cpus(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return shell_usage(ctx);
+	for (unsigned i = 0; i < nr_possible_cpus; i++) {
+		const struct cpu_desc *c = &cpu_table[i];
+		shell_printf(ctx, "cpu=%u apic=%u state=%s virt=%s compat=%s\n", i, c->apic_id,
+			     cpu_state_name(c->state), c->virt_enabled ? "on" : "off", c->compat);
+	}
+	shell_printf(ctx, "online=%u possible=%u\n", cpu_count_in_state(CPU_ONLINE), nr_possible_cpus);
+	return 0;
+}
+SHELL_COMMAND(cpus, "cpus", "cpus", cmd_cpus);

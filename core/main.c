@@ -1,0 +1,43 @@
+/*
+ * The architecture-neutral kernel, entered on the boot CPU once the
+ * architecture has brought up memory, interrupts and time.
+ */
+#include <vigil/arch.h>
+#include <vigil/cmdline.h>
+#include <vigil/cpu.h>
+#include <vigil/kernel.h>
+#include <vigil/printk.h>
+#include <vigil/shell.h>
+
+static void console_sink(const char *s, size_t n, void *arg)
+{
+	(void)arg;
+	console_write(s, n);
+}
+
+void kernel_main(const struct boot_info *bi)
+{
+	boot_params_init(bi->cmdline);
+	const struct boot_params *bp = boot_params();
+	const struct cmdline_errors *errs = boot_params_errors();
+	printk("cmdline: '%s'\n", bp->cmdline);
+	for (unsigned i = 0; i < errs->count; i++)
+		printk("%s\n", errs->msg[i]);
+	if (errs->dropped)
+		printk("cmdline: %u more errors not shown\n", errs->dropped);
+
+	printk("vigil: %u possible CPUs, %u online; console ready\n", nr_possible_cpus,
+	       cpu_count_in_state(CPU_ONLINE));
+	shell_init(console_sink, NULL);
+	if (boot_params()->autorun[0])
+		shell_autorun(boot_params()->autorun);
+	shell_prompt();
+	for (;;) {
+		int c = arch_console_getc();
+		if (c < 0) {
+			arch_idle();
+			continue;
+		}
+		shell_feed_byte(c);
+	}
+}

@@ -1,0 +1,119 @@
+/*
+ * printk: the kernel log.  Each line gets a "[seconds.micros] " prefix, so a
+ * log line always starts with '[' and is never mistaken for a console status
+ * line (console-protocol.md).  Lines are assembled in a per-call buffer and
+ * written whole under a lock so that CPUs do not interleave mid-line.
+ */
+#include <stdarg.h>
+#include <vigil/arch.h>
+#include <vigil/printk.h>
+#include <vigil/string.h>
+
+static int console_lock;
+static bool at_line_start = true;
+
+static void lock_console(unsigned long *flags)
+{
+	*flags = arch_irq_save();
+	while (__atomic_exchange_n(&console_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&console_lock, __ATOMIC_RELAXED))
+			;
+}
+
+static void unlock_console(unsigned long flags)
+{
+	__atomic_store_n(&console_lock, 0, __ATOMIC_RELEASE);
+	arch_irq_restore(flags);
+}
+
+void console_write(const char *s, size_t n)
+{
+	unsigned long flags;
+	lock_console(&flags);
+	arch_console_write(s, n);
+	if (n)
+		at_line_start = s[n - 1] == '\n';
+	unlock_console(flags);
+}
+
+void vprintk(const char *fmt, va_list ap)
+{
+	char buf[512];
+	uint64_t ns = arch_time_ns();
+	va_list aq;
+	va_copy(aq, ap);
+	int body = vsnprintf(buf, sizeof(buf), fmt, aq);
+	va_end(aq);
+	if (body < 0)
+		return;
+	size_t len = MIN((size_t)body, sizeof(buf) - 1);
+
+	unsigned long flags;
+	lock_console(&flags);
+	/* Timestamp each new line (a message may hold several). */
+	size_t pos = 0;
+	while (pos < len) {
+		if (at_line_start) {
+			char ts[32];
+			int n = snprintf(ts, sizeof(ts), "[%5lu.%06lu] ", (unsigned long)(ns / 1000000000ULL),
+					 (unsigned long)(ns % 1000000000ULL / 1000));
+			arch_console_write(ts, (size_t)n);
+			at_line_start = false;
+		}
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t chunk = nl ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
+		arch_console_write(buf + pos, chunk);
+		pos += chunk;
+		if (nl)
+			at_line_start = true;
+	}
+	if (body >= (int)sizeof(buf)) {
+		arch_console_write("...\n", 4);
+		at_line_start = true;
+	}
+	unlock_console(flags);
+}
+
+void printk(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintk(fmt, ap);
+	va_end(ap);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
+}
+
+static int panicking;
+
+void panic(const char *fmt, ...)
+{
+	arch_irq_save();
+	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_ACQ_REL)) {
+		for (;;)
+			arch_idle_forever();
+	}
+	/* The console lock may be held by the code that panicked: take it over. */
+	__atomic_store_n(&console_lock, 0, __ATOMIC_RELEASE);
+	if (!at_line_start)
+		arch_console_write("\n", 1);
+	at_line_start = true;
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printk("KERNEL PANIC: %s\n", buf);
+	arch_dump_stack();
+	printk("KERNEL PANIC: stopping the machine\n");
+	arch_poweroff(1);
+}

@@ -1,0 +1,41 @@
+/*
+ * The hooks core/ needs from an architecture.  arch/x86 implements them for
+ * the real machine; tests/unit/host_arch.c implements them again for the host
+ * (CPUs as threads), which is what lets core/ be unit- and stress-tested.
+ *
+ * This is the only door between core/ and the hardware: core/ includes no
+ * other arch header.
+ */
+#ifndef VIGIL_ARCH_H
+#define VIGIL_ARCH_H
+
+#include <vigil/types.h>
+
+/* Monotonic time since boot in nanoseconds. */
+uint64_t arch_time_ns(void);
+
+/* Raw console I/O (serial port, framebuffer).  getc returns -1 when no byte
+ * is waiting; it never blocks. */
+void arch_console_write(const char *s, size_t n);
+int arch_console_getc(void);
+
+/* Wait for the next interrupt (interrupts enabled while waiting). */
+void arch_idle(void);
+
+/* Interrupt state of the current CPU. */
+unsigned long arch_irq_save(void);          /* disable, return previous state */
+void arch_irq_restore(unsigned long flags);
+bool arch_irqs_enabled(void);
+
+/* Stop the machine.  status 0 = success (clean poweroff); non-zero = failure
+ * (panic).  Under QEMU the status becomes QEMU's exit status. */
+__noreturn void arch_poweroff(int status);
+__noreturn void arch_reboot(void);
+
+/* Stop this CPU for good (interrupts off, halted). */
+__noreturn void arch_idle_forever(void);
+
+/* Print a backtrace of the current stack (frame pointers + ksyms). */
+void arch_dump_stack(void);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * The CPUs of the machine as the kernel sees them.  Possible CPUs come from
+ * the firmware (the ACPI MADT); each has a logical number (0 = boot CPU), its
+ * APIC ID and a state.  Later layers (SMP bring-up, hotplug, virtualization)
+ * change the state; this table is the one place it lives.
+ */
+#ifndef VIGIL_CPU_H
+#define VIGIL_CPU_H
+#include <vigil/config.h>
+#include <vigil/types.h>
+
+enum cpu_state {
+	CPU_ABSENT = 0,   /* listed online-capable, not present now */
+	CPU_OFFLINE,      /* present, not running the kernel */
+	CPU_ONLINE,
+	CPU_FAILED,       /* did not come up */
+};
+
+struct cpu_desc {
+	uint32_t apic_id;
+	enum cpu_state state;
+	bool virt_enabled;
+	char compat[64];  /* "ok", "unchecked" or the reason it is refused */
+};
+
+extern unsigned nr_possible_cpus;
+extern struct cpu_desc cpu_table[CONFIG_MAX_CPUS];
+
+/* Register a possible CPU; returns its logical number or -1 when the table
+ * is full (or maxcpus= reached). */
+int cpu_register(uint32_t apic_id, enum cpu_state state);
+void cpu_set_limit(unsigned max);   /* maxcpus= */
+unsigned cpu_count_in_state(enum cpu_state s);
+const char *cpu_state_name(enum cpu_state s);
+#endif

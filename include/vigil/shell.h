@@ -1,0 +1,156 @@
+/*
+ * The console shell: reads command lines (through the line editor), runs
+ * registered commands and frames their replies exactly as
+ * /work/shared/console-protocol.md (docs/console.md) specifies:
+ *
+ *     vigil> <command>            prompt, then the echoed command
+ *     <data line>...              zero or more, printed by shell_printf()
+ *     ok | error: <reason>        exactly one status line, printed by the shell
+ *     vigil>                      the next prompt (no newline)
+ *
+ * An empty line or Ctrl-C gets just a new prompt, no status line.
+ *
+ * Lines end in "\n" everywhere in the shell; the serial driver turns each
+ * "\n" into CR LF on the wire (terminals need the CR, and one place doing it
+ * keeps the shell and the host tests free of it).
+ *
+ * Commands register themselves with SHELL_COMMAND(); nothing else needs to
+ * know about them.  A command function writes data lines with shell_printf()
+ * and returns 0 for "ok", or returns shell_error(ctx, "reason") for
+ * "error: reason".  Sub-commands ("vm create", "cpu online 3") are parsed by
+ * the command itself with the argument helpers below, which produce error
+ * messages naming the argument and what was expected.
+ *
+ * The shell is single-threaded: one console, driven from one loop.
+ */
+#ifndef VIGIL_SHELL_H
+#define VIGIL_SHELL_H
+
+#include <vigil/types.h>
+
+#define SHELL_PROMPT   "vigil> "
+#define SHELL_MAX_ARGS 32
+#define SHELL_LINE_MAX 255 /* bytes per command line (LE_MAX_LINE) */
+
+/* Per-command state: where the reply goes and whether it failed.  Opaque to
+ * commands; they only pass it to the functions below. */
+struct shell_ctx;
+
+struct shell_cmd {
+	const char *name;      /* first word of the command line */
+	const char *synopsis;  /* one line for 'help', e.g. "vm run <id> [cpu=<n>]" */
+	const char *help;      /* optional extra text for 'help <name>' (may be NULL) */
+	int (*run)(struct shell_ctx *ctx, int argc, char **argv); /* argv[0] = name */
+};
+
+/*
+ * Register a console command: the struct lands in the "shell_cmds" section,
+ * which the kernel linker script brackets with __start_shell_cmds /
+ * __stop_shell_cmds (the host linker makes the same symbols for sections
+ * named like C identifiers).  aligned(8) with a user-specified alignment
+ * stops GCC from padding individual entries to 32 bytes, which would put
+ * holes in the array.
+ */
+#define SHELL_COMMAND_HELP(ident, cmd_name, cmd_synopsis, cmd_help, fn)          \
+	static const struct shell_cmd shell_cmd_##ident                          \
+	__attribute__((used, section("shell_cmds"), aligned(8))) = {             \
+		.name = (cmd_name), .synopsis = (cmd_synopsis),                  \
+		.help = (cmd_help), .run = (fn),                                 \
+	}
+#define SHELL_COMMAND(ident, cmd_name, cmd_synopsis, fn) \
+	SHELL_COMMAND_HELP(ident, cmd_name, cmd_synopsis, NULL, fn)
+
+/* Where every byte of console output goes (console_write in the kernel, a
+ * capture buffer in tests). */
+typedef void (*shell_sink_fn)(const char *s, size_t n, void *arg);
+
+/* (Re)start the shell: empty line, no prompt shown yet.  Prints nothing. */
+void shell_init(shell_sink_fn sink, void *arg);
+
+/* Print the prompt unless it is already showing.  Call once after boot
+ * messages (and after autorun) to hand the console to the user. */
+void shell_prompt(void);
+
+/* Interactive input: one byte from the console.  Runs the command when the
+ * line is complete and prints the next prompt. */
+void shell_feed_byte(int c);
+
+/* Run one line as if it had been typed: prompt (if not showing), the line and
+ * a newline are echoed, the reply follows, then the next prompt.  Used by
+ * autorun= and by tests.  Not re-entrant (a command must not call it). */
+void shell_exec_line(const char *line);
+
+/* autorun=: run each ';'-separated command in turn with shell_exec_line().
+ * Blank entries are skipped; spaces around each command are dropped. */
+void shell_autorun(const char *commands);
+
+/* Look up a registered command by name (NULL if none). */
+const struct shell_cmd *shell_find(const char *name);
+
+/* Iterate over the registered commands (unsorted). */
+const struct shell_cmd *shell_cmds_begin(void);
+const struct shell_cmd *shell_cmds_end(void);
+
+/* ---- for command functions ---- */
+
+/* Write reply data (one or more whole lines, each ending in "\n").  Output
+ * is formatted into a SHELL_PRINTF_MAX-byte buffer; longer text is cut. */
+#define SHELL_PRINTF_MAX 512
+__printf(2, 3) void shell_printf(struct shell_ctx *ctx, const char *fmt, ...);
+
+/* Record why the command failed; the shell prints "error: <reason>" as the
+ * status line.  Returns -1 so a command can "return shell_error(...)".  The
+ * first error wins (later calls do not overwrite it). */
+#define SHELL_ERROR_MAX 200
+__printf(2, 3) int shell_error(struct shell_ctx *ctx, const char *fmt, ...);
+
+/* "error: usage: <synopsis of the running command>".  Returns -1. */
+int shell_usage(struct shell_ctx *ctx);
+
+/* The command being run (for messages). */
+const struct shell_cmd *shell_current(const struct shell_ctx *ctx);
+
+/*
+ * Parse a number argument: decimal, or hex with 0x.  On failure record
+ * "bad value '<s>' for <what> (expected a number)" and return -1.
+ * what names the argument as the user knows it: "<id>", "cpu=", ...
+ */
+int shell_arg_u64(struct shell_ctx *ctx, const char *s, const char *what, uint64_t *out);
+/* Same, and the value must lie in [min, max]: "(expected <min>..<max>)". */
+int shell_arg_u64_range(struct shell_ctx *ctx, const char *s, const char *what,
+			uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * key=value options, e.g. "vm run 1 cpu=3 exits=100": describe the accepted
+ * keys in a table and let shell_parse_opts() fill them in.  Every argument
+ * must be a known key=value; an unknown key, a bare word, a repeated key or a
+ * bad value is an error naming it, and the table lists what was expected.
+ * Options not given keep the value the caller put there (its default).
+ */
+enum shell_opt_type {
+	SHELL_OPT_U64,   /* number in [min, max] (max 0 = no limit) -> *u64 */
+	SHELL_OPT_STR,   /* any non-empty text -> *str (points into argv) */
+};
+
+struct shell_opt {
+	const char *key;          /* without the '=' */
+	enum shell_opt_type type;
+	uint64_t min, max;        /* SHELL_OPT_U64 */
+	uint64_t *u64;
+	const char **str;
+	bool *given;              /* optional: set when the option appeared */
+};
+
+#define SHELL_OPT_NUM(k, ptr) \
+	{ .key = (k), .type = SHELL_OPT_U64, .u64 = (ptr) }
+#define SHELL_OPT_RANGE(k, lo, hi, ptr) \
+	{ .key = (k), .type = SHELL_OPT_U64, .min = (lo), .max = (hi), .u64 = (ptr) }
+#define SHELL_OPT_TEXT(k, ptr) \
+	{ .key = (k), .type = SHELL_OPT_STR, .str = (ptr) }
+
+/* Parse argv[0..argc-1] (pass argc - first, argv + first to skip positional
+ * arguments).  Returns 0, or -1 with the error recorded. */
+int shell_parse_opts(struct shell_ctx *ctx, int argc, char **argv,
+		     const struct shell_opt *opts, size_t nopts);
+
+#endif

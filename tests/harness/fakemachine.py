@@ -1,0 +1,69 @@
+"""A Machine whose "emulator" is the FakeKernel thread (runner tests)."""
+
+import socket
+
+import harnesspath  # noqa: F401
+from harness.console import Console, SocketTransport
+from harness.machine import ExitInfo, Machine
+
+from fakekernel import FakeKernel
+
+
+class FakeMachine(Machine):
+    kind = "fake"
+    time_scale = 1.0
+    boot_timeout = 5.0
+
+    def __init__(self, target, build, cmdline=None, kernel_args=None, **kw):
+        super().__init__(target, build, cmdline=cmdline, **kw)
+        self.kernel_args = dict(kernel_args or {})
+        self.kernel = None
+
+    def start(self):
+        boot_log = ["vigil fake booting", "cmdline: %s" % (self.cmdline or "")]
+        for word in (self.cmdline or "").split():
+            key = word.split("=")[0]
+            if key not in ("console", "maxcpus"):
+                boot_log.append("cmdline: unknown parameter '%s'" % key)
+        args = dict(ncpus=self.target.smp, boot_log=boot_log)
+        args.update(self.kernel_args)
+        self.kernel = FakeKernel(**args)
+        host = self.kernel.start()
+        self.console = Console(SocketTransport(host), log_path=self.serial_log,
+                               time_scale=self.time_scale, on_line=self.verbose)
+        return self.console
+
+    def alive(self):
+        return self.kernel is not None and self.kernel._thread.is_alive()
+
+    def wait_exit(self, timeout):
+        if self.kernel is None:
+            return self.exit_info
+        self.kernel.join(timeout)
+        if self.kernel._thread.is_alive():
+            return None
+        if self.console is not None and not self.console.closed:
+            self.console.drain(0.2)
+        if self.exit_info is None:
+            self.exit_info = self.exit_verdict(None)
+        return self.exit_info
+
+    def exit_verdict(self, returncode):
+        if self.kernel.powered_off:
+            return ExitInfo(True, "poweroff", 0)
+        if self.kernel.panicked:
+            return ExitInfo(False, "panic", 7)
+        return ExitInfo(False, "stopped", None)
+
+    def kill(self):
+        if self.kernel is not None:
+            try:
+                self.kernel.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self, grace=3.0):
+        self.kill()
+        if self.exit_info is None and self.kernel is not None:
+            self.exit_info = self.exit_verdict(None)
+        self.cleanup()

@@ -1,0 +1,6 @@
+# acpi_parse() against randomly corrupted and truncated tables (ASan catches
+# any read beyond what the parser mapped).
+UNIT_TESTS += acpi_robust
+acpi_robust_SRCS := tests/unit/test_acpi_robust.c tests/unit/acpi_builder.c \
+	$(sort $(wildcard drivers/acpi/*.c))
+$(BUILD)/unit/acpi_robust: $(wildcard drivers/acpi/*.h)

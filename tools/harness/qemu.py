@@ -1,0 +1,244 @@
+"""QEMU: q35, OVMF, TCG, the ESP as a read-only FAT drive.
+
+Per run, in a temp dir: a copy of BUILD/esp with its own vigil/cmdline.txt,
+a copy of OVMF_VARS, the serial socket, the QMP socket and any extra ACPI
+tables.  Exit status:
+
+  0               the guest powered off (ACPI S5)... or reset under -no-reboot:
+                  the QMP SHUTDOWN event's reason tells them apart
+  (v << 1) | 1    the guest wrote v to isa-debug-exit (port 0xf4): a panic,
+                  unless v is one of DEBUG_EXIT_OK (a success code)
+  < 0             killed by a signal (by the harness, on timeout)
+"""
+
+import os
+import shutil
+import socket
+import time
+
+from .console import SocketTransport
+from .machine import ExitInfo, Machine, MachineError
+from .qmp import QMP, QMPError, connect_unix
+
+QEMU = os.environ.get("VIGIL_QEMU", "qemu-system-x86_64")
+OVMF_CODE = os.environ.get("VIGIL_OVMF_CODE", "/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = os.environ.get("VIGIL_OVMF_VARS", "/usr/share/OVMF/OVMF_VARS_4M.fd")
+DEBUG_EXIT_IOBASE = 0xf4
+
+# isa-debug-exit values that mean success (the kernel may write one on a clean
+# poweroff under QEMU instead of, or before, ACPI S5).  Set with
+# --debug-exit-ok or VIGIL_DEBUG_EXIT_OK="0x10,0x11".
+DEBUG_EXIT_OK = set()
+for _v in os.environ.get("VIGIL_DEBUG_EXIT_OK", "").replace(",", " ").split():
+    DEBUG_EXIT_OK.add(int(_v, 0))
+
+
+def esp_files(esp):
+    """The files a bootable ESP must have (relative paths)."""
+    return ["EFI/BOOT/BOOTX64.EFI", "vigil/vigil.elf"]
+
+
+def check_esp(esp):
+    missing = [f for f in esp_files(esp) if not os.path.isfile(os.path.join(esp, f))]
+    if not os.path.isdir(esp) or missing:
+        raise MachineError("%s is not a bootable ESP (missing %s): run 'make'" % (
+            esp, ", ".join(missing) or esp))
+
+
+def prepare_esp(src, dst, cmdline):
+    """Copy the ESP tree and write the kernel command line into the copy.
+    cmdline None keeps the build's vigil/cmdline.txt."""
+    check_esp(src)
+    shutil.copytree(src, dst, symlinks=False)
+    if cmdline is not None:
+        os.makedirs(os.path.join(dst, "vigil"), exist_ok=True)
+        with open(os.path.join(dst, "vigil", "cmdline.txt"), "w") as f:
+            f.write(cmdline)
+    return dst
+
+
+def qemu_argv(target, esp_dir, vars_path, qmp_path, serial_path=None, stdio_log=None,
+              acpi_files=(), gdb=False, binary=None, ovmf_code=None):
+    """The QEMU command line.  serial_path: the serial console on a unix socket
+    the harness connects to (QEMU waits for it); stdio_log: the serial console
+    and the monitor on this terminal (interactive run), logged to a file."""
+    smp = str(target.smp)
+    if target.maxcpus:
+        smp += ",maxcpus=%d" % target.maxcpus
+    argv = [
+        binary or QEMU,
+        "-machine", "q35",
+        "-accel", target.accel,
+        "-cpu", target.cpu,
+        "-smp", smp,
+        "-m", str(target.mem),
+        "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" % (ovmf_code or OVMF_CODE),
+        "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_path,
+        # Read-only FAT view of the per-run ESP copy.  The IDE/AHCI disk
+        # refuses read-only drives, virtio-blk does not (OVMF boots it).
+        "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:%s" % esp_dir,
+        "-device", "virtio-blk-pci,drive=esp,bootindex=0",
+        "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_IOBASE,
+        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+        "-display", "none",
+        "-nic", "none",
+    ]
+    if target.no_reboot:
+        argv.append("-no-reboot")
+    if serial_path:
+        argv += ["-chardev", "socket,id=vigil-serial,path=%s,server=on,wait=on" % serial_path,
+                 "-serial", "chardev:vigil-serial"]
+    elif stdio_log:
+        # Like -serial mon:stdio (Ctrl-A X quits, Ctrl-A C the monitor), plus a
+        # log file; signal=off sends Ctrl-C to the guest, as the console expects.
+        argv += ["-chardev", "stdio,id=vigil-con,mux=on,signal=off,logfile=%s" % stdio_log,
+                 "-serial", "chardev:vigil-con",
+                 "-mon", "chardev=vigil-con,mode=readline"]
+    else:
+        argv += ["-serial", "none"]
+    for f in acpi_files:
+        argv += ["-acpitable", "file=%s" % f]
+    argv += list(target.args)
+    if gdb:
+        argv += ["-s", "-S"]
+    return argv
+
+
+def qemu_exit_info(returncode, shutdown_reason=None, ok_values=None):
+    """Interpret QEMU's exit status (see the module docstring)."""
+    ok_values = DEBUG_EXIT_OK if ok_values is None else ok_values
+    if returncode is None:
+        return None
+    if returncode < 0:
+        return ExitInfo(False, "killed by signal %d" % -returncode, returncode)
+    if returncode == 0:
+        if shutdown_reason in (None, "guest-shutdown"):
+            return ExitInfo(True, "poweroff (exit 0%s)" % (
+                ", ACPI S5" if shutdown_reason else ""), 0)
+        if shutdown_reason == "guest-reset":
+            return ExitInfo(False, "guest reset under -no-reboot (triple fault or reboot)", 0)
+        if shutdown_reason == "guest-panic":
+            return ExitInfo(False, "guest panic (pvpanic)", 0)
+        return ExitInfo(False, "QEMU stopped: %s" % shutdown_reason, 0)
+    if returncode & 1:
+        value = returncode >> 1
+        if value in ok_values:
+            return ExitInfo(True, "isa-debug-exit 0x%x (success code)" % value, returncode)
+        extra = " or a QEMU error, see the host log" if returncode == 1 else ""
+        return ExitInfo(False, "isa-debug-exit 0x%x (exit status %d%s)" % (
+            value, returncode, extra), returncode)
+    return ExitInfo(False, "QEMU exit status %d" % returncode, returncode)
+
+
+class QemuMachine(Machine):
+    kind = "qemu"
+    time_scale = 1.0
+    boot_timeout = 180.0
+
+    def __init__(self, target, build, cmdline=None, esp=None, gdb=False, **kw):
+        super().__init__(target, build, cmdline=cmdline, **kw)
+        self.esp = esp or os.path.join(build, "esp")
+        self.gdb = gdb
+        self.qmp = None
+        if target.smp > 2:
+            # TCG runs one host thread per vCPU: on a small host, many vCPUs
+            # make every step slower.
+            self.time_scale = 1.0 + 0.25 * (target.smp - 2)
+
+    def prepare(self):
+        if shutil.which(QEMU) is None:
+            raise MachineError("%s not found (apt-get install qemu-system-x86)" % QEMU)
+        for f in (OVMF_CODE, OVMF_VARS):
+            if not os.path.isfile(f):
+                raise MachineError("%s not found (apt-get install ovmf)" % f)
+        check_esp(self.esp)
+        tmp = self.make_tmp("vigil-qemu-")
+        prepare_esp(self.esp, os.path.join(tmp, "esp"), self.cmdline)
+        vars_path = os.path.join(tmp, "OVMF_VARS.fd")
+        shutil.copyfile(OVMF_VARS, vars_path)
+        acpi_files = []
+        for i, table in enumerate(self.target.acpi_tables):
+            p = os.path.join(tmp, "acpi%d.dat" % i)
+            with open(p, "wb") as f:
+                f.write(table)
+            acpi_files.append(p)
+        self.serial_path = os.path.join(tmp, "serial.sock")
+        self.qmp_path = os.path.join(tmp, "qmp.sock")
+        return qemu_argv(self.target, os.path.join(tmp, "esp"), vars_path, self.qmp_path,
+                         serial_path=self.serial_path, acpi_files=acpi_files, gdb=self.gdb)
+
+    def connect(self):
+        try:
+            sock = connect_unix(self.serial_path, 30.0, alive=self.alive)
+        except QMPError as e:
+            time.sleep(0.2)
+            raise MachineError("QEMU did not start: %s\n%s" % (e, self.host_log_tail()))
+        try:
+            self.qmp = QMP(self.qmp_path, timeout=15.0, alive=self.alive)
+        except (QMPError, OSError, ValueError) as e:
+            self.qmp = None
+            if self._host_log:
+                self._host_log.write(("# harness: no QMP: %s\n" % e).encode())
+                self._host_log.flush()
+        return SocketTransport(sock)
+
+    def exit_verdict(self, returncode):
+        reason = None
+        if self.qmp is not None:
+            self.qmp.wait_closed(1.0)
+            reason = self.qmp.shutdown_reason()
+        return qemu_exit_info(returncode, reason)
+
+    def cleanup(self):
+        if self.qmp is not None:
+            try:
+                self.qmp.close()
+            except OSError:
+                pass
+        super().cleanup()
+
+
+def run_interactive(target, build, cmdline=None, gdb=False, esp=None, log_dir=None, keep=False):
+    """`make run` / `make debug`: QEMU in the foreground on this terminal."""
+    import subprocess
+    import tempfile
+    esp = esp or os.path.join(build, "esp")
+    if shutil.which(QEMU) is None:
+        raise MachineError("%s not found (apt-get install qemu-system-x86)" % QEMU)
+    check_esp(esp)
+    log_dir = log_dir or os.path.join(build, "logs")
+    os.makedirs(log_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="vigil-run-")
+    try:
+        prepare_esp(esp, os.path.join(tmp, "esp"), cmdline)
+        vars_path = os.path.join(tmp, "OVMF_VARS.fd")
+        shutil.copyfile(OVMF_VARS, vars_path)
+        qmp_path = os.path.join(tmp, "qmp.sock")
+        log = os.path.join(log_dir, "run-%s.log" % target.slug)
+        argv = qemu_argv(target, os.path.join(tmp, "esp"), vars_path, qmp_path, stdio_log=log,
+                         gdb=gdb)
+        print("harness: %s" % " ".join(argv))
+        print("harness: serial log %s; QMP %s; Ctrl-A X quits, Ctrl-A C the QEMU monitor"
+              % (log, qmp_path))
+        proc = subprocess.Popen(argv)
+        qmp = None
+        try:
+            qmp = QMP(qmp_path, timeout=15.0, alive=lambda: proc.poll() is None)
+        except (QMPError, OSError, ValueError):
+            qmp = None
+        try:
+            rc = proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            rc = proc.wait()
+        reason = None
+        if qmp is not None:
+            qmp.wait_closed(1.0)
+            reason = qmp.shutdown_reason()
+            qmp.close()
+        info = qemu_exit_info(rc, reason)
+        print("\nharness: QEMU exited: %s" % info.reason)
+        return 0 if info.clean else 1
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)

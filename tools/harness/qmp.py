@@ -1,0 +1,157 @@
+"""A small QMP (QEMU Machine Protocol) client.
+
+Used to learn why QEMU stopped (the SHUTDOWN event says guest-shutdown for
+ACPI S5 and guest-reset for a triple fault under -no-reboot, both exit 0) and,
+later, to wake the guest from S3 (system_wakeup) and to hot-add CPUs
+(device_add).  One reader thread collects events and command responses.
+"""
+
+import itertools
+import json
+import socket
+import threading
+import time
+
+
+class QMPError(Exception):
+    pass
+
+
+class QMP:
+    def __init__(self, path, timeout=30.0, alive=None):
+        """Connect to the QMP unix socket at `path`, retrying until it exists.
+        `alive` (optional callable) stops the retries when QEMU died."""
+        self.path = path
+        self.events = []
+        self.greeting = None
+        self._responses = {}
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+        self._closed = False
+        self.sock = _connect_unix(path, timeout, alive)
+        self._rfile = self.sock.makefile("rb")
+        line = self._rfile.readline()
+        if not line:
+            raise QMPError("QMP: no greeting")
+        self.greeting = json.loads(line)
+        self._thread = threading.Thread(target=self._reader, name="qmp-reader", daemon=True)
+        self._thread.start()
+        self.command("qmp_capabilities")
+
+    def _reader(self):
+        try:
+            for line in self._rfile:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                with self._cond:
+                    if "event" in msg:
+                        self.events.append(msg)
+                    elif "id" in msg:
+                        self._responses[msg["id"]] = msg
+                    self._cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._cond:
+                self._closed = True
+                self._cond.notify_all()
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def command(self, name, timeout=10.0, **arguments):
+        """Execute a QMP command; returns its "return" value, raises QMPError."""
+        cid = next(self._ids)
+        msg = {"execute": name, "id": cid}
+        if arguments:
+            msg["arguments"] = arguments
+        try:
+            self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        except OSError as e:
+            raise QMPError("QMP %s: %s" % (name, e))
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while cid not in self._responses:
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    raise QMPError("QMP %s: no response (%s)" % (
+                        name, "QEMU gone" if self._closed else "timeout"))
+                self._cond.wait(left)
+            resp = self._responses.pop(cid)
+        if "error" in resp:
+            raise QMPError("QMP %s: %s: %s" % (name, resp["error"].get("class"),
+                                                resp["error"].get("desc")))
+        return resp.get("return")
+
+    def hmp(self, command_line, timeout=10.0):
+        """Run a human-monitor command through QMP; returns its text output."""
+        return self.command("human-monitor-command", timeout=timeout, **{"command-line": command_line})
+
+    def wait_event(self, name, timeout=10.0, match=None, since=0):
+        """Wait for event `name` (optionally with data matching the dict
+        `match`) at or after index `since` in self.events; returns it."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            i = since
+            while True:
+                while i < len(self.events):
+                    ev = self.events[i]
+                    i += 1
+                    if ev.get("event") != name:
+                        continue
+                    data = ev.get("data", {})
+                    if match and any(data.get(k) != v for k, v in match.items()):
+                        continue
+                    return ev
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    raise QMPError("QMP: no %s event (%s)" % (
+                        name, "QEMU gone" if self._closed else "timeout"))
+                self._cond.wait(left)
+
+    def event_names(self):
+        with self._cond:
+            return [e.get("event") for e in self.events]
+
+    def shutdown_reason(self):
+        """The reason of the last SHUTDOWN event, or None."""
+        with self._cond:
+            for ev in reversed(self.events):
+                if ev.get("event") == "SHUTDOWN":
+                    return ev.get("data", {}).get("reason")
+        return None
+
+    def wait_closed(self, timeout):
+        self._thread.join(timeout)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self._thread.join(2.0)
+
+
+def _connect_unix(path, timeout, alive=None):
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return s
+        except OSError as e:
+            s.close()
+            last = e
+        if alive is not None and not alive():
+            raise QMPError("cannot connect to %s: the emulator exited" % path)
+        if time.monotonic() >= deadline:
+            raise QMPError("cannot connect to %s: %s" % (path, last))
+        time.sleep(0.05)
+
+
+connect_unix = _connect_unix

@@ -1,0 +1,284 @@
+"""The scenario format.
+
+A scenario is a Python function in a file under tests/scenarios/, decorated
+with @scenario.  The harness boots one machine per target the scenario lists,
+waits for the first prompt and calls the function with a Session:
+
+    from harness.scenario import scenario, qemu, bochs
+
+    @scenario(targets=[qemu(smp=1), qemu(smp=4), bochs(smp=2)])
+    def version(s):
+        r = s.ok("version")
+        s.eq(r.get("arch"), "x86_64", "arch")
+
+Decorator arguments:
+    targets       list of targets (qemu(...), bochs(...)); default [qemu()]
+    cmdline       kernel command line (None: the build's default)
+    shared        True (or a group name): may share one booted machine with
+                  the other shared scenarios of the same file (or group) and
+                  the same target and command line.  Only for scenarios that
+                  leave the machine as they found it.
+    timeout       seconds for the whole scenario after boot (x the target's
+                  slowness factor: 1 for QEMU, more for Bochs and many vCPUs)
+    boot_timeout  seconds to the first prompt (default: the target's)
+    name          default: the function name
+
+A scenario fails by raising: s.check()/s.eq()/s.ok()... raise Failure with a
+message; any console error (timeout, panic, machine gone) fails it too.
+"""
+
+import importlib.util
+import os
+import re
+import sys
+import time
+
+from .console import ConsoleError, KernelPanic
+from .targets import bochs, fake, qemu  # noqa: F401  (re-exported for scenario files)
+
+__all__ = ["scenario", "qemu", "bochs", "Failure", "Session", "load_scenarios"]
+
+
+class Failure(AssertionError):
+    """A scenario's expectation was not met."""
+
+    def __init__(self, message, details=""):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self):
+        return self.message
+
+
+class Scenario:
+    def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path):
+        self.func = func
+        self.name = name
+        self.targets = targets
+        self.cmdline = cmdline
+        self.shared = shared
+        self.timeout = timeout
+        self.boot_timeout = boot_timeout
+        self.module = module
+        self.path = path
+        self.doc = (func.__doc__ or "").strip()
+        self.order = 0
+
+    @property
+    def group(self):
+        """The sharing group name, or None when the scenario boots alone."""
+        if not self.shared:
+            return None
+        return self.shared if isinstance(self.shared, str) else self.module
+
+    def __repr__(self):
+        return "<Scenario %s>" % self.name
+
+
+_pending = []
+
+
+def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None):
+    def wrap(func):
+        sc = Scenario(func, name or func.__name__, list(targets or [qemu()]), cmdline, shared,
+                      timeout, boot_timeout, func.__module__, None)
+        if not sc.targets:
+            raise ValueError("%s: no targets" % sc.name)
+        _pending.append(sc)
+        func.scenario = sc
+        return func
+    return wrap
+
+
+def load_scenarios(paths):
+    """Import every scenario file (tests/scenarios/*.py, not starting with
+    '_'); returns the scenarios in file, then definition, order."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(os.path.join(p, f) for f in os.listdir(p)
+                            if f.endswith(".py") and not f.startswith("_"))
+        else:
+            files.append(p)
+    out = []
+    seen = {}
+    for path in files:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        modname = "vigil_scenarios.%s" % stem
+        spec = importlib.util.spec_from_file_location(modname, path)
+        mod = importlib.util.module_from_spec(spec)
+        del _pending[:]
+        sys.modules[modname] = mod
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        try:
+            spec.loader.exec_module(mod)
+        finally:
+            sys.path.pop(0)
+        for sc in list(_pending):
+            sc.module = stem
+            sc.path = path
+            if sc.name in seen:
+                raise ValueError("scenario %r defined in both %s and %s" % (
+                    sc.name, seen[sc.name], path))
+            seen[sc.name] = path
+            sc.order = len(out)
+            out.append(sc)
+        del _pending[:]
+    return out
+
+
+class Session:
+    """What a scenario function receives: the booted machine and helpers.
+
+    s.con        the Console (raw access: send, read_reply, expect, lines)
+    s.machine    the Machine (s.machine.qmp for QEMU, wait_exit, exit_info)
+    s.target     the Target (kind, smp, cpu, maxcpus, label)
+    s.boot_log   the console text before the first prompt
+    """
+
+    def __init__(self, machine, console, target, scenario, notes=None):
+        self.machine = machine
+        self.con = console
+        self.target = target
+        self.scenario = scenario
+        self.notes = notes if notes is not None else []
+        self.boot_lines = list(console.boot_lines or [])
+
+    # -- facts ---------------------------------------------------------------
+
+    @property
+    def smp(self):
+        return self.target.smp
+
+    @property
+    def qmp(self):
+        return getattr(self.machine, "qmp", None)
+
+    @property
+    def boot_log(self):
+        return "\n".join(self.boot_lines)
+
+    def note(self, text):
+        """A diagnostic line in the report (KTAP '#' line)."""
+        self.notes.append(str(text))
+
+    def scaled(self, seconds):
+        return self.con.scaled(seconds)
+
+    # -- assertions ----------------------------------------------------------
+
+    def fail(self, message, details=""):
+        raise Failure(message, details)
+
+    def check(self, cond, message, details=""):
+        if not cond:
+            raise Failure(message, details)
+
+    def eq(self, actual, expected, what):
+        if actual != expected:
+            raise Failure("%s: expected %r, got %r" % (what, expected, actual))
+
+    def match(self, pattern, text, what):
+        m = re.search(pattern, text or "")
+        if not m:
+            raise Failure("%s: %r does not match /%s/" % (what, text, pattern))
+        return m
+
+    # -- the console ---------------------------------------------------------
+
+    def cmd(self, line, timeout=None, check_echo=None):
+        """Run a command; fail on protocol violations; return the Reply."""
+        rep = self.con.cmd(line, timeout=timeout, check_echo=check_echo)
+        if rep.problems:
+            raise Failure("%r: protocol violation: %s" % (_short(line), "; ".join(rep.problems)),
+                          rep.text())
+        return rep
+
+    def ok(self, line, timeout=None):
+        """Run a command that must succeed."""
+        rep = self.cmd(line, timeout=timeout)
+        if rep.status != "ok":
+            raise Failure("%r: expected ok, got %s" % (_short(line), _status(rep)), rep.text())
+        return rep
+
+    def error(self, line, match=None, timeout=None, check_echo=None):
+        """Run a command that must fail (with a reason matching `match`)."""
+        rep = self.cmd(line, timeout=timeout, check_echo=check_echo)
+        if rep.status != "error":
+            raise Failure("%r: expected an error, got %s" % (_short(line), _status(rep)), rep.text())
+        if match and not re.search(match, rep.error or ""):
+            raise Failure("%r: error %r does not match /%s/" % (_short(line), rep.error, match),
+                          rep.text())
+        return rep
+
+    def send(self, data):
+        return self.con.send(data)
+
+    def read_reply(self, mark, command=None, timeout=None, check_echo=False):
+        rep = self.con.read_reply(mark, command, timeout=timeout, check_echo=check_echo)
+        if rep.problems:
+            raise Failure("reply to %r: protocol violation: %s" % (
+                _short(command or "input"), "; ".join(rep.problems)), rep.text())
+        return rep
+
+    def expect(self, pattern, timeout=None):
+        return self.con.expect(pattern, timeout=timeout)
+
+    def boot_log_has(self, pattern, what=None):
+        """The first boot-log line matching `pattern`, or fail."""
+        rx = re.compile(pattern)
+        for line in self.boot_lines:
+            if rx.search(line):
+                return line
+        raise Failure("%s: no boot log line matches /%s/" % (what or "boot log", pattern),
+                      "\n".join(self.boot_lines[-30:]))
+
+    def log_has(self, pattern, what=None):
+        """The first line of the whole console log so far matching `pattern`."""
+        hits = self.con.search(pattern)
+        if not hits:
+            raise Failure("%s: no console line matches /%s/" % (what or "log", pattern))
+        return hits[0]
+
+    def allow_panic(self, allowed=True):
+        self.con.allow_panic = allowed
+
+    # -- the machine ---------------------------------------------------------
+
+    def expect_exit(self, clean=True, timeout=None):
+        """Wait for the machine to stop by itself; check how (clean=None: any)."""
+        timeout = self.scaled(60) if timeout is None else timeout
+        info = self.machine.wait_exit(timeout)
+        if info is None:
+            raise Failure("the machine did not stop within %.0fs" % timeout, self.con.tail())
+        if clean is not None and info.clean != clean:
+            raise Failure("machine stopped: %s (expected a %s stop)" % (
+                info.reason, "clean" if clean else "failing"), self.con.tail())
+        return info
+
+    def poweroff(self, timeout=None):
+        """Type 'poweroff' and check the machine stops cleanly."""
+        self.con.wait_prompt()
+        self.con.send("poweroff\r")
+        return self.expect_exit(True, timeout)
+
+
+def _short(s, n=60):
+    s = repr(s)[1:-1]
+    return s if len(s) <= n else s[:n] + "..."
+
+
+def _status(rep):
+    if rep.status == "error":
+        return "error: %s" % rep.error
+    return rep.status or "no status"
+
+
+def now():
+    return time.monotonic()
+
+
+# Exceptions that mean the machine can no longer be trusted for the next
+# scenario of a shared group.
+MACHINE_FATAL = (ConsoleError, KernelPanic)

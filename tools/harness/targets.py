@@ -1,0 +1,104 @@
+"""Targets: which emulator, how many CPUs, which CPU model.
+
+A scenario lists the targets it runs on:
+
+    qemu()                                  q35 + OVMF, -cpu max, 1 CPU, 512M
+    qemu(smp=4)                             4 CPUs
+    qemu(smp=2, maxcpus=4, cpu="EPYC")      room for 2 hot-added CPUs, AMD model
+    qemu(acpi_tables=[table_bytes])         extra ACPI tables (-acpitable)
+    bochs(model="corei7_skylake_x", smp=2)  GRUB ISO under Bochs
+
+The label ("qemu smp=4", "bochs corei7_skylake_x smp=2") appears in reports;
+the slug ("qemu-smp4") in log file names.
+"""
+
+DEFAULT_QEMU_CPU = "max"
+DEFAULT_QEMU_MEM = "512M"
+DEFAULT_BOCHS_MODEL = "corei7_skylake_x"
+DEFAULT_BOCHS_MEM = 256
+
+
+class Target:
+    def __init__(self, kind, smp=1, cpu=None, mem=None, maxcpus=None, args=(), acpi_tables=(),
+                 no_reboot=True, accel="tcg", ips=None, rc_lines=()):
+        if kind not in ("qemu", "bochs", "fake"):
+            raise ValueError("unknown target kind %r" % kind)
+        if int(smp) < 1:
+            raise ValueError("smp must be >= 1")
+        self.kind = kind
+        self.smp = int(smp)
+        self.cpu = cpu or (DEFAULT_BOCHS_MODEL if kind == "bochs" else DEFAULT_QEMU_CPU)
+        self.mem = mem or (DEFAULT_BOCHS_MEM if kind == "bochs" else DEFAULT_QEMU_MEM)
+        self.maxcpus = maxcpus
+        self.args = tuple(args)                  # extra emulator arguments (QEMU)
+        self.acpi_tables = tuple(acpi_tables)    # bytes, one table each (QEMU)
+        self.no_reboot = no_reboot
+        self.accel = accel
+        self.ips = ips                           # Bochs instructions per emulated second
+        self.rc_lines = tuple(rc_lines)          # extra bochsrc lines
+        if kind == "bochs" and (self.args or self.acpi_tables):
+            raise ValueError("args/acpi_tables are QEMU options")
+
+    @property
+    def label(self):
+        parts = [self.kind]
+        if self.kind == "bochs":
+            parts.append(self.cpu)
+        parts.append("smp=%d" % self.smp)
+        if self.maxcpus:
+            parts.append("maxcpus=%d" % self.maxcpus)
+        if self.kind == "qemu" and self.cpu != DEFAULT_QEMU_CPU:
+            parts.append("cpu=%s" % self.cpu)
+        if self.acpi_tables:
+            parts.append("+acpi")
+        return " ".join(parts)
+
+    @property
+    def slug(self):
+        parts = [self.kind]
+        if self.kind == "bochs" or self.cpu != DEFAULT_QEMU_CPU:
+            parts.append(_safe(self.cpu))
+        parts.append("smp%d" % self.smp)
+        if self.maxcpus:
+            parts.append("max%d" % self.maxcpus)
+        return "-".join(parts)
+
+    def key(self):
+        """Two targets with equal keys boot identical machines."""
+        return (self.kind, self.smp, self.cpu, str(self.mem), self.maxcpus, self.args,
+                self.acpi_tables, self.no_reboot, self.accel, self.ips, self.rc_lines)
+
+    def __eq__(self, other):
+        return isinstance(other, Target) and self.key() == other.key()
+
+    def __hash__(self):
+        return hash(self.key())
+
+    def __repr__(self):
+        return "<Target %s>" % self.label
+
+    def with_(self, **kw):
+        d = dict(kind=self.kind, smp=self.smp, cpu=self.cpu, mem=self.mem, maxcpus=self.maxcpus,
+                 args=self.args, acpi_tables=self.acpi_tables, no_reboot=self.no_reboot,
+                 accel=self.accel, ips=self.ips, rc_lines=self.rc_lines)
+        d.update(kw)
+        return Target(**d)
+
+
+def _safe(s):
+    return "".join(c if c.isalnum() or c in "_." else "_" for c in s)
+
+
+def qemu(smp=1, cpu=None, mem=None, maxcpus=None, args=(), acpi_tables=(), no_reboot=True,
+         accel="tcg"):
+    return Target("qemu", smp=smp, cpu=cpu, mem=mem, maxcpus=maxcpus, args=args,
+                  acpi_tables=acpi_tables, no_reboot=no_reboot, accel=accel)
+
+
+def bochs(model=None, smp=1, mem=None, ips=None, rc_lines=()):
+    return Target("bochs", smp=smp, cpu=model, mem=mem, ips=ips, rc_lines=rc_lines)
+
+
+def fake(smp=1, cpu="fake"):
+    """The in-process fake kernel of the harness self-tests."""
+    return Target("fake", smp=smp, cpu=cpu)
