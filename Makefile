@@ -17,6 +17,8 @@ CPU     ?= max
 ACCEL   ?= tcg
 MEM     ?= 512M
 CMDLINE ?=
+# V=1 shows every command.
+Q       := $(if $(V),,@)
 
 .PHONY: all run check iso bench debug clean unit scenarios lint tools
 all: $(BUILD)/.tools-ok kernel efi

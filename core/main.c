@@ -17,7 +17,7 @@ static void console_sink(const char *s, size_t n, void *arg)
 
 void kernel_main(const struct boot_info *bi)
 {
-	boot_params_init(bi->cmdline);
+	(void)bi; /* the architecture already parsed bi->cmdline (boot_params_init) */
 	const struct boot_params *bp = boot_params();
 	const struct cmdline_errors *errs = boot_params_errors();
 	printk("cmdline: '%s'\n", bp->cmdline);

@@ -26,11 +26,13 @@ kernel: $(KELF)
 
 $(BUILD)/kernel/%.o: %.c | $(BUILD)/.tools-ok
 	@mkdir -p $(dir $@)
-	$(KCC) $(KCFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(KCC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/kernel/%.o: %.asm | $(BUILD)/.tools-ok
 	@mkdir -p $(dir $@)
-	nasm $(KASFLAGS) -MD $(@:.o=.d) $< -o $@
+	@echo "  AS      $<"
+	$(Q)nasm $(KASFLAGS) -MD $(@:.o=.d) $< -o $@
 
 # Build identity, regenerated when the commit changes.
 $(BUILD)/kernel/version.c: FORCE
@@ -39,21 +41,22 @@ $(BUILD)/kernel/version.c: FORCE
 		"$(VIGIL_VERSION)" "$(GIT_COMMIT)" > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/kernel/version.o: $(BUILD)/kernel/version.c
-	$(KCC) $(KCFLAGS) -c $< -o $@
+	$(Q)$(KCC) $(KCFLAGS) -c $< -o $@
 
 # Symbols for backtraces: link once with an empty table, list the text
 # symbols, link again with the table.  The table lives in .ksyms, placed after
 # .text/.rodata/.data by the linker script, so code addresses do not move.
 $(BUILD)/kernel/ksyms0.o: tools/gen-ksyms.py | $(BUILD)/.tools-ok
 	@mkdir -p $(dir $@)
-	python3 tools/gen-ksyms.py --empty > $(BUILD)/kernel/ksyms0.c
-	$(KCC) $(KCFLAGS) -c $(BUILD)/kernel/ksyms0.c -o $@
+	$(Q)python3 tools/gen-ksyms.py --empty > $(BUILD)/kernel/ksyms0.c
+	$(Q)$(KCC) $(KCFLAGS) -c $(BUILD)/kernel/ksyms0.c -o $@
 
 $(KELF): $(KOBJ) $(BUILD)/kernel/version.o $(BUILD)/kernel/ksyms0.o $(KLDS) tools/gen-ksyms.py
-	ld $(KLDFLAGS) -T $(KLDS) -o $@.pass1 $(KOBJ) $(BUILD)/kernel/version.o $(BUILD)/kernel/ksyms0.o
-	nm -n $@.pass1 | python3 tools/gen-ksyms.py > $(BUILD)/kernel/ksyms.c
-	$(KCC) $(KCFLAGS) -c $(BUILD)/kernel/ksyms.c -o $(BUILD)/kernel/ksyms.o
-	ld $(KLDFLAGS) -T $(KLDS) -o $@ $(KOBJ) $(BUILD)/kernel/version.o $(BUILD)/kernel/ksyms.o
+	@echo "  LD      $@"
+	$(Q)ld $(KLDFLAGS) -T $(KLDS) -o $@.pass1 $(KOBJ) $(BUILD)/kernel/version.o $(BUILD)/kernel/ksyms0.o
+	$(Q)nm -n $@.pass1 | python3 tools/gen-ksyms.py > $(BUILD)/kernel/ksyms.c
+	$(Q)$(KCC) $(KCFLAGS) -c $(BUILD)/kernel/ksyms.c -o $(BUILD)/kernel/ksyms.o
+	$(Q)ld $(KLDFLAGS) -T $(KLDS) -o $@ $(KOBJ) $(BUILD)/kernel/version.o $(BUILD)/kernel/ksyms.o
 	@nm -n $@ | grep -iE ' [tw] ' | awk '{print $$1, $$3}' > $@.text-syms
 	@nm -n $@.pass1 | grep -iE ' [tw] ' | awk '{print $$1, $$3}' | cmp -s - $@.text-syms || \
 		{ echo "ksyms: text moved between link passes" >&2; rm -f $@; exit 1; }

@@ -12,6 +12,8 @@
 #include <asm/time.h>
 #include <asm/trap.h>
 #include <vigil/boot_info.h>
+#include <vigil/cmdline.h>
+#include <vigil/cpu.h>
 #include <vigil/fbcon.h>
 #include <vigil/kernel.h>
 #include <vigil/mm.h>
@@ -58,7 +60,13 @@ void x86_boot(uint64_t boot_info_phys)
 	bi->cmdline[BOOT_CMDLINE_MAX - 1] = 0;
 	bi->loader_name[sizeof(bi->loader_name) - 1] = 0;
 
-	uart_init(0x3F8);
+	/* The command line decides the console, so it is parsed first (pure
+	 * parsing: no memory allocation); its errors are printed later by
+	 * kernel_main, once the console is up. */
+	boot_params_init(bi->cmdline);
+	const struct boot_console *con = &boot_params()->console;
+	if ((con->devices & BOOT_CONSOLE_SERIAL) && con->serial_kind == BOOT_SERIAL_IO)
+		uart_init((uint16_t)con->serial_base);
 	cpu_identify();
 	gdt_init_cpu(0);
 	idt_init();
@@ -68,8 +76,12 @@ void x86_boot(uint64_t boot_info_phys)
 	       bi->loader_name, bi->kernel_phys_base, bi->kernel_size / 1024, bi->mmap_count);
 
 	paging_init(bi);
+	if ((con->devices & BOOT_CONSOLE_SERIAL) && con->serial_kind == BOOT_SERIAL_MMIO)
+		uart_init_mmio(ioremap(con->serial_base, 4096));
 	x86_mm_init(bi);
-	map_framebuffer(bi);
+	if (con->devices & BOOT_CONSOLE_FB)
+		map_framebuffer(bi);
+	cpu_set_limit(boot_params()->maxcpus);
 	x86_acpi_init(bi);
 	lapic_timer_start(1000);
 	sti();

@@ -37,8 +37,11 @@ static uint64_t calibrate_with_hpet(uint64_t hpet_phys)
 			return 0; /* counter not moving */
 	} while (h1 - h0 < ticks_10ms);
 	uint64_t t1 = rdtsc();
-	unsigned __int128 elapsed_fs = (unsigned __int128)(h1 - h0) * period_fs;
-	return (uint64_t)((unsigned __int128)(t1 - t0) * 1000000000000000ULL / elapsed_fs);
+	/* hz = tsc_delta / (hpet_delta * period): with the HPET frequency
+	 * (<= 1e9/10 in practice) the product tsc_delta * hpet_hz stays far
+	 * below 2^64 for a 10 ms window. */
+	uint64_t hpet_hz = 1000000000000000ULL / period_fs;
+	return (t1 - t0) * hpet_hz / (h1 - h0);
 }
 
 static uint64_t calibrate_with_pit(void)

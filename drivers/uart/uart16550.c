@@ -20,33 +20,63 @@
 #define LSR_THR_EMPTY  0x20
 
 static uint16_t uart_port;
+static volatile uint32_t *uart_mmio; /* MMIO 16550: registers 4 bytes apart */
 static bool uart_present;
 
-bool uart_init(uint16_t port)
+static uint8_t reg_read(unsigned reg)
+{
+	if (uart_mmio)
+		return (uint8_t)uart_mmio[reg];
+	return inb(uart_port + reg);
+}
+
+static void reg_write(unsigned reg, uint8_t v)
+{
+	if (uart_mmio)
+		uart_mmio[reg] = v;
+	else
+		outb(uart_port + reg, v);
+}
+
+static bool uart_setup(void)
 {
 	/* The scratch register round-trip tells whether a UART answers at all
 	 * (absent ports read back 0xFF). */
-	outb(port + UART_SCR, 0x5A);
-	if (inb(port + UART_SCR) != 0x5A)
+	reg_write(UART_SCR, 0x5A);
+	if (reg_read(UART_SCR) != 0x5A)
 		return false;
-	outb(port + UART_IER, 0x00);      /* no interrupts: the console polls */
-	outb(port + UART_LCR, 0x80);      /* DLAB */
-	outb(port + UART_DLL, 1);         /* 115200 = 1.8432 MHz / 16 / 1 */
-	outb(port + UART_DLM, 0);
-	outb(port + UART_LCR, 0x03);      /* 8N1 */
-	outb(port + UART_FCR, 0x07);      /* FIFOs on and cleared */
-	outb(port + UART_MCR, 0x03);      /* DTR, RTS */
-	uart_port = port;
+	reg_write(UART_IER, 0x00);      /* no interrupts: the console polls */
+	reg_write(UART_LCR, 0x80);      /* DLAB */
+	reg_write(UART_DLL, 1);         /* 115200 = 1.8432 MHz / 16 / 1 */
+	reg_write(UART_DLM, 0);
+	reg_write(UART_LCR, 0x03);      /* 8N1 */
+	reg_write(UART_FCR, 0x07);      /* FIFOs on and cleared */
+	reg_write(UART_MCR, 0x03);      /* DTR, RTS */
 	uart_present = true;
 	return true;
 }
 
+bool uart_init_mmio(void *regs)
+{
+	uart_mmio = regs;
+	uart_present = false;
+	return uart_setup();
+}
+
+bool uart_init(uint16_t port)
+{
+	uart_port = port;
+	uart_mmio = NULL;
+	uart_present = false;
+	return uart_setup();
+}
+
 static void uart_putc_raw(char c)
 {
-	for (unsigned spins = 0; !(inb(uart_port + UART_LSR) & LSR_THR_EMPTY); spins++)
+	for (unsigned spins = 0; !(reg_read(UART_LSR) & LSR_THR_EMPTY); spins++)
 		if (spins > 1000000)
 			return; /* a stuck UART must not hang the kernel */
-	outb(uart_port + UART_THR, (uint8_t)c);
+	reg_write(UART_THR, (uint8_t)c);
 }
 
 void uart_write(const char *s, size_t n)
@@ -62,7 +92,7 @@ void uart_write(const char *s, size_t n)
 
 int uart_getc(void)
 {
-	if (!uart_present || !(inb(uart_port + UART_LSR) & LSR_DATA_READY))
+	if (!uart_present || !(reg_read(UART_LSR) & LSR_DATA_READY))
 		return -1;
-	return inb(uart_port + UART_RBR);
+	return reg_read(UART_RBR);
 }

@@ -28,7 +28,7 @@ MAX_LINE = 255          # longest command the kernel accepts (bytes)
 # (after an optional log timestamp) so a help line mentioning the word is safe.
 PANIC_RE = re.compile(r"KERNEL PANIC|\bPANIC\b|^\s*(?:\[[^\]]*\]\s*)?(?:[Kk]ernel )?panic:")
 
-_CSI_RE = re.compile(r"\x1b\[([0-9;?]*)([ -/]*)([@-~])")
+_CSI_RE = re.compile(r"\x1b\[([0-?]*)([ -/]*)([@-~])")
 _ESC_OTHER_RE = re.compile(r"\x1b(?:[()*+][0-9A-Za-z]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
 
@@ -429,6 +429,10 @@ class Console:
         self._partial = parts[-1]
         for raw in parts[:-1]:
             line = render(raw).rstrip()
+            if self.boot_lines is None and (line + " ").startswith(PROMPT):
+                # The first prompt, already followed by more (all in one chunk).
+                self.boot_lines = list(self.lines)
+                self.first_prompt_at = self.last_rx
             self.lines.append(line)
             if self.panic_index is None and PANIC_RE.search(line):
                 self.panic_index = len(self.lines) - 1
@@ -536,8 +540,10 @@ class Console:
                         timeout, "the prompt")
 
     def send(self, data):
-        """Send raw bytes or text (nothing appended); returns the line mark."""
+        """Send raw bytes or text (nothing appended); returns the line mark
+        (expect() searches from there on)."""
         self._mark = len(self.lines)
+        self._cursor = self._mark
         self.write(data)
         return self._mark
 
@@ -566,7 +572,6 @@ class Console:
         self.wait_until(done, timeout, "the reply to %r" % (command if command is not None else "input"))
         rep = parse_reply(self.lines[mark:], command, check_echo=check_echo)
         rep.elapsed = time.monotonic() - t0
-        self._cursor = len(self.lines)
         return rep
 
     def cmd(self, line, timeout=None, check_echo=None):
@@ -583,8 +588,9 @@ class Console:
                                need_status=bool(line.strip()))
 
     def expect(self, pattern, timeout=None, since=None):
-        """Wait for a line matching the regex `pattern` (searching from the
-        last reply, or from line `since`); returns the match."""
+        """Wait for a line matching the regex `pattern`; returns the match.
+        The search starts at the line where the last thing was sent (or after
+        the previous expect() match, or after the boot log), or at `since`."""
         timeout = self.scaled(30) if timeout is None else timeout
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
         found = {}
