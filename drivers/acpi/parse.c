@@ -8,6 +8,11 @@
 
 #include "acpi_internal.h"
 
+/* Real root tables list a few dozen tables.  The cap bounds the work (the
+ * repeat check below is quadratic) when a corrupt length passes the
+ * checksum by chance. */
+#define MAX_ROOT_ENTRIES 512
+
 /* A table found through the root table, first occurrence of its kind. */
 struct found {
 	uint64_t phys;
@@ -97,6 +102,11 @@ static int parse_root(struct acpi_ctx *c, struct found *found)
 		return acpi_faultf(c, ACPI_ELENGTH, "%s: length %u is not 36 plus a multiple of %u",
 				   root, len, esz);
 	n = (len - ACPI_HDR_LEN) / esz;
+	if (n > MAX_ROOT_ENTRIES) {
+		acpi_warn(c, "%s: %u entries; only the first %u examined", root, n,
+			  MAX_ROOT_ENTRIES);
+		n = MAX_ROOT_ENTRIES;
+	}
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t phys = root_entry(t, out->root_is_xsdt, i);

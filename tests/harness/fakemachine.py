@@ -25,6 +25,8 @@ class FakeMachine(Machine):
             key = word.split("=")[0]
             if key not in ("console", "maxcpus"):
                 boot_log.append("cmdline: unknown parameter '%s'" % key)
+        if self.target.acpi_tables:
+            boot_log.append("acpi: APIC: bad entry length 0 at offset 0x34 (table ignored)")
         args = dict(ncpus=self.target.smp, boot_log=boot_log)
         args.update(self.kernel_args)
         self.kernel = FakeKernel(**args)

@@ -1258,6 +1258,32 @@ static void test_duplicate_madt(void **state)
 	expect_warning(e, "MADT: checksum mismatch");
 }
 
+/* An absurdly long XSDT: only the first 512 entries are examined. */
+static void test_xsdt_entry_cap(void **state)
+{
+	struct env *e = *state;
+	uint64_t *list = calloc(600, sizeof(*list));
+	uint64_t late;
+
+	assert_non_null(list);
+	ab_default(&e->p, &e->fm, 2);
+	late = ab_hpet(&e->fm, ACPI_GAS_MEMORY, 0xFED01000, 0);
+	list[0] = e->p.fadt;
+	list[1] = e->p.madt;
+	for (int k = 2; k < 600; k++)
+		list[k] = e->p.ssdt;
+	list[599] = late;                           /* beyond the cap: never seen */
+	e->p.xsdt = ab_xsdt(&e->fm, list, 600);
+	e->p.rsdp = ab_rsdp(&e->fm, 0, 2, 0, e->p.xsdt);
+	free(list);
+	expect_ok(e, parse(e));
+	assert_string_equal(e->info.warnings[0], "XSDT: 600 entries; only the first 512 examined");
+	assert_false(e->info.has_hpet);
+	/* entries 3..511 repeat entry 2 */
+	assert_int_equal(e->info.nr_warnings + e->info.warnings_lost, 1 + 509);
+	assert_int_equal(e->info.nr_cpus, 4);
+}
+
 /* More warnings than slots: the rest are counted. */
 static void test_warning_overflow(void **state)
 {
@@ -1353,6 +1379,7 @@ int main(void)
 		T(test_unknown_table_bad_checksum),
 		T(test_root_entry_faults_are_warnings),
 		T(test_duplicate_madt),
+		T(test_xsdt_entry_cap),
 		T(test_warning_overflow),
 		T(test_err_buffer_handling),
 #undef T
