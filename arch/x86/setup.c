@@ -9,6 +9,7 @@
 #include <asm/io.h>
 #include <asm/paging.h>
 #include <asm/segment.h>
+#include <asm/smp.h>
 #include <asm/time.h>
 #include <asm/trap.h>
 #include <vigil/boot_info.h>
@@ -26,6 +27,7 @@ void tsc_mark_boot(void);
 void paging_early_range(uint64_t *start, uint64_t *end);
 void paging_page_alloc_ready(void);
 void x86_boot(uint64_t boot_info_phys);
+void percpu_init_boot(void);
 void x86_acpi_init(const struct boot_info *bi);
 void x86_mm_init(const struct boot_info *bi);
 
@@ -69,6 +71,7 @@ void x86_boot(uint64_t boot_info_phys)
 		uart_init((uint16_t)con->serial_base);
 	cpu_identify();
 	gdt_init_cpu(0);
+	percpu_init_boot();
 	idt_init();
 	idt_load();
 	printk("vigil %s (%s) booting on %s %s\n", vigil_version, vigil_commit, boot_cpu.vendor, boot_cpu.brand);
@@ -85,5 +88,6 @@ void x86_boot(uint64_t boot_info_phys)
 	x86_acpi_init(bi);
 	lapic_timer_start(1000);
 	sti();
+	smp_boot_aps(bi->trampoline_phys);
 	kernel_main(bi);
 }

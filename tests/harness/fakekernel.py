@@ -38,6 +38,7 @@ class FakeKernel:
         self.powered_off = False
         self.panicked = False
         self.host, self.sock = socket.socketpair()
+        self.stopped = threading.Event()      # set to end a hang or a silent boot
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._main, daemon=True, name="fake-kernel")
 
@@ -81,7 +82,7 @@ class FakeKernel:
         for line in self.boot_log:
             self.log(line)
         if self.silent:
-            time.sleep(3600)
+            self.stopped.wait(3600)
             return
         self.out("vigil> ")
         buf = ""
@@ -127,7 +128,7 @@ class FakeKernel:
         self.commands.append(line)
         word = line.split()[0]
         if line in self.hang_on or word in self.hang_on:
-            time.sleep(3600)
+            self.stopped.wait(3600)
             return False
         if word in self.extra:
             self.out(self.extra[word](line))

@@ -59,6 +59,7 @@ class FakeMachine(Machine):
 
     def kill(self):
         if self.kernel is not None:
+            self.kernel.stopped.set()
             try:
                 self.kernel.sock.shutdown(socket.SHUT_RDWR)
             except OSError:

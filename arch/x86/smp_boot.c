@@ -1,0 +1,195 @@
+/*
+ * Bringing up the application processors (SDM vol 3, 9.4.4 "MP
+ * initialization example" and 11.6 "Issuing interprocessor interrupts"):
+ * INIT, 10 ms, STARTUP (SIPI) with the trampoline's page number, 200 us, a
+ * second SIPI for those that have not arrived.  All APs are started at once
+ * (parallel bring-up): the trampoline hands out stacks by ticket and each AP
+ * finds its logical number from its own APIC ID, so nothing in the start-up
+ * path is shared per CPU.  An AP that does not check in within the timeout is
+ * marked failed and the boot goes on; if it shows up later it parks itself.
+ */
+#include <asm/apic.h>
+#include <asm/cpu.h>
+#include <asm/paging.h>
+#include <asm/percpu.h>
+#include <asm/segment.h>
+#include <asm/smp.h>
+#include <asm/time.h>
+#include <asm/trap.h>
+#include <vigil/arch.h>
+#include <vigil/cpu.h>
+#include <vigil/mm.h>
+#include <vigil/printk.h>
+#include <vigil/string.h>
+
+extern char trampoline_start[], trampoline_end[];
+extern char tr_gdt[], tr_gdtr[], tr_pm_entry[], tr_lm_entry[], tr_pm_jump[], tr_lm_jump[];
+extern char tr_cr3[], tr_efer_nx[], tr_ticket[], tr_stacks[], tr_entry[];
+void gdt_set_ist_stacks(unsigned cpu, uint8_t *df, uint8_t *nmi, uint8_t *mce);
+
+#define AP_STACK_ORDER 2                    /* 16 KiB kernel stack */
+#define AP_CHECKIN_TIMEOUT_US 2000000       /* per bring-up round; TCG is slow */
+
+static uint64_t trampoline_phys;
+static uint64_t *ap_stacks;                 /* indexed by ticket */
+static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
+static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
+uint64_t smp_boot_ns;                        /* time to bring all APs up */
+
+static void patch32(char *sym, uint32_t v)
+{
+	*(uint32_t *)((char *)phys_to_virt(trampoline_phys) + (sym - trampoline_start)) = v;
+}
+
+static void patch64(char *sym, uint64_t v)
+{
+	*(uint64_t *)((char *)phys_to_virt(trampoline_phys) + (sym - trampoline_start)) = v;
+}
+
+static uint32_t tramp_addr(char *sym)
+{
+	return (uint32_t)(trampoline_phys + (uint64_t)(sym - trampoline_start));
+}
+
+static int cpu_by_apic_id(uint32_t apic_id)
+{
+	for (unsigned i = 0; i < nr_possible_cpus; i++)
+		if (cpu_table[i].apic_id == apic_id)
+			return (int)i;
+	return -1;
+}
+
+static uint32_t read_own_apic_id(void)
+{
+	/* Before the LAPIC is touched: CPUID leaf 0xB gives the full x2APIC ID,
+	 * leaf 1 the 8-bit initial APIC ID (SDM vol 3, 9.4.5 / 11.12.8). */
+	if (boot_cpu.max_leaf >= 0xB && cpuid_count(0xB, 0).ebx != 0)
+		return cpuid_count(0xB, 0).edx;
+	return cpuid(1).ebx >> 24;
+}
+
+/* Per-CPU state an AP needs before it runs any C that could fault. */
+static int prepare_cpu(unsigned cpu)
+{
+	struct percpu *p = kzalloc(sizeof(*p));
+	if (!p)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		uint64_t s = pmm_alloc_pages(pmm_order_for(IST_STACK_SIZE));
+		if (!s)
+			return -1;
+		p->ist_stacks[i] = phys_to_virt(s);
+	}
+	p->cpu = cpu;
+	p->apic_id = cpu_table[cpu].apic_id;
+	percpu_of[cpu] = p;
+	gdt_set_ist_stacks(cpu, p->ist_stacks[0], p->ist_stacks[1], p->ist_stacks[2]);
+	return 0;
+}
+
+/* C entry of every AP, on the stack the trampoline gave it. */
+static __noreturn void ap_entry(unsigned ticket)
+{
+	(void)ticket;
+	uint32_t apic_id = read_own_apic_id();
+	int cpu = cpu_by_apic_id(apic_id);
+	if (cpu <= 0 || cpu_abandoned[cpu] || !percpu_of[cpu])
+		halt_forever(); /* unknown, or given up on: stay out of the way */
+	gdt_init_cpu((unsigned)cpu);
+	percpu_install(percpu_of[cpu]);
+	idt_load();
+	if (boot_cpu.nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	write_cr4(read_cr4() | X86_CR4_PGE);
+	lapic_init_cpu();
+	__atomic_store_n(&cpu_arrived[cpu], true, __ATOMIC_RELEASE);
+	ap_started((unsigned)cpu);
+}
+
+static void send_init_sipi_sipi(const unsigned *cpus, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		lapic_send_ipi(cpu_table[cpus[i]].apic_id, APIC_DM_INIT | APIC_LEVEL_ASSERT);
+	udelay(10000);
+	uint32_t vector = (uint32_t)(trampoline_phys >> 12);
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < n; i++)
+			if (!__atomic_load_n(&cpu_arrived[cpus[i]], __ATOMIC_ACQUIRE))
+				lapic_send_ipi(cpu_table[cpus[i]].apic_id, APIC_DM_STARTUP | vector);
+		udelay(200);
+	}
+}
+
+static void setup_trampoline(void)
+{
+	memcpy(phys_to_virt(trampoline_phys), trampoline_start, (size_t)(trampoline_end - trampoline_start));
+	patch32(tr_gdtr + 2, tramp_addr(tr_gdt));
+	patch32(tr_pm_jump, tramp_addr(tr_pm_entry));
+	patch32(tr_lm_jump, tramp_addr(tr_lm_entry));
+	patch32(tr_cr3, (uint32_t)kernel_pml4_phys);
+	patch32(tr_efer_nx, boot_cpu.nx ? (uint32_t)EFER_NXE : 0);
+	patch32(tr_ticket, 0);
+	patch64(tr_stacks, (uint64_t)ap_stacks);
+	patch64(tr_entry, (uint64_t)ap_entry);
+	paging_identity_map_page(trampoline_phys);
+}
+
+/* Start the given offline CPUs; returns how many came up. */
+unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
+{
+	if (!trampoline_phys || n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t s = pmm_alloc_pages(AP_STACK_ORDER);
+		if (!s || prepare_cpu(cpus[i]) != 0) {
+			printk("smp: out of memory preparing CPU %u\n", cpus[i]);
+			return 0;
+		}
+		ap_stacks[i] = (uint64_t)phys_to_virt(s) + (PAGE_SIZE << AP_STACK_ORDER);
+		cpu_arrived[cpus[i]] = false;
+	}
+	setup_trampoline();
+	send_init_sipi_sipi(cpus, n);
+
+	unsigned up = 0;
+	uint64_t deadline = arch_time_ns() + AP_CHECKIN_TIMEOUT_US * 1000ULL;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned cpu = cpus[i];
+		while (!__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE) && arch_time_ns() < deadline)
+			cpu_relax();
+		if (__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE)) {
+			cpu_table[cpu].state = CPU_ONLINE;
+			up++;
+		} else {
+			cpu_abandoned[cpu] = true;
+			cpu_table[cpu].state = CPU_FAILED;
+			printk("smp: CPU %u (APIC ID %u) did not start within %u ms; marked failed\n", cpu,
+			       cpu_table[cpu].apic_id, AP_CHECKIN_TIMEOUT_US / 1000);
+		}
+	}
+	return up;
+}
+
+void smp_boot_aps(uint64_t tramp_phys)
+{
+	trampoline_phys = tramp_phys;
+	if (!trampoline_phys) {
+		if (nr_possible_cpus > 1)
+			printk("smp: the loader reserved no trampoline page below 1 MiB; APs stay offline\n");
+		return;
+	}
+	if (kernel_pml4_phys >> 32)
+		panic("smp: kernel page tables above 4 GiB cannot be loaded from 32-bit code");
+	ap_stacks = kzalloc(sizeof(uint64_t) * CONFIG_MAX_CPUS);
+	unsigned *list = kzalloc(sizeof(unsigned) * CONFIG_MAX_CPUS);
+	unsigned n = 0;
+	for (unsigned i = 1; i < nr_possible_cpus; i++)
+		if (cpu_table[i].state == CPU_OFFLINE)
+			list[n++] = i;
+	uint64_t t0 = arch_time_ns();
+	unsigned up = smp_start_cpus(list, n);
+	smp_boot_ns = arch_time_ns() - t0;
+	kfree(list);
+	if (n)
+		printk("smp: %u of %u application processors online in %lu us\n", up, n, smp_boot_ns / 1000);
+}
