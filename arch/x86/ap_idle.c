@@ -1,10 +1,9 @@
-/* What an AP does once it is up: take interrupts and wait for work. */
+/* What an AP does once its hardware is set up: become a scheduler CPU. */
 #include <asm/cpu.h>
 #include <asm/smp.h>
+#include <vigil/task.h>
 
 __noreturn void ap_started(unsigned cpu)
 {
-	(void)cpu;
-	for (;;)
-		__asm__ volatile("sti; hlt" ::: "memory");
+	sched_start_ap(cpu);
 }

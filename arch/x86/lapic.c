@@ -12,6 +12,8 @@
 #include <asm/time.h>
 #include <asm/trap.h>
 #include <vigil/printk.h>
+#include <vigil/task.h>
+#include <asm/percpu.h>
 
 bool apic_x2apic_mode;
 uint32_t lapic_timer_hz;
@@ -63,8 +65,11 @@ void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 static void lapic_timer_irq(struct trap_frame *tf)
 {
 	(void)tf;
-	__atomic_add_fetch(&lapic_timer_ticks, 1, __ATOMIC_RELAXED);
+	if (this_cpu()->cpu == 0)
+		__atomic_add_fetch(&lapic_timer_ticks, 1, __ATOMIC_RELAXED);
+	this_cpu()->timer_ticks++;
 	lapic_eoi();
+	sched_tick();
 }
 
 void lapic_init_bsp(uint64_t madt_lapic_phys)

@@ -20,6 +20,7 @@
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
+#include <vigil/task.h>
 #include <vigil/uart.h>
 
 static struct boot_info boot_info_copy;
@@ -28,6 +29,7 @@ void paging_early_range(uint64_t *start, uint64_t *end);
 void paging_page_alloc_ready(void);
 void x86_boot(uint64_t boot_info_phys);
 void percpu_init_boot(void);
+void ipi_init(void);
 void x86_acpi_init(const struct boot_info *bi);
 void x86_mm_init(const struct boot_info *bi);
 
@@ -86,6 +88,8 @@ void x86_boot(uint64_t boot_info_phys)
 		map_framebuffer(bi);
 	cpu_set_limit(boot_params()->maxcpus);
 	x86_acpi_init(bi);
+	ipi_init();
+	sched_init_boot_cpu();
 	lapic_timer_start(1000);
 	sti();
 	smp_boot_aps(bi->trampoline_phys);

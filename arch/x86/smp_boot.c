@@ -35,6 +35,7 @@ static uint64_t *ap_stacks;                 /* indexed by ticket */
 static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
 static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
 uint64_t smp_boot_ns;                        /* time to bring all APs up */
+uint64_t boot_to_all_online_ns;              /* kernel entry (TSC at _start64) to all APs online */
 
 static void patch32(char *sym, uint32_t v)
 {
@@ -189,6 +190,7 @@ void smp_boot_aps(uint64_t tramp_phys)
 	uint64_t t0 = arch_time_ns();
 	unsigned up = smp_start_cpus(list, n);
 	smp_boot_ns = arch_time_ns() - t0;
+	boot_to_all_online_ns = arch_time_ns();
 	kfree(list);
 	if (n)
 		printk("smp: %u of %u application processors online in %lu us\n", up, n, smp_boot_ns / 1000);

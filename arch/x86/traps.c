@@ -10,6 +10,8 @@
 #include <vigil/arch.h>
 #include <vigil/ksyms.h>
 #include <vigil/printk.h>
+#include <vigil/task.h>
+#include <asm/percpu.h>
 
 static irq_handler_t irq_handlers[256];
 extern const struct extable_entry __start_ex_table[], __stop_ex_table[];
@@ -93,7 +95,16 @@ void trap_dispatch(struct trap_frame *tf)
 	unsigned v = (unsigned)tf->vector;
 
 	if (irq_handlers[v]) {
+		struct percpu *pc = this_cpu();
+		pc->irq_depth++;
 		irq_handlers[v](tf);
+		pc->irq_depth--;
+		/* Preempt on the way out of the outermost interrupt, if the
+		 * interrupted code could have been preempted anyway (interrupts
+		 * were on; preempt_count checked by the scheduler). */
+		if (v >= VEC_IRQ_BASE && pc->irq_depth == 0 && (tf->rflags & X86_RFLAGS_IF) &&
+		    sched_should_preempt())
+			sched_preempt_irq();
 		return;
 	}
 	if (v == VEC_SPURIOUS)

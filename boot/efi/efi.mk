@@ -4,6 +4,10 @@
 #   $(BUILD)/esp/vigil/vigil.elf        copy of $(KELF)
 #   $(BUILD)/esp/vigil/cmdline.txt      $(CMDLINE), may be empty
 #
+#   make efi                           loader + ESP for $(KELF)
+#   make efi EFI_CMDLINE="maxcpus=2"   command line file (default: $(CMDLINE))
+#   make efi EFI_KELF=path/to/elf      put another kernel ELF on the ESP
+#
 # gnu-efi: every boot/efi/*.c is compiled position independent and linked as
 # a shared object with gnu-efi's crt0 (which applies its own relocations at
 # start-up), then objcopy rewrites it as a PE32+ EFI application.
@@ -15,6 +19,8 @@ EFI_LIBDIR := /usr/lib
 EFI_CRT0   := $(EFI_LIBDIR)/crt0-efi-x86_64.o
 EFI_LDS    := $(EFI_LIBDIR)/elf_x86_64_efi.lds
 EFI_ESP    := $(BUILD)/esp
+EFI_KELF   ?= $(KELF)
+EFI_CMDLINE ?= $(CMDLINE)
 
 EFI_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror \
 	-ffreestanding -fpic -fshort-wchar -mno-red-zone -fno-stack-protector \
@@ -33,31 +39,36 @@ EFI_OBJ := $(patsubst %.c,$(BUILD)/efi/%.o,$(EFI_SRC))
 EFI_SO  := $(BUILD)/efi/vigil-efi.so
 EFI_APP := $(BUILD)/efi/BOOTX64.EFI
 
-.PHONY: efi efi-cmdline-force
+.PHONY: efi
 efi: $(EFI_ESP)/EFI/BOOT/BOOTX64.EFI $(EFI_ESP)/vigil/vigil.elf $(EFI_ESP)/vigil/cmdline.txt
 
 $(BUILD)/efi/%.o: %.c | $(BUILD)/.tools-ok
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)gcc $(EFI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(EFI_SO): $(EFI_OBJ) $(EFI_CRT0) $(EFI_LDS)
-	ld $(EFI_LDFLAGS) $(EFI_CRT0) $(EFI_OBJ) -o $@ -lefi -lgnuefi
+	@echo "  LD      $@"
+	$(Q)ld $(EFI_LDFLAGS) $(EFI_CRT0) $(EFI_OBJ) -o $@ -lefi -lgnuefi
 
 $(EFI_APP): $(EFI_SO)
-	objcopy $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+	@echo "  EFI     $@"
+	$(Q)objcopy $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
 $(EFI_ESP)/EFI/BOOT/BOOTX64.EFI: $(EFI_APP)
 	@mkdir -p $(dir $@)
-	cp $< $@
+	$(Q)cp $< $@
 
-$(EFI_ESP)/vigil/vigil.elf: $(KELF)
+$(EFI_ESP)/vigil/vigil.elf: $(EFI_KELF)
 	@mkdir -p $(dir $@)
-	cp $< $@
+	$(Q)cp $< $@
 
-# Rewritten only when $(CMDLINE) changes, so the ESP's timestamps stay put.
-$(EFI_ESP)/vigil/cmdline.txt: efi-cmdline-force
+# Rewritten only when the command line changes, so the ESP's timestamps stay
+# put.  Single quotes are escaped for the shell; a dollar sign must be written
+# twice ($$), as anywhere in a make variable.
+$(EFI_ESP)/vigil/cmdline.txt: FORCE
 	@mkdir -p $(dir $@)
-	@printf '%s' '$(subst ','\'',$(CMDLINE))' > $@.tmp
+	@printf '%s' '$(subst ','\'',$(EFI_CMDLINE))' > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 
 -include $(EFI_OBJ:.o=.d)

@@ -127,6 +127,8 @@ UINT64 memmap_ram_top(const struct efi_mmap *m)
 		const EFI_MEMORY_DESCRIPTOR *d = desc_at(m, i);
 		UINT64 end = d->PhysicalStart + d->NumberOfPages * EFI_PAGE_BYTES;
 
+		if (d->NumberOfPages == 0)
+			continue;
 		switch (boot_type(d)) {
 		case BOOT_MEM_RESERVED:
 			if (d->Type != EfiRuntimeServicesCode && d->Type != EfiRuntimeServicesData &&

@@ -28,6 +28,7 @@
 ; (mb2_defs.inc).  Everything this file writes (page tables, stack) lives
 ; inside the kernel image, which mb2_info.c reports as BOOT_MEM_KERNEL.
 
+; nasm resolves %include against the working directory: the repository root.
 %include "boot/multiboot2/mb2_defs.inc"
 
 extern mb2_build_boot_info   ; uint64_t mb2_build_boot_info(uint32_t mbi_phys)

@@ -16,7 +16,8 @@
 ; No address tag (3.1.5): that would load the file as a raw image, and the
 ; ELF file layout is not the memory layout.
 
-%include "boot/multiboot2/mb2_defs.inc"  ; paths are relative to the repository root (make runs there)
+; nasm resolves %include against the working directory: the repository root.
+%include "boot/multiboot2/mb2_defs.inc"
 
 bits 32
 
@@ -30,9 +31,10 @@ mb2_header:
 	dd mb2_header_end - mb2_header     ; header_length
 	dd -(MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header)) & 0xFFFFFFFF
 
-	; 3.1.4 Information request: every tag GRUB can give that the kernel
-	; reads.  Not optional: GRUB refuses to boot us if it cannot honour it,
-	; rather than leaving us without a memory map.
+	; 3.1.4 Information request: the tags mb2_info.c reads.  Not optional:
+	; a loader that does not know one of these types must refuse to boot
+	; us.  GRUB 2.06 knows them all, and passes whatever the machine has
+	; (ACPI old or new, EGA text or a framebuffer) requested or not.
 	align 8, db 0
 .info_req:
 	dw MB2_HDR_TAG_INFO_REQUEST

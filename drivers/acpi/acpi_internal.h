@@ -111,6 +111,8 @@ int acpi_fadt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_
 int acpi_facs_parse(struct acpi_ctx *c, uint64_t phys);
 int acpi_dsdt_parse(struct acpi_ctx *c, uint64_t phys);
 int acpi_madt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_t len);
+/* Only check the entry structure (for a duplicate MADT that is ignored). */
+int acpi_madt_check(struct acpi_ctx *c, const uint8_t *t, uint32_t len);
 int acpi_hpet_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_t len);
 int acpi_spcr_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_t len);
 

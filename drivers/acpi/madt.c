@@ -208,24 +208,20 @@ static void report_drops(struct madt *md)
 	/* drop.disabled needs no warning: out->nr_disabled has the count. */
 }
 
-int acpi_madt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_t len)
+/*
+ * Walk the Interrupt Controller Structures (5.2.12, Table 5.44: each starts
+ * with Type and Length), checking every length before anything is read.
+ * With md == NULL the walk only checks (a duplicate MADT); otherwise each
+ * entry is handed to entry().
+ */
+static int walk(struct acpi_ctx *c, struct madt *md, const uint8_t *t, uint32_t len)
 {
-	struct acpi_info *out = c->out;
-	struct madt md = { .c = c };
 	uint32_t off;
 	int rc;
 
 	if (len < MADT_ENTRIES)
 		return acpi_faultf(c, ACPI_ELENGTH, "MADT: length %u smaller than its fixed part (%u)",
 				   len, MADT_ENTRIES);
-	out->madt_phys = phys;
-	out->madt_revision = t[ACPI_HDR_REVISION];
-	out->lapic_phys = acpi_rd32(t + MADT_LAPIC_ADDR);
-	out->pcat_compat = acpi_rd32(t + MADT_FLAGS) & MADT_PCAT_COMPAT;
-	md.online_capable_defined = out->madt_revision >= 5 ||
-		(out->has_fadt && (out->fadt_revision > 6 ||
-				   (out->fadt_revision == 6 && out->fadt_minor >= 3)));
-
 	for (off = MADT_ENTRIES; off < len;) {
 		const uint8_t *e = t + off;
 		uint8_t type, elen;
@@ -236,6 +232,8 @@ int acpi_madt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_
 					   len - off);
 		type = e[0];
 		elen = e[1];
+		/* A length below 2 would never advance: the classic
+		 * infinite loop of trusting parsers. */
 		if (elen < 2)
 			return acpi_faultf(c, ACPI_EMALFORMED,
 					   "MADT: entry type %u at offset %u has length %u", type, off,
@@ -248,11 +246,40 @@ int acpi_madt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_
 			return acpi_faultf(c, ACPI_EMALFORMED,
 					   "MADT: entry type %u at offset %u has length %u, needs %u", type,
 					   off, elen, min_len(type));
-		rc = entry(&md, e, type, off);
-		if (rc)
-			return rc;
+		if (md) {
+			rc = entry(md, e, type, off);
+			if (rc)
+				return rc;
+		}
 		off += elen;
 	}
+	return 0;
+}
+
+int acpi_madt_check(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
+{
+	return walk(c, NULL, t, len);
+}
+
+int acpi_madt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_t len)
+{
+	struct acpi_info *out = c->out;
+	struct madt md = { .c = c };
+	int rc;
+
+	if (len < MADT_ENTRIES)
+		return walk(c, NULL, t, len);	/* reports the short length */
+	out->madt_phys = phys;
+	out->madt_revision = t[ACPI_HDR_REVISION];
+	out->lapic_phys = acpi_rd32(t + MADT_LAPIC_ADDR);
+	out->pcat_compat = acpi_rd32(t + MADT_FLAGS) & MADT_PCAT_COMPAT;
+	md.online_capable_defined = out->madt_revision >= 5 ||
+		(out->has_fadt && (out->fadt_revision > 6 ||
+				   (out->fadt_revision == 6 && out->fadt_minor >= 3)));
+
+	rc = walk(c, &md, t, len);
+	if (rc)
+		return rc;
 	report_drops(&md);
 
 	/* 5.2.12.2: the boot processor is always enabled; none enabled means

@@ -75,6 +75,10 @@ static int root_one(struct acpi_ctx *c, const char *root, uint32_t i, uint64_t p
 	if (kind < 0)
 		return 0;
 	if (found[kind].phys) {
+		/* A broken duplicate MADT is worth naming precisely: firmware
+		 * (or a test) that lists it may be describing CPUs wrongly. */
+		if (kind == T_MADT && acpi_madt_check(c, t, len))
+			acpi_fault_to_warning(c);
 		acpi_warn(c, "%s: second %s at 0x%llx ignored (using 0x%llx)", root, name,
 			  (unsigned long long)phys, (unsigned long long)found[kind].phys);
 		return 0;

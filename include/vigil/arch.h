@@ -38,4 +38,22 @@ __noreturn void arch_idle_forever(void);
 /* Print a backtrace of the current stack (frame pointers + ksyms). */
 void arch_dump_stack(void);
 
+/* ---- scheduler and SMP support ---- */
+struct task;
+/* Save callee-saved state on the current stack, store the stack pointer in
+ * *prev_sp, switch to next_sp and resume the task saved there. */
+void arch_switch_to(uint64_t *prev_sp, uint64_t next_sp);
+/* Prepare a new task's stack so that arch_switch_to into it calls
+ * entry() (which never returns) with interrupts disabled. */
+uint64_t arch_task_stack_init(void *stack_top, void (*entry)(void));
+struct task *arch_get_current(void);
+void arch_set_current(struct task *t);
+bool arch_in_interrupt(void);
+void arch_cpu_relax(void);
+
+enum ipi_kind { IPI_RESCHEDULE, IPI_CALL_FUNCTION };
+void arch_send_ipi(unsigned cpu, enum ipi_kind kind);
+/* Deliver an NMI to cpu; its handler calls nmi_handler() (core). */
+void arch_send_nmi(unsigned cpu);
+
 #endif

@@ -32,4 +32,8 @@ int cpu_register(uint32_t apic_id, enum cpu_state state);
 void cpu_set_limit(unsigned max);   /* maxcpus= */
 unsigned cpu_count_in_state(enum cpu_state s);
 const char *cpu_state_name(enum cpu_state s);
+static inline bool cpu_is_online(unsigned cpu)
+{
+	return cpu < nr_possible_cpus && cpu_table[cpu].state == CPU_ONLINE;
+}
 #endif

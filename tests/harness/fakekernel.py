@@ -11,6 +11,7 @@ runner and the scenario API all run against it.  Behaviour knobs:
     hang_on      commands that never get a reply
     boot_delay   seconds before the boot output
     silent       never print a prompt (boot timeout)
+    aps_online   `cpus` reports every CPU online (else only the boot CPU)
 
 Commands: help, version, cpus, check, bench, log, panic, poweroff, hang, and
 anything else gets "error: unknown command '<word>' (try 'help')".
@@ -23,7 +24,7 @@ import time
 
 class FakeKernel:
     def __init__(self, ncpus=1, boot_log=None, chatty=False, crlf=True, escapes=True,
-                 hang_on=(), boot_delay=0.0, silent=False, extra_commands=None):
+                 hang_on=(), boot_delay=0.0, silent=False, extra_commands=None, aps_online=False):
         self.ncpus = ncpus
         self.boot_log = boot_log if boot_log is not None else ["vigil fake booting",
                                                                  "smp: %d possible CPUs" % ncpus]
@@ -34,6 +35,7 @@ class FakeKernel:
         self.boot_delay = boot_delay
         self.silent = silent
         self.extra = extra_commands or {}
+        self.aps_online = aps_online
         self.commands = []           # command lines received, in order
         self.powered_off = False
         self.panicked = False
@@ -145,10 +147,11 @@ class FakeKernel:
         elif word == "cpus":
             for i in range(self.ncpus):
                 self.out("cpu=%d apic=%d state=%s virt=off compat=ok\n" % (
-                    i, i * 2, "online" if i == 0 else "offline"))
+                    i, i * 2, "online" if i == 0 or self.aps_online else "offline"))
                 if self.chatty and i == 0:
                     self.log("cpu1: a log line between records")
-            self.out("online=1 possible=%d\nok\n" % self.ncpus)
+            self.out("online=%d possible=%d\nok\n" % (
+                self.ncpus if self.aps_online else 1, self.ncpus))
         elif word == "check":
             self.out("ok\n")
         elif word == "bench":

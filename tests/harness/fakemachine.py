@@ -1,12 +1,17 @@
 """A Machine whose "emulator" is the FakeKernel thread (runner tests)."""
 
+import os
 import socket
+import sys
 
 import harnesspath  # noqa: F401
 from harness.console import Console, SocketTransport
 from harness.machine import ExitInfo, Machine
 
 from fakekernel import FakeKernel
+
+sys.path.insert(0, os.path.join(harnesspath.REPO, "tests", "scenarios"))
+import _expect  # noqa: E402  (what the scenarios expect of the kernel today)
 
 
 class FakeMachine(Machine):
@@ -25,9 +30,12 @@ class FakeMachine(Machine):
             key = word.split("=")[0]
             if key not in ("console", "maxcpus"):
                 boot_log.append("cmdline: unknown parameter '%s'" % key)
+        if self.target.gfxpayload != "text":
+            boot_log.append("fb: 1024x768 pitch 4096 at 0xfd000000")
         if self.target.acpi_tables:
             boot_log.append("acpi: APIC: bad entry length 0 at offset 0x34 (table ignored)")
-        args = dict(ncpus=self.target.smp, boot_log=boot_log)
+        args = dict(ncpus=self.target.smp, boot_log=boot_log,
+                    aps_online=_expect.APS_ONLINE_AT_BOOT)
         args.update(self.kernel_args)
         self.kernel = FakeKernel(**args)
         host = self.kernel.start()

@@ -101,6 +101,15 @@ class GrubCmdlineTest(unittest.TestCase):
         with self.assertRaises(MachineError):
             B.set_grub_cmdline("nothing here", "x=1")
 
+    def test_gfxpayload(self):
+        cfg = B.set_grub_gfxpayload(GRUB_CFG, "text")
+        self.assertIn("\tmultiboot2 /boot/vigil.elf console=ttyS0\n\tset gfxpayload=text\n", cfg)
+        self.assertEqual(B.current_gfxpayload(cfg), "text")
+        cfg = B.set_grub_gfxpayload(cfg, "1024x768x32")
+        self.assertEqual(cfg.count("set gfxpayload="), 1)
+        self.assertEqual(B.current_gfxpayload(cfg), "1024x768x32")
+        self.assertIsNone(B.current_gfxpayload(GRUB_CFG))
+
     @unittest.skipUnless(shutil.which("grub-mkrescue") and os.path.isdir("/usr/lib/grub/i386-pc"),
                          "grub-mkrescue not installed")
     def test_rebuild_iso(self):
@@ -114,10 +123,11 @@ class GrubCmdlineTest(unittest.TestCase):
                 f.write(b"\x7fELF fake")
             work = os.path.join(tmp, "work")
             os.makedirs(work)
-            iso = B.rebuild_iso(root, work, "bogus=1")
+            iso = B.rebuild_iso(root, work, "bogus=1", gfxpayload="text")
             with open(iso, "rb") as f:
                 data = f.read()
             self.assertEqual(B.current_cmdline(data), "bogus=1")
+            self.assertEqual(B.current_gfxpayload(data), "text")
             # The original tree is untouched.
             with open(os.path.join(root, "boot", "grub", "grub.cfg")) as f:
                 self.assertEqual(f.read(), GRUB_CFG)

@@ -282,6 +282,17 @@ class ConsoleTest(unittest.TestCase):
         self.assertIn(b"\x1b[2J", data)
         self.assertIn(b"vigil> version\r\n", data)
 
+    def test_notes_never_split_a_line(self):
+        k, con = self.boot()
+        con.note("scenario x begins")          # the console is at the prompt
+        con.cmd("version")
+        con.note("between")
+        con.close()
+        with open(self.log, "rb") as f:
+            data = f.read()
+        self.assertIn(b"vigil> version\r\n### harness: scenario x begins\n", data)
+        self.assertTrue(data.endswith(b"vigil> \n### harness: between\n"), data[-40:])
+
     def test_expect(self):
         k, con = self.boot()
         con.cmd("log")

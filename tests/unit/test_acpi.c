@@ -1284,6 +1284,30 @@ static void test_xsdt_entry_cap(void **state)
 	assert_int_equal(e->info.nr_cpus, 4);
 }
 
+/* A structurally broken second MADT (what tests/scenarios/acpi.py injects
+ * through QEMU's -acpitable): the fault is reported precisely, the table
+ * ignored, the CPUs come from the first MADT. */
+static void test_duplicate_madt_bad_entry(void **state)
+{
+	struct env *e = *state;
+	struct tb t;
+
+	ab_default(&e->p, &e->fm, 2);
+	ab_madt_begin(&t, 3, 0xFEE00000, 1);
+	ab_madt_lapic(&t, 0, 0, ACPI_MADT_ENABLED);
+	tb_u8(&t, 0);                                   /* offset 52 = 0x34: length 0 */
+	tb_u8(&t, 0);
+	tb_zero(&t, 6);
+	e->p.extra[e->p.nr_extra++] = tb_place(&t, &e->fm);
+	ab_finish(&e->p);
+	expect_ok(e, parse(e));
+	assert_int_equal(e->info.nr_cpus, 4);
+	assert_int_equal(e->info.madt_phys, e->p.madt);
+	expect_warning(e, "MADT: entry type 0 at offset 52 has length 0");
+	expect_warning(e, "XSDT: second MADT at", "ignored");
+	assert_int_equal(e->info.nr_warnings, 2);
+}
+
 /* More warnings than slots: the rest are counted. */
 static void test_warning_overflow(void **state)
 {
@@ -1379,6 +1403,7 @@ int main(void)
 		T(test_unknown_table_bad_checksum),
 		T(test_root_entry_faults_are_warnings),
 		T(test_duplicate_madt),
+		T(test_duplicate_madt_bad_entry),
 		T(test_xsdt_entry_cap),
 		T(test_warning_overflow),
 		T(test_err_buffer_handling),

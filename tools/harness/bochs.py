@@ -115,16 +115,46 @@ def set_grub_cmdline(cfg, cmdline):
     return new
 
 
-def rebuild_iso(iso_root, workdir, cmdline, log=None, timeout=300):
-    """A new ISO from BUILD/iso-root with another command line (what
-    mk/iso.mk does, in a temp dir).  Returns its path."""
+_GFX_RE = re.compile(r"^[ \t]*set[ \t]+gfxpayload=\S*[ \t]*\n", re.MULTILINE)
+
+
+def set_grub_gfxpayload(cfg, value):
+    """grub.cfg text with `set gfxpayload=<value>` right after the
+    multiboot2 line (replacing any other gfxpayload setting).  After, not
+    before: GRUB 2.06 with the setting before `multiboot2` hands the kernel a
+    boot that triple-faults under Bochs, after it works (as mk/iso.mk does)."""
+    cfg = _GFX_RE.sub("", cfg)
+    m = _MB2_LINE_RE.search(cfg)
+    if not m:
+        raise MachineError("grub.cfg has no 'multiboot2 <kernel>' line")
+    indent = re.match(r"[ \t]*", m.group(1)).group(0)
+    end = m.end()
+    if cfg[end:end + 1] == "\n":
+        end += 1
+    return cfg[:end] + "%sset gfxpayload=%s\n" % (indent, value) + cfg[end:]
+
+
+def current_gfxpayload(cfg):
+    data = cfg.decode(errors="replace") if isinstance(cfg, bytes) else cfg
+    m = re.search(r"^[ \t]*set[ \t]+gfxpayload=(\S*)", data, re.MULTILINE)
+    return m.group(1) if m else None
+
+
+def rebuild_iso(iso_root, workdir, cmdline, log=None, timeout=300, gfxpayload=None):
+    """A new ISO from BUILD/iso-root with another command line (None: keep
+    it) and/or gfxpayload (what mk/iso.mk does, in a temp dir).  Returns
+    its path."""
     root = os.path.join(workdir, "iso-root")
     shutil.copytree(iso_root, root)
     cfg = os.path.join(root, "boot", "grub", "grub.cfg")
     with open(cfg) as f:
         text = f.read()
+    if cmdline is not None:
+        text = set_grub_cmdline(text, cmdline)
+    if gfxpayload:
+        text = set_grub_gfxpayload(text, gfxpayload)
     with open(cfg, "w") as f:
-        f.write(set_grub_cmdline(text, cmdline))
+        f.write(text)
     out = os.path.join(workdir, "vigil.iso")
     tool = shutil.which("grub-mkrescue")
     if tool is None:
@@ -204,15 +234,21 @@ class BochsMachine(Machine):
             raise MachineError("%s not found: run 'make iso'" % self.iso)
         tmp = self.make_tmp("vigil-bochs-")
         iso = self.iso
-        if self.cmdline is not None:
+        gfx = self.target.gfxpayload
+        if self.cmdline is not None or gfx:
             with open(self.iso, "rb") as f:
                 data = f.read()
-            if current_cmdline(data) != grub_args(self.cmdline):
+            want_cmdline = self.cmdline is not None and \
+                current_cmdline(data) != grub_args(self.cmdline)
+            want_gfx = gfx and current_gfxpayload(data) != gfx
+            if want_cmdline or want_gfx:
                 if not os.path.isdir(self.iso_root):
-                    raise MachineError("cannot set the command line of %s: no %s to rebuild "
-                                       "it from" % (self.iso, self.iso_root))
-                self.progress_note("rebuilding the ISO with cmdline %r" % self.cmdline)
-                iso = rebuild_iso(self.iso_root, tmp, self.cmdline, log=self._host_log)
+                    raise MachineError("cannot change the GRUB configuration of %s: no %s to "
+                                       "rebuild it from" % (self.iso, self.iso_root))
+                self.progress_note("rebuilding the ISO (cmdline %r, gfxpayload %r)"
+                                   % (self.cmdline, gfx))
+                iso = rebuild_iso(self.iso_root, tmp, self.cmdline, log=self._host_log,
+                                  gfxpayload=gfx)
         self.port = free_tcp_port()
         self.bochs_log = os.path.join(tmp, "bochs.log")
         rc = os.path.join(tmp, "bochsrc")

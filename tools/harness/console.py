@@ -398,12 +398,16 @@ class Console:
         self.bytes_in = 0
         self.last_rx = self.started_at
         self._cursor = 0             # expect() searches from here
+        self._pending_notes = []     # annotations waiting for a line boundary
         self._mark = None            # len(lines) when the last command was sent
 
     # -- low level ---------------------------------------------------------
 
     def close(self):
         if self._log:
+            if self._pending_notes:
+                self._log.write(b"\n" + b"".join(self._pending_notes))
+                self._pending_notes = []
             self._log.close()
             self._log = None
         try:
@@ -412,9 +416,16 @@ class Console:
             pass
 
     def note(self, text):
-        """Write a harness annotation into the serial log (clearly marked)."""
-        if self._log:
-            self._log.write(("\n### harness: %s\n" % text).encode())
+        """Write a harness annotation into the serial log, on a line of its
+        own ("### harness: ..."), at the next line boundary so that it never
+        splits a line of the kernel's output."""
+        if not self._log:
+            return
+        line = ("### harness: %s\n" % text).encode()
+        if self._partial:
+            self._pending_notes.append(line)
+        else:
+            self._log.write(line)
 
     def feed(self, data):
         """Account for bytes received (the read loop calls this; tests may too)."""
@@ -423,7 +434,12 @@ class Console:
         self.bytes_in += len(data)
         self.last_rx = time.monotonic()
         if self._log:
-            self._log.write(data)
+            nl = data.find(b"\n") if self._pending_notes else -1
+            if nl >= 0:
+                self._log.write(data[:nl + 1] + b"".join(self._pending_notes) + data[nl + 1:])
+                self._pending_notes = []
+            else:
+                self._log.write(data)
         text = self._partial + self._dec.decode(data)
         parts = text.split("\n")
         self._partial = parts[-1]

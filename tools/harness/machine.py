@@ -39,13 +39,18 @@ _live = set()
 _live_lock = threading.Lock()
 
 
-def kill_all():
-    """Kill every machine still running (signal handlers, atexit)."""
+def kill_all(cleanup=True):
+    """Kill every machine still running (signal handlers, atexit).  With
+    cleanup=False only the emulators die: the threads driving them notice
+    (console closed) and clean up themselves."""
     with _live_lock:
         machines = list(_live)
     for m in machines:
         try:
-            m.stop()
+            if cleanup:
+                m.stop()
+            else:
+                m.kill()
         except Exception:
             pass
 

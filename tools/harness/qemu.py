@@ -218,8 +218,7 @@ def run_interactive(target, build, cmdline=None, gdb=False, esp=None, log_dir=No
         argv = qemu_argv(target, os.path.join(tmp, "esp"), vars_path, qmp_path, stdio_log=log,
                          gdb=gdb)
         print("harness: %s" % " ".join(argv))
-        print("harness: serial log %s; QMP %s; Ctrl-A X quits, Ctrl-A C the QEMU monitor"
-              % (log, qmp_path))
+        print("harness: serial log %s; Ctrl-A X quits, Ctrl-A C is the QEMU monitor" % log)
         proc = subprocess.Popen(argv)
         qmp = None
         try:
@@ -237,6 +236,10 @@ def run_interactive(target, build, cmdline=None, gdb=False, esp=None, log_dir=No
             reason = qmp.shutdown_reason()
             qmp.close()
         info = qemu_exit_info(rc, reason)
+        if reason and reason.startswith("host-"):
+            # Ctrl-A X, the monitor's quit, a signal: the user ended the run.
+            print("\nharness: QEMU stopped by the user (%s)" % reason)
+            return 0
         print("\nharness: QEMU exited: %s" % info.reason)
         return 0 if info.clean else 1
     finally:

@@ -15,7 +15,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from .console import ConsoleClosed, ConsoleError, ConsoleTimeout, KernelPanic
-from .machine import MachineError
+from .machine import MachineError, kill_all
 from .scenario import Failure, Session
 
 
@@ -124,10 +124,19 @@ class Runner:
                     break
                 self.run_unit(u)
         else:
-            with ThreadPoolExecutor(max_workers=self.jobs) as ex:
+            ex = ThreadPoolExecutor(max_workers=self.jobs)
+            try:
                 futures = [ex.submit(self.run_unit, u) for u in units]
                 for f in futures:
                     f.result()
+            except BaseException:
+                # Interrupted: stop scheduling, kill the emulators so the
+                # workers' waits end now, let them clean up.
+                self.stop()
+                kill_all(cleanup=False)
+                raise
+            finally:
+                ex.shutdown(wait=True, cancel_futures=True)
         return self.results
 
     def stop(self):

@@ -7,6 +7,7 @@ A scenario lists the targets it runs on:
     qemu(smp=2, maxcpus=4, cpu="EPYC")      room for 2 hot-added CPUs, AMD model
     qemu(acpi_tables=[table_bytes])         extra ACPI tables (-acpitable)
     bochs(model="corei7_skylake_x", smp=2)  GRUB ISO under Bochs
+    bochs(smp=1, gfxpayload="text")         ...with GRUB left in VGA text mode
 
 The label ("qemu smp=4", "bochs corei7_skylake_x smp=2") appears in reports;
 the slug ("qemu-smp4") in log file names.
@@ -20,7 +21,7 @@ DEFAULT_BOCHS_MEM = 256
 
 class Target:
     def __init__(self, kind, smp=1, cpu=None, mem=None, maxcpus=None, args=(), acpi_tables=(),
-                 no_reboot=True, accel="tcg", ips=None, rc_lines=()):
+                 no_reboot=True, accel="tcg", ips=None, rc_lines=(), gfxpayload=None):
         if kind not in ("qemu", "bochs", "fake"):
             raise ValueError("unknown target kind %r" % kind)
         if int(smp) < 1:
@@ -36,8 +37,11 @@ class Target:
         self.accel = accel
         self.ips = ips                           # Bochs instructions per emulated second
         self.rc_lines = tuple(rc_lines)          # extra bochsrc lines
+        self.gfxpayload = gfxpayload             # GRUB gfxpayload (Bochs), e.g. "text"
         if kind == "bochs" and (self.args or self.acpi_tables):
             raise ValueError("args/acpi_tables are QEMU options")
+        if kind != "bochs" and gfxpayload:
+            raise ValueError("gfxpayload is a Bochs (GRUB) option")
 
     @property
     def label(self):
@@ -51,6 +55,8 @@ class Target:
             parts.append("cpu=%s" % self.cpu)
         if self.acpi_tables:
             parts.append("+acpi")
+        if self.gfxpayload:
+            parts.append("gfx=%s" % self.gfxpayload)
         return " ".join(parts)
 
     @property
@@ -61,12 +67,15 @@ class Target:
         parts.append("smp%d" % self.smp)
         if self.maxcpus:
             parts.append("max%d" % self.maxcpus)
+        if self.gfxpayload:
+            parts.append(_safe(self.gfxpayload))
         return "-".join(parts)
 
     def key(self):
         """Two targets with equal keys boot identical machines."""
         return (self.kind, self.smp, self.cpu, str(self.mem), self.maxcpus, self.args,
-                self.acpi_tables, self.no_reboot, self.accel, self.ips, self.rc_lines)
+                self.acpi_tables, self.no_reboot, self.accel, self.ips, self.rc_lines,
+                self.gfxpayload)
 
     def __eq__(self, other):
         return isinstance(other, Target) and self.key() == other.key()
@@ -80,7 +89,8 @@ class Target:
     def with_(self, **kw):
         d = dict(kind=self.kind, smp=self.smp, cpu=self.cpu, mem=self.mem, maxcpus=self.maxcpus,
                  args=self.args, acpi_tables=self.acpi_tables, no_reboot=self.no_reboot,
-                 accel=self.accel, ips=self.ips, rc_lines=self.rc_lines)
+                 accel=self.accel, ips=self.ips, rc_lines=self.rc_lines,
+                 gfxpayload=self.gfxpayload)
         d.update(kw)
         return Target(**d)
 
@@ -95,8 +105,11 @@ def qemu(smp=1, cpu=None, mem=None, maxcpus=None, args=(), acpi_tables=(), no_re
                   acpi_tables=acpi_tables, no_reboot=no_reboot, accel=accel)
 
 
-def bochs(model=None, smp=1, mem=None, ips=None, rc_lines=()):
-    return Target("bochs", smp=smp, cpu=model, mem=mem, ips=ips, rc_lines=rc_lines)
+def bochs(model=None, smp=1, mem=None, ips=None, rc_lines=(), gfxpayload=None):
+    """gfxpayload="text": GRUB keeps VGA text mode (no framebuffer for the
+    kernel); default: what the ISO was built with."""
+    return Target("bochs", smp=smp, cpu=model, mem=mem, ips=ips, rc_lines=rc_lines,
+                  gfxpayload=gfxpayload)
 
 
 def fake(smp=1, cpu="fake"):

@@ -1,0 +1,638 @@
+/*
+ * The scheduler: per-CPU run queues of kernel threads, round-robin with a
+ * time slice, timer-driven preemption, migration, and an idle task per CPU.
+ *
+ * Locking: each run queue has a raw spinlock taken with interrupts off.
+ * schedule() holds the local run-queue lock across the context switch and the
+ * task switched to releases it (finish_switch), so a waker that takes the
+ * same lock sees a task either still current or fully switched out, never
+ * half-way: that is what makes the set_current_state()/schedule() pattern of
+ * include/vigil/sched.h lose no wake-ups.  Two run-queue locks are only ever
+ * held together in CPU-number order (migration, stealing).
+ */
+#include <vigil/arch.h>
+#include <vigil/config.h>
+#include <vigil/cpu.h>
+#include <vigil/mm.h>
+#include <vigil/printk.h>
+#include <vigil/string.h>
+#include <vigil/task.h>
+
+#define SLICE_NS 10000000ULL   /* 10 ms */
+
+struct runqueue {
+	volatile int lock;
+	struct task *head, *tail;
+	unsigned nr;                 /* queued, not counting the running task */
+	struct task *curr;
+	struct task *idle;
+	struct task *last;           /* the task switched away from (finish_switch) */
+	struct task *migrate_out;    /* runnable task leaving this CPU (finish_switch) */
+	uint64_t switches;
+};
+
+static struct runqueue rqs[CONFIG_MAX_CPUS];
+static struct task boot_main_task;
+static struct task *all_tasks;
+static volatile int all_tasks_lock;
+static unsigned next_task_id = 1;
+static bool sched_running;
+
+static void raw_lock(volatile int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			arch_cpu_relax();
+}
+
+static void raw_unlock(volatile int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static void rq_enqueue(struct runqueue *rq, struct task *t)
+{
+	t->rq_next = NULL;
+	if (rq->tail)
+		rq->tail->rq_next = t;
+	else
+		rq->head = t;
+	rq->tail = t;
+	rq->nr++;
+	t->on_rq = true;
+}
+
+static struct task *rq_dequeue(struct runqueue *rq)
+{
+	struct task *t = rq->head;
+	if (!t)
+		return NULL;
+	rq->head = t->rq_next;
+	if (!rq->head)
+		rq->tail = NULL;
+	rq->nr--;
+	t->on_rq = false;
+	t->rq_next = NULL;
+	return t;
+}
+
+static bool rq_remove(struct runqueue *rq, struct task *t)
+{
+	struct task **pp = &rq->head, *prev = NULL;
+	while (*pp && *pp != t) {
+		prev = *pp;
+		pp = &(*pp)->rq_next;
+	}
+	if (!*pp)
+		return false;
+	*pp = t->rq_next;
+	if (rq->tail == t)
+		rq->tail = prev;
+	rq->nr--;
+	t->on_rq = false;
+	t->rq_next = NULL;
+	return true;
+}
+
+struct task *current_task(void)
+{
+	return arch_get_current();
+}
+
+const char *task_name(const struct task *t)
+{
+	return t->name;
+}
+
+unsigned task_id(const struct task *t)
+{
+	return t->id;
+}
+
+void __set_current_state(enum task_state s)
+{
+	current_task()->state = s;
+}
+
+void set_current_state(enum task_state s)
+{
+	current_task()->state = s;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* ---- preemption ---- */
+
+void preempt_disable(void)
+{
+	struct task *t = current_task();
+	t->preempt_count++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void preempt_enable(void)
+{
+	struct task *t = current_task();
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (t->preempt_count == 0)
+		panic("preempt_enable: preempt_count underflow in task '%s'", t->name);
+	if (--t->preempt_count == 0 && t->need_resched && !arch_in_interrupt() && arch_irqs_enabled())
+		schedule();
+}
+
+unsigned preempt_count(void)
+{
+	struct task *t = current_task();
+	return t ? t->preempt_count : 0;
+}
+
+bool in_interrupt(void)
+{
+	return arch_in_interrupt();
+}
+
+bool in_atomic(void)
+{
+	return preempt_count() > 0 || arch_in_interrupt() || !arch_irqs_enabled();
+}
+
+/* ---- switching ---- */
+
+static void lock_task_rq(struct task *t, unsigned *cpu_out)
+{
+	for (;;) {
+		unsigned cpu = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
+		raw_lock(&rqs[cpu].lock);
+		if (t->cpu == cpu) {
+			*cpu_out = cpu;
+			return;
+		}
+		raw_unlock(&rqs[cpu].lock);
+	}
+}
+
+/* Queue a runnable task that is neither running nor queued on its CPU and
+ * kick that CPU.  Called with interrupts off and no run-queue lock held. */
+static void enqueue_remote(struct task *t, unsigned cpu)
+{
+	raw_lock(&rqs[cpu].lock);
+	t->cpu = cpu;
+	rq_enqueue(&rqs[cpu], t);
+	struct task *curr = rqs[cpu].curr;
+	raw_unlock(&rqs[cpu].lock);
+	if (cpu != smp_processor_id())
+		arch_send_ipi(cpu, IPI_RESCHEDULE);
+	else if (curr)
+		curr->need_resched = true;
+}
+
+/* Second half of a switch, run by the task switched to, on its own stack,
+ * with interrupts off and the local run-queue lock held by schedule(). */
+static void finish_switch(void)
+{
+	struct runqueue *rq = &rqs[smp_processor_id()];
+	struct task *prev = rq->last, *mig = rq->migrate_out;
+	rq->last = NULL;
+	rq->migrate_out = NULL;
+	raw_unlock(&rq->lock);
+	if (mig)
+		enqueue_remote(mig, (unsigned)mig->bound_cpu);
+	if (prev && prev->state == TASK_DEAD) {
+		/* Only now is nobody on prev's stack: the joiner may free it. */
+		__atomic_store_n(&prev->exited, true, __ATOMIC_SEQ_CST);
+		struct task *j = __atomic_load_n(&prev->joiner, __ATOMIC_SEQ_CST);
+		if (j)
+			wake_up_task(j);
+	}
+}
+
+static struct task *steal_task(unsigned this_cpu)
+{
+	/* An idle CPU takes a free (unbound) task from another queue.  Our lock
+	 * is held; the other is taken only with trylock, so two CPUs stealing
+	 * from each other cannot deadlock. */
+	unsigned n = nr_possible_cpus;
+	for (unsigned i = 1; i < n; i++) {
+		unsigned c = (this_cpu + i) % n;
+		struct runqueue *other = &rqs[c];
+		if (!__atomic_load_n(&other->nr, __ATOMIC_RELAXED) || !cpu_is_online(c))
+			continue;
+		if (__atomic_exchange_n(&other->lock, 1, __ATOMIC_ACQUIRE))
+			continue;
+		struct task *found = NULL;
+		for (struct task *t = other->head; t; t = t->rq_next) {
+			if (t->bound_cpu == TASK_ANY_CPU && !t->is_idle) {
+				found = t;
+				break;
+			}
+		}
+		if (found) {
+			rq_remove(other, found);
+			found->cpu = this_cpu;
+			found->migrations++;
+		}
+		raw_unlock(&other->lock);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+void schedule(void)
+{
+	struct task *prev = current_task();
+	if (!sched_running || !prev)
+		return;
+	if (arch_in_interrupt())
+		panic("schedule() called from interrupt context");
+	if (prev->preempt_count && prev->state != TASK_RUNNING)
+		printk("BUG: task '%s' sleeping with preempt_count %u\n", prev->name, prev->preempt_count);
+
+	unsigned long flags = arch_irq_save();
+	unsigned cpu = smp_processor_id();
+	struct runqueue *rq = &rqs[cpu];
+	raw_lock(&rq->lock);
+	prev->need_resched = false;
+
+	bool runnable = prev->state == TASK_RUNNING && !prev->is_idle;
+	bool leaves = runnable && prev->bound_cpu >= 0 && (unsigned)prev->bound_cpu != cpu;
+	if (runnable && !leaves && !prev->on_rq)
+		rq_enqueue(rq, prev);
+
+	struct task *next = rq_dequeue(rq);
+	if (!next)
+		next = steal_task(cpu);
+	if (!next)
+		next = prev->is_idle ? prev : rq->idle;
+
+	if (next == prev) {
+		prev->slice_start_ns = arch_time_ns();
+		raw_unlock(&rq->lock);
+		arch_irq_restore(flags);
+		return;
+	}
+	rq->curr = next;
+	rq->last = prev;
+	if (leaves)
+		rq->migrate_out = prev;
+	rq->switches++;
+	next->switches++;
+	next->cpu = cpu;
+	next->slice_start_ns = arch_time_ns();
+	arch_set_current(next);
+	arch_switch_to(&prev->arch_sp, next->arch_sp);
+	/* Back in prev, on its own stack, possibly on another CPU. */
+	finish_switch();
+	arch_irq_restore(flags);
+}
+
+void wake_up_task(struct task *t)
+{
+	unsigned long flags = arch_irq_save();
+	unsigned cpu;
+	lock_task_rq(t, &cpu);
+	struct runqueue *rq = &rqs[cpu];
+	if (t->state == TASK_RUNNING || t->state == TASK_DEAD) {
+		raw_unlock(&rq->lock);
+		arch_irq_restore(flags);
+		return;
+	}
+	t->state = TASK_RUNNING;
+	/* Still current on its CPU (between set_current_state and the switch):
+	 * schedule() will see TASK_RUNNING and keep it.  Otherwise queue it. */
+	if (rq->curr != t && !t->on_rq && rq->last != t) {
+		if (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu) {
+			raw_unlock(&rq->lock);
+			enqueue_remote(t, (unsigned)t->bound_cpu);
+			arch_irq_restore(flags);
+			return;
+		}
+		rq_enqueue(rq, t);
+		if (rq->curr)
+			rq->curr->need_resched = rq->curr->is_idle || rq->curr->need_resched;
+		raw_unlock(&rq->lock);
+		if (cpu != smp_processor_id())
+			arch_send_ipi(cpu, IPI_RESCHEDULE);
+		arch_irq_restore(flags);
+		return;
+	}
+	raw_unlock(&rq->lock);
+	arch_irq_restore(flags);
+}
+
+void yield(void)
+{
+	schedule();
+}
+
+/* ---- kernel threads ---- */
+
+static __noreturn void task_exit(void)
+{
+	arch_irq_save();
+	current_task()->state = TASK_DEAD;
+	schedule();
+	panic("a dead task was scheduled");
+}
+
+static __noreturn void task_entry(void)
+{
+	finish_switch();
+	struct task *t = current_task();
+	arch_irq_restore(1UL << 9); /* interrupts on: a new task starts preemptible */
+	t->fn(t->arg);
+	task_exit();
+}
+
+static void register_task(struct task *t)
+{
+	raw_lock(&all_tasks_lock);
+	t->id = next_task_id++;
+	t->all_next = all_tasks;
+	all_tasks = t;
+	raw_unlock(&all_tasks_lock);
+}
+
+static void unregister_task(struct task *t)
+{
+	raw_lock(&all_tasks_lock);
+	for (struct task **pp = &all_tasks; *pp; pp = &(*pp)->all_next) {
+		if (*pp == t) {
+			*pp = t->all_next;
+			break;
+		}
+	}
+	raw_unlock(&all_tasks_lock);
+}
+
+static unsigned next_free_cpu;
+
+struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *name)
+{
+	struct task *t = kzalloc(sizeof(*t));
+	if (!t)
+		return NULL;
+	t->stack_phys = pmm_alloc_pages(TASK_STACK_ORDER);
+	if (!t->stack_phys) {
+		kfree(t);
+		return NULL;
+	}
+	strlcpy(t->name, name, sizeof(t->name));
+	t->fn = fn;
+	t->arg = arg;
+	t->bound_cpu = cpu;
+	t->state = TASK_RUNNING;
+	void *top = (char *)phys_to_virt(t->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);
+	t->arch_sp = arch_task_stack_init(top, task_entry);
+	register_task(t);
+
+	unsigned target;
+	if (cpu >= 0) {
+		target = (unsigned)cpu;
+	} else {
+		/* Spread free threads over the online CPUs. */
+		unsigned n = nr_possible_cpus;
+		target = 0;
+		for (unsigned i = 0; i < n; i++) {
+			unsigned c = __atomic_fetch_add(&next_free_cpu, 1, __ATOMIC_RELAXED) % n;
+			if (cpu_is_online(c)) {
+				target = c;
+				break;
+			}
+		}
+	}
+	unsigned long flags = arch_irq_save();
+	enqueue_remote(t, target);
+	arch_irq_restore(flags);
+	return t;
+}
+
+void kthread_join(struct task *t)
+{
+	struct task *me = current_task();
+	__atomic_store_n(&t->joiner, me, __ATOMIC_SEQ_CST);
+	for (;;) {
+		set_current_state(TASK_BLOCKED);
+		if (__atomic_load_n(&t->exited, __ATOMIC_SEQ_CST))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	unregister_task(t);
+	pmm_free_pages(t->stack_phys, TASK_STACK_ORDER);
+	kfree(t);
+}
+
+int sched_migrate(struct task *t, unsigned cpu)
+{
+	if (cpu >= nr_possible_cpus || !cpu_is_online(cpu))
+		return -1;
+	if (t == current_task()) {
+		t->bound_cpu = (int)cpu;
+		if (smp_processor_id() != cpu) {
+			t->migrations++;
+			schedule(); /* leaves through rq->migrate_out */
+		}
+		return 0;
+	}
+	unsigned long flags = arch_irq_save();
+	unsigned from;
+	lock_task_rq(t, &from);
+	t->bound_cpu = (int)cpu;
+	if (t->on_rq && from != cpu) {
+		rq_remove(&rqs[from], t);
+		t->migrations++;
+		raw_unlock(&rqs[from].lock);
+		enqueue_remote(t, cpu);
+	} else {
+		if (rqs[from].curr == t) {
+			t->need_resched = true; /* it leaves at its next schedule() */
+			if (from != smp_processor_id())
+				arch_send_ipi(from, IPI_RESCHEDULE);
+		} else if (!t->on_rq) {
+			t->cpu = cpu; /* blocked: wakes up there */
+		}
+		raw_unlock(&rqs[from].lock);
+	}
+	arch_irq_restore(flags);
+	return 0;
+}
+
+void sched_bind_current(int cpu)
+{
+	if (cpu < 0)
+		current_task()->bound_cpu = TASK_ANY_CPU;
+	else
+		sched_migrate(current_task(), (unsigned)cpu);
+}
+
+/* ---- sleeping ---- */
+
+struct sleeper {
+	struct task *task;
+	uint64_t wake_ns;
+	struct sleeper *next;
+};
+static struct sleeper *sleepers;
+static volatile int sleepers_lock;
+
+void sleep_ns(uint64_t ns)
+{
+	struct sleeper s = { current_task(), arch_time_ns() + ns, NULL };
+	unsigned long flags = arch_irq_save();
+	raw_lock(&sleepers_lock);
+	s.next = sleepers;
+	sleepers = &s;
+	set_current_state(TASK_BLOCKED);
+	raw_unlock(&sleepers_lock);
+	arch_irq_restore(flags);
+	while (current_task()->state == TASK_BLOCKED)
+		schedule();
+	/* Make sure we are off the list (a spurious wake-up leaves us on it). */
+	flags = arch_irq_save();
+	raw_lock(&sleepers_lock);
+	for (struct sleeper **pp = &sleepers; *pp; pp = &(*pp)->next)
+		if (*pp == &s) {
+			*pp = s.next;
+			break;
+		}
+	raw_unlock(&sleepers_lock);
+	arch_irq_restore(flags);
+}
+
+static void wake_sleepers(uint64_t now)
+{
+	struct task *due[16];
+	unsigned n = 0;
+	raw_lock(&sleepers_lock);
+	for (struct sleeper **pp = &sleepers; *pp && n < ARRAY_SIZE(due);) {
+		if ((*pp)->wake_ns <= now) {
+			due[n++] = (*pp)->task;
+			*pp = (*pp)->next;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	raw_unlock(&sleepers_lock);
+	for (unsigned i = 0; i < n; i++)
+		wake_up_task(due[i]);
+}
+
+/* ---- ticks, IPIs, idle ---- */
+
+void sched_tick(void)
+{
+	struct task *t = current_task();
+	if (!sched_running || !t)
+		return;
+	uint64_t now = arch_time_ns();
+	if (smp_processor_id() == 0 && __atomic_load_n(&sleepers, __ATOMIC_RELAXED))
+		wake_sleepers(now);
+	struct runqueue *rq = &rqs[smp_processor_id()];
+	if (t->is_idle) {
+		if (rq->nr)
+			t->need_resched = true;
+		else
+			for (unsigned c = 0; c < nr_possible_cpus; c++)
+				if (rqs[c].nr > 0 && c != smp_processor_id())
+					t->need_resched = true;
+	} else if (now - t->slice_start_ns >= SLICE_NS && rq->nr) {
+		t->need_resched = true;
+	}
+}
+
+void sched_ipi(void)
+{
+	struct task *t = current_task();
+	if (t)
+		t->need_resched = true;
+}
+
+bool sched_should_preempt(void)
+{
+	struct task *t = current_task();
+	return sched_running && t && t->need_resched && t->preempt_count == 0;
+}
+
+void sched_preempt_irq(void)
+{
+	schedule();
+}
+
+unsigned sched_nr_running(unsigned cpu)
+{
+	return rqs[cpu].nr + (rqs[cpu].curr && !rqs[cpu].curr->is_idle);
+}
+
+static struct task *make_static_task(struct task *t, const char *name, unsigned cpu, bool idle)
+{
+	strlcpy(t->name, name, sizeof(t->name));
+	t->state = TASK_RUNNING;
+	t->cpu = cpu;
+	t->bound_cpu = (int)cpu;
+	t->is_idle = idle;
+	register_task(t);
+	return t;
+}
+
+static __noreturn void idle_loop(void)
+{
+	struct task *me = current_task();
+	for (;;) {
+		arch_irq_save();
+		if (me->need_resched || rqs[smp_processor_id()].nr) {
+			arch_irq_restore(1UL << 9);
+			schedule();
+			continue;
+		}
+		arch_idle(); /* sti; hlt */
+	}
+}
+
+static __noreturn void boot_idle_entry(void)
+{
+	finish_switch();
+	idle_loop();
+}
+
+void sched_init_boot_cpu(void)
+{
+	/* The boot context becomes the "main" task (it runs the console); the
+	 * boot CPU gets a separate idle task with its own stack. */
+	struct task *main = make_static_task(&boot_main_task, "main", 0, false);
+	main->bound_cpu = TASK_ANY_CPU;
+	arch_set_current(main);
+	rqs[0].curr = main;
+
+	struct task *idle = kzalloc(sizeof(*idle));
+	idle->stack_phys = pmm_alloc_pages(TASK_STACK_ORDER);
+	if (!idle || !idle->stack_phys)
+		panic("sched: no memory for the idle task");
+	make_static_task(idle, "idle/0", 0, true);
+	void *top = (char *)phys_to_virt(idle->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);
+	idle->arch_sp = arch_task_stack_init(top, boot_idle_entry);
+	rqs[0].idle = idle;
+	sched_running = true;
+}
+
+__noreturn void sched_start_ap(unsigned cpu)
+{
+	struct task *idle = kzalloc(sizeof(*idle));
+	if (!idle)
+		panic("sched: no memory for idle/%u", cpu);
+	char name[TASK_NAME_LEN];
+	snprintf(name, sizeof(name), "idle/%u", cpu);
+	make_static_task(idle, name, cpu, true);
+	arch_set_current(idle);
+	rqs[cpu].idle = idle;
+	rqs[cpu].curr = idle;
+	idle_loop();
+}
+
+/* For `ps`-like listings and tests. */
+void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg)
+{
+	raw_lock(&all_tasks_lock);
+	for (struct task *t = all_tasks; t; t = t->all_next)
+		fn(t, arg);
+	raw_unlock(&all_tasks_lock);
+}

@@ -1,0 +1,176 @@
+/*
+ * smp_call_function_single() and on_each_cpu(): each CPU has a queue of
+ * pending calls; the caller queues an entry and sends IPI_CALL_FUNCTION; the
+ * target runs its queue from the interrupt.  A waiting caller keeps the entry
+ * on its own stack and spins, with interrupts on, until the target marks it
+ * done; a non-waiting caller's entry is allocated and freed by the target.
+ */
+#include <vigil/arch.h>
+#include <vigil/config.h>
+#include <vigil/cpu.h>
+#include <vigil/mm.h>
+#include <vigil/printk.h>
+#include <vigil/sched.h>
+#include <vigil/smp.h>
+
+struct call_entry {
+	smp_call_fn fn;
+	void *arg;
+	volatile bool done;
+	bool allocated;
+	struct call_entry *next;
+};
+
+struct call_queue {
+	volatile int lock;
+	struct call_entry *head, *tail;
+};
+
+static struct call_queue queues[CONFIG_MAX_CPUS];
+volatile uint64_t nmi_count[CONFIG_MAX_CPUS];
+static nmi_callback_fn nmi_callbacks[8];
+static unsigned nr_nmi_callbacks;
+
+static void qlock(struct call_queue *q)
+{
+	while (__atomic_exchange_n(&q->lock, 1, __ATOMIC_ACQUIRE))
+		arch_cpu_relax();
+}
+
+static void qunlock(struct call_queue *q)
+{
+	__atomic_store_n(&q->lock, 0, __ATOMIC_RELEASE);
+}
+
+static void queue_call(unsigned cpu, struct call_entry *e)
+{
+	struct call_queue *q = &queues[cpu];
+	unsigned long flags = arch_irq_save();
+	qlock(q);
+	e->next = NULL;
+	if (q->tail)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	qunlock(q);
+	arch_irq_restore(flags);
+	arch_send_ipi(cpu, IPI_CALL_FUNCTION);
+}
+
+void smp_call_ipi(void)
+{
+	struct call_queue *q = &queues[smp_processor_id()];
+	for (;;) {
+		qlock(q);
+		struct call_entry *e = q->head;
+		if (e) {
+			q->head = e->next;
+			if (!q->head)
+				q->tail = NULL;
+		}
+		qunlock(q);
+		if (!e)
+			return;
+		e->fn(e->arg);
+		if (e->allocated)
+			kfree(e);
+		else
+			__atomic_store_n(&e->done, true, __ATOMIC_RELEASE);
+	}
+}
+
+static void wait_done(struct call_entry *e)
+{
+	while (!__atomic_load_n(&e->done, __ATOMIC_ACQUIRE))
+		arch_cpu_relax();
+}
+
+static bool check_wait_context(const char *what)
+{
+	if (!arch_irqs_enabled()) {
+		printk("BUG: %s waiting with interrupts disabled (would deadlock)\n", what);
+		arch_dump_stack();
+		return false;
+	}
+	return true;
+}
+
+int smp_call_function_single(unsigned cpu, smp_call_fn fn, void *arg, bool wait)
+{
+	if (!cpu_is_online(cpu))
+		return -1;
+	if (wait && !check_wait_context("smp_call_function_single"))
+		return -1;
+	preempt_disable();
+	if (cpu == smp_processor_id()) {
+		unsigned long flags = arch_irq_save();
+		fn(arg);
+		arch_irq_restore(flags);
+		preempt_enable();
+		return 0;
+	}
+	if (wait) {
+		struct call_entry e = { .fn = fn, .arg = arg };
+		queue_call(cpu, &e);
+		wait_done(&e);
+	} else {
+		struct call_entry *e = kzalloc(sizeof(*e));
+		if (!e) {
+			preempt_enable();
+			return -1;
+		}
+		e->fn = fn;
+		e->arg = arg;
+		e->allocated = true;
+		queue_call(cpu, e);
+	}
+	preempt_enable();
+	return 0;
+}
+
+void on_each_cpu(smp_call_fn fn, void *arg, bool wait)
+{
+	if (wait && !check_wait_context("on_each_cpu"))
+		return;
+	preempt_disable();
+	unsigned self = smp_processor_id();
+	struct call_entry *entries = NULL;
+	if (wait && !(entries = kzalloc(sizeof(*entries) * nr_possible_cpus)))
+		panic("on_each_cpu: out of memory");
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		if (c == self || !cpu_is_online(c))
+			continue;
+		if (entries) {
+			entries[c].fn = fn;
+			entries[c].arg = arg;
+			queue_call(c, &entries[c]);
+		} else {
+			smp_call_function_single(c, fn, arg, false);
+		}
+	}
+	unsigned long flags = arch_irq_save();
+	fn(arg);
+	arch_irq_restore(flags);
+	if (entries) {
+		for (unsigned c = 0; c < nr_possible_cpus; c++)
+			if (entries[c].fn)
+				wait_done(&entries[c]);
+		kfree(entries);
+	}
+	preempt_enable();
+}
+
+void nmi_register(nmi_callback_fn fn)
+{
+	if (nr_nmi_callbacks < ARRAY_SIZE(nmi_callbacks))
+		nmi_callbacks[nr_nmi_callbacks++] = fn;
+}
+
+void nmi_handler(void)
+{
+	nmi_count[smp_processor_id()]++;
+	for (unsigned i = 0; i < nr_nmi_callbacks; i++)
+		if (nmi_callbacks[i]())
+			return;
+}

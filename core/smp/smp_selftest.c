@@ -1,0 +1,133 @@
+/* Self-tests and benchmarks of cross-CPU calls and NMIs. */
+#include <vigil/arch.h>
+#include <vigil/bench.h>
+#include <vigil/cpu.h>
+#include <vigil/selftest.h>
+#include <vigil/smp.h>
+#include <vigil/task.h>
+
+static volatile unsigned hits[CONFIG_MAX_CPUS];
+static volatile unsigned irq_ctx[CONFIG_MAX_CPUS];
+
+static void count_hit(void *arg)
+{
+	(void)arg;
+	unsigned c = smp_processor_id();
+	__atomic_add_fetch(&hits[c], 1, __ATOMIC_RELAXED);
+	if (!arch_irqs_enabled())
+		__atomic_add_fetch(&irq_ctx[c], 1, __ATOMIC_RELAXED);
+}
+
+static void clear_hits(void)
+{
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		hits[c] = irq_ctx[c] = 0;
+}
+
+static int check_exactly_online(struct selftest_ctx *ctx, unsigned times)
+{
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		unsigned want = cpu_is_online(c) ? times : 0;
+		ST_ASSERT(ctx, hits[c] == want, "CPU %u (%s) ran the function %u times, expected %u", c,
+			  cpu_state_name(cpu_table[c].state), hits[c], want);
+		ST_ASSERT(ctx, irq_ctx[c] == hits[c], "CPU %u ran it with interrupts on", c);
+	}
+	return 0;
+}
+
+static int test_on_each_cpu(struct selftest_ctx *ctx)
+{
+	clear_hits();
+	for (int i = 0; i < 10; i++)
+		on_each_cpu(count_hit, NULL, true);
+	if (check_exactly_online(ctx, 10))
+		return -1;
+	/* Not waiting: every CPU still runs it exactly once, eventually. */
+	clear_hits();
+	on_each_cpu(count_hit, NULL, false);
+	uint64_t deadline = arch_time_ns() + 2000000000ULL;
+	unsigned online = cpu_count_in_state(CPU_ONLINE);
+	for (;;) {
+		unsigned total = 0;
+		for (unsigned c = 0; c < nr_possible_cpus; c++)
+			total += hits[c];
+		if (total >= online || arch_time_ns() > deadline)
+			break;
+		yield();
+	}
+	return check_exactly_online(ctx, 1);
+}
+SELFTEST(smp_on_each_cpu, test_on_each_cpu);
+
+static int test_call_single(struct selftest_ctx *ctx)
+{
+	clear_hits();
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		int r = smp_call_function_single(c, count_hit, NULL, true);
+		ST_ASSERT(ctx, (r == 0) == cpu_is_online(c), "call to CPU %u returned %d (state %s)", c, r,
+			  cpu_state_name(cpu_table[c].state));
+	}
+	return check_exactly_online(ctx, 1);
+}
+SELFTEST(smp_call_single, test_call_single);
+
+static int test_nmi(struct selftest_ctx *ctx)
+{
+	uint64_t before[CONFIG_MAX_CPUS];
+	preempt_disable();
+	unsigned self = smp_processor_id();
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		before[c] = nmi_count[c];
+		if (c != self && cpu_is_online(c))
+			arch_send_nmi(c);
+	}
+	preempt_enable();
+	uint64_t deadline = arch_time_ns() + 2000000000ULL;
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		if (c == self || !cpu_is_online(c))
+			continue;
+		while (nmi_count[c] == before[c] && arch_time_ns() < deadline)
+			arch_cpu_relax();
+		ST_ASSERT(ctx, nmi_count[c] > before[c], "CPU %u took no NMI", c);
+	}
+	return 0;
+}
+SELFTEST(smp_nmi, test_nmi);
+
+static void nop(void *arg)
+{
+	(void)arg;
+}
+
+/* Round trip of a waiting cross-CPU call: IPI out, handler, completion seen. */
+static unsigned bench_ipi_roundtrip(uint64_t *samples, unsigned max)
+{
+	unsigned target = nr_possible_cpus;
+	for (unsigned c = 1; c < nr_possible_cpus; c++)
+		if (cpu_is_online(c)) {
+			target = c;
+			break;
+		}
+	if (target == nr_possible_cpus)
+		return 0;
+	unsigned n = 0;
+	for (unsigned i = 0; i < max; i++) {
+		uint64_t t0 = arch_time_ns();
+		if (smp_call_function_single(target, nop, NULL, true) != 0)
+			break;
+		samples[n++] = arch_time_ns() - t0;
+	}
+	return n;
+}
+BENCH(ipi_roundtrip, "ns", bench_ipi_roundtrip);
+
+static unsigned bench_on_each_cpu(uint64_t *samples, unsigned max)
+{
+	for (unsigned i = 0; i < max; i++) {
+		uint64_t t0 = arch_time_ns();
+		on_each_cpu(nop, NULL, true);
+		samples[i] = arch_time_ns() - t0;
+	}
+	return max;
+}
+BENCH(on_each_cpu, "ns", bench_on_each_cpu);

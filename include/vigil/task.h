@@ -1,0 +1,62 @@
+/*
+ * struct task: a kernel thread.  Visible to core/ (the scheduler, lockdep,
+ * kthreads); everything else goes through include/vigil/sched.h.
+ */
+#ifndef VIGIL_TASK_H
+#define VIGIL_TASK_H
+#include <vigil/sched.h>
+#include <vigil/types.h>
+
+#define TASK_NAME_LEN 24
+#define TASK_STACK_ORDER 2            /* 16 KiB kernel stacks */
+#define TASK_ANY_CPU (-1)
+
+struct task {
+	uint64_t arch_sp;              /* saved stack pointer (arch_switch_to) */
+	volatile enum task_state state;
+	unsigned id;
+	char name[TASK_NAME_LEN];
+	unsigned cpu;                  /* run queue it is on, or CPU it runs on */
+	int bound_cpu;                 /* TASK_ANY_CPU: free to migrate */
+	unsigned preempt_count;        /* travels with the task */
+	bool on_rq;
+	bool need_resched;
+	bool is_idle;
+	bool frozen_ok;                /* may be frozen for suspend */
+	struct task *rq_next;          /* run-queue link */
+	struct task *all_next;         /* list of every task */
+	uint64_t slice_start_ns;
+	uint64_t switches;             /* times switched in */
+	uint64_t migrations;
+	void (*fn)(void *arg);
+	void *arg;
+	uint64_t stack_phys;           /* 0 for tasks on a boot stack */
+	volatile bool exited;
+	struct task *joiner;
+	void *lockdep;                 /* struct lockdep_task *, owned by lockdep */
+};
+
+/* Create a kernel thread running fn(arg); cpu = TASK_ANY_CPU or a CPU to bind
+ * it to.  It starts runnable.  Returns NULL when out of memory. */
+struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *name);
+/* Wait for t to return from its function, then free it. */
+void kthread_join(struct task *t);
+/* Move a task (bound or not) to cpu; the current task moves itself too. */
+int sched_migrate(struct task *t, unsigned cpu);
+/* Bind (cpu >= 0) or unbind (TASK_ANY_CPU) the current task. */
+void sched_bind_current(int cpu);
+/* Voluntary yield. */
+void yield(void);
+/* Sleep for at least ns (timer-tick granularity). */
+void sleep_ns(uint64_t ns);
+
+/* Called by the architecture. */
+void sched_init_boot_cpu(void);           /* boot CPU: current context becomes the "main" task */
+__noreturn void sched_start_ap(unsigned cpu); /* AP: current context becomes its idle task */
+void sched_tick(void);                     /* timer interrupt, every CPU */
+void sched_ipi(void);                      /* reschedule IPI */
+bool sched_should_preempt(void);           /* on interrupt return */
+void sched_preempt_irq(void);              /* called with interrupts off on return to preemptible code */
+unsigned sched_nr_running(unsigned cpu);
+
+#endif
