@@ -30,6 +30,7 @@ void paging_page_alloc_ready(void);
 void x86_boot(uint64_t boot_info_phys);
 void percpu_init_boot(void);
 void ipi_init(void);
+void pic_disable(void);
 void x86_acpi_init(const struct boot_info *bi);
 void x86_mm_init(const struct boot_info *bi);
 
@@ -76,6 +77,7 @@ void x86_boot(uint64_t boot_info_phys)
 	percpu_init_boot();
 	idt_init();
 	idt_load();
+	pic_disable();
 	printk("vigil %s (%s) booting on %s %s\n", vigil_version, vigil_commit, boot_cpu.vendor, boot_cpu.brand);
 	printk("boot: loader '%s', kernel at phys 0x%lx (%lu KiB), %u memory map entries\n",
 	       bi->loader_name, bi->kernel_phys_base, bi->kernel_size / 1024, bi->mmap_count);
