@@ -95,6 +95,8 @@ void x86_acpi_init(const struct boot_info *bi)
 	}
 	for (uint32_t i = 0; i < acpi.nr_warnings && i < ACPI_MAX_WARNINGS; i++)
 		printk("acpi: warning: %s\n", acpi.warnings[i]);
+	if (acpi.warnings_lost)
+		printk("acpi: %u more warnings not shown\n", acpi.warnings_lost);
 	if (acpi_ok) {
 		printk("acpi: %s rev %u, %u tables, %u possible CPUs (%u enabled), %u I/O APICs%s%s\n",
 		       acpi.oem_id, acpi.rsdp_revision, acpi.nr_tables, acpi.nr_cpus, acpi.nr_cpus_enabled,

@@ -55,6 +55,8 @@
 #define LOCKDEP_STR_(x) #x
 #define LOCKDEP_STR(x) LOCKDEP_STR_(x)
 #define LOCKDEP_SITE (__FILE__ ":" LOCKDEP_STR(__LINE__))
+/* In a lock function: the address it returns to, i.e. in its caller. */
+#define LOCKDEP_RET_IP ((uintptr_t)__builtin_return_address(0))
 
 /* One per lock initialization site (static storage): its address is the
  * class identity; subkeys give the subclasses of the _nested variants. */

@@ -3,7 +3,6 @@
 import os
 import socket
 import tempfile
-import threading
 import time
 import unittest
 

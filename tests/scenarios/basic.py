@@ -1,8 +1,6 @@
 """Read-only console scenarios.  They share one boot per target (shared=
 "basic"): each leaves the machine exactly as it found it."""
 
-import re
-
 from harness.scenario import scenario
 from _expect import BOCHS_2, HELP_REQUIRED, QEMU_1, QEMU_4, expected_online
 

@@ -15,7 +15,7 @@ from . import qemu as qemu_mod
 from . import bochs as bochs_mod
 from .console import ConsoleError, PROMPT
 from .machine import MachineError, kill_all
-from .report import Reporter, summary_line, write_junit
+from .report import Reporter, write_junit
 from .runner import Runner, plan
 from .scenario import load_scenarios
 from .targets import Target

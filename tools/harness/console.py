@@ -325,14 +325,22 @@ def parse_reply(lines, command=None, check_echo=True):
     prompt) and everything up to, not including, the next prompt."""
     rep = Reply(command)
     rep.raw = list(lines)
-    start = 0
-    # The echo is the last line that starts with the prompt: line editing
-    # (Ctrl-U, Ctrl-C) may have printed earlier prompt lines.
+    # The echo is the first line that starts with the prompt; log lines may
+    # come before it, and line editing (Ctrl-C) may have printed more prompt
+    # lines right after it: the last of those holds the command that ran.
     p = PROMPT.rstrip()
+    start = 0
+    pre_logs = []
     for i, line in enumerate(lines):
         if line.startswith(p):
-            start = i + 1
             rep.echo = line[len(p):].strip()
+            start = i + 1
+        elif rep.echo is None and classify(line) == "log":
+            pre_logs.append(line)
+            start = i + 1
+        else:
+            break
+    rep.logs.extend(pre_logs)
     if rep.echo is None:
         rep.problems.append("no echo of the command line")
     elif check_echo and command is not None:
@@ -400,6 +408,13 @@ class Console:
         self._cursor = 0             # expect() searches from here
         self._pending_notes = []     # annotations waiting for a line boundary
         self._mark = None            # len(lines) when the last command was sent
+        # Prompts are counted once each, whether they are still the line in
+        # progress or were completed (by our echo, or by a log line printed
+        # while the console sat at the prompt).
+        self.prompts = 0             # prompts seen so far
+        self.prompt_lines = set()    # indices in lines of completed prompt lines
+        self._partial_prompt = False # the line in progress is a prompt already counted
+        self._sent_at = 0            # self.prompts when the last thing was sent
 
     # -- low level ---------------------------------------------------------
 
@@ -445,18 +460,26 @@ class Console:
         self._partial = parts[-1]
         for raw in parts[:-1]:
             line = render(raw).rstrip()
-            if self.boot_lines is None and (line + " ").startswith(PROMPT):
-                # The first prompt, already followed by more (all in one chunk).
-                self.boot_lines = list(self.lines)
-                self.first_prompt_at = self.last_rx
+            if (line + " ").startswith(PROMPT):
+                if self.boot_lines is None:
+                    # The first prompt, already followed by more (one chunk).
+                    self.boot_lines = list(self.lines)
+                    self.first_prompt_at = self.last_rx
+                if not self._partial_prompt:
+                    self.prompts += 1
+                self.prompt_lines.add(len(self.lines))
+            self._partial_prompt = False
             self.lines.append(line)
             if self.panic_index is None and PANIC_RE.search(line):
                 self.panic_index = len(self.lines) - 1
             if self.on_line:
                 self.on_line(line)
-        if self.boot_lines is None and self.at_prompt:
-            self.boot_lines = list(self.lines)
-            self.first_prompt_at = self.last_rx
+        if self.at_prompt and not self._partial_prompt:
+            self._partial_prompt = True
+            self.prompts += 1
+            if self.boot_lines is None:
+                self.boot_lines = list(self.lines)
+                self.first_prompt_at = self.last_rx
 
     def _pump(self, timeout):
         """Read what is there (waiting at most `timeout`)."""
@@ -548,45 +571,64 @@ class Console:
         self._cursor = len(self.boot_lines)
         return self.boot_lines
 
+    @property
+    def ready(self):
+        """A prompt was printed after the last thing we sent."""
+        return self.prompts > self._sent_at
+
     def wait_prompt(self, timeout=None):
-        """Wait until the console is at a prompt printed after the last thing we sent."""
+        """Wait for a prompt printed after the last thing we sent."""
         timeout = self.scaled(30) if timeout is None else timeout
-        mark = self._mark
-        self.wait_until(lambda: self.at_prompt and (mark is None or len(self.lines) > mark),
-                        timeout, "the prompt")
+        self.wait_until(lambda: self.ready, timeout, "the prompt")
 
     def send(self, data):
         """Send raw bytes or text (nothing appended); returns the line mark
         (expect() searches from there on)."""
         self._mark = len(self.lines)
         self._cursor = self._mark
+        self._sent_at = self.prompts
         self.write(data)
         return self._mark
 
     def read_reply(self, mark, command=None, timeout=None, check_echo=True, need_status=True):
-        """Read the reply to what was sent at `mark` (see send())."""
+        """Read the reply to what was last sent (at line `mark`, see send()):
+        up to the first prompt after a status line."""
         timeout = self.scaled(30) if timeout is None else timeout
         t0 = time.monotonic()
-        state = {"settle": None}
+        state = {"settle": None, "end": None}
+        sent_at = self._sent_at
+
+        def status_index():
+            for i in range(mark, len(self.lines)):
+                if i not in self.prompt_lines and classify(self.lines[i]) in ("ok", "error"):
+                    return i
+            return None
 
         def done():
-            if not (self.at_prompt and len(self.lines) > mark):
+            if self.prompts <= sent_at:
                 state["settle"] = None
                 return False
+            st = status_index()
+            if st is not None:
+                state["end"] = next((i for i in sorted(self.prompt_lines) if i > st),
+                                    len(self.lines))
+                return True
             if not need_status:
+                state["end"] = next((i for i in sorted(self.prompt_lines) if i > mark),
+                                    len(self.lines))
                 return True
-            new = self.lines[mark:]
-            if any(classify(l) in ("ok", "error") for l in new[1:]):
-                return True
-            # At a prompt with no status line: a protocol violation, unless
-            # more is coming.  Settle for a moment before giving up.
+            # A prompt but no status line: a protocol violation, unless more
+            # is coming.  Settle for a moment before giving up.
             now = time.monotonic()
             if state["settle"] is None:
                 state["settle"] = now
-            return now - state["settle"] > self.scaled(1.0)
+            if now - state["settle"] > self.scaled(1.0):
+                state["end"] = len(self.lines)
+                return True
+            return False
 
         self.wait_until(done, timeout, "the reply to %r" % (command if command is not None else "input"))
-        rep = parse_reply(self.lines[mark:], command, check_echo=check_echo)
+        rep = parse_reply(self.lines[mark:state["end"]], command, check_echo=check_echo)
         rep.elapsed = time.monotonic() - t0
         return rep
 
@@ -595,7 +637,7 @@ class Console:
         if "\r" in line or "\n" in line:
             raise ValueError("one line at a time: %r" % line)
         timeout = self.scaled(30) if timeout is None else timeout
-        if not (self.at_prompt and (self._mark is None or len(self.lines) > self._mark)):
+        if not self.ready:
             self.wait_prompt(timeout)
         if check_echo is None:
             check_echo = len(line.encode()) <= MAX_LINE and line.isprintable()

@@ -13,7 +13,6 @@ tables.  Exit status:
 
 import os
 import shutil
-import socket
 import time
 
 from .console import SocketTransport

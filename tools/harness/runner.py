@@ -7,14 +7,12 @@ Units run one after the other, or --jobs N at a time in threads.
 """
 
 import fnmatch
-import os
-import shutil
 import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from .console import ConsoleClosed, ConsoleError, ConsoleTimeout, KernelPanic
+from .console import ConsoleClosed, ConsoleError, KernelPanic
 from .machine import MachineError, kill_all
 from .scenario import Failure, Session
 
@@ -100,8 +98,7 @@ class Runner:
     (target, cmdline, name) -> Machine; `available` maps a kind to None (ok)
     or the reason it must be skipped."""
 
-    def __init__(self, factories, available=None, jobs=1, on_result=None, on_progress=None,
-                 keep_going=True):
+    def __init__(self, factories, available=None, jobs=1, on_result=None, on_progress=None):
         self.factories = factories
         self.available = available or {}
         self.jobs = max(1, jobs)

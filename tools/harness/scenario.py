@@ -31,9 +31,7 @@ import importlib.util
 import os
 import re
 import sys
-import time
 
-from .console import ConsoleError, KernelPanic
 from .targets import bochs, fake, qemu  # noqa: F401  (re-exported for scenario files)
 
 __all__ = ["scenario", "qemu", "bochs", "Failure", "Session", "load_scenarios"]
@@ -274,11 +272,3 @@ def _status(rep):
         return "error: %s" % rep.error
     return rep.status or "no status"
 
-
-def now():
-    return time.monotonic()
-
-
-# Exceptions that mean the machine can no longer be trusted for the next
-# scenario of a shared group.
-MACHINE_FATAL = (ConsoleError, KernelPanic)

@@ -1,0 +1,82 @@
+/* Fault-injection points and the `inject` console command. */
+#include <vigil/inject.h>
+#include <vigil/printk.h>
+#include <vigil/shell.h>
+#include <vigil/string.h>
+
+extern struct inject_point __start_inject_points[], __stop_inject_points[];
+
+bool inject_hit(struct inject_point *p, unsigned cpu)
+{
+	if (!__atomic_load_n(&p->armed, __ATOMIC_ACQUIRE))
+		return false;
+	if (p->cpu != INJECT_ANY_CPU && (unsigned)p->cpu != cpu)
+		return false;
+	if (p->remaining > 0) {
+		int64_t left = __atomic_sub_fetch(&p->remaining, 1, __ATOMIC_ACQ_REL);
+		if (left < 0)
+			return false;
+		if (left == 0)
+			__atomic_store_n(&p->armed, 0, __ATOMIC_RELEASE);
+	}
+	__atomic_add_fetch(&p->hits, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+struct inject_point *inject_find(const char *name)
+{
+	for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++)
+		if (!strcmp(p->name, name))
+			return p;
+	return NULL;
+}
+
+void inject_clear_all(void)
+{
+	for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++) {
+		__atomic_store_n(&p->armed, 0, __ATOMIC_RELEASE);
+		p->remaining = 0;
+		p->cpu = INJECT_ANY_CPU;
+	}
+}
+
+static int cmd_inject(struct shell_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return shell_usage(ctx);
+	if (!strcmp(argv[1], "list")) {
+		if (argc != 2)
+			return shell_usage(ctx);
+		for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++) {
+			char cpu[16] = "any";
+			if (p->cpu != INJECT_ANY_CPU)
+				snprintf(cpu, sizeof(cpu), "%d", p->cpu);
+			shell_printf(ctx, "point=%s armed=%d cpu=%s remaining=%ld hits=%lu\n", p->name, p->armed, cpu,
+				     (long)p->remaining, (unsigned long)p->hits);
+		}
+		return 0;
+	}
+	if (!strcmp(argv[1], "clear")) {
+		if (argc != 2)
+			return shell_usage(ctx);
+		inject_clear_all();
+		return 0;
+	}
+	struct inject_point *p = inject_find(argv[1]);
+	if (!p)
+		return shell_error(ctx, "unknown injection point '%s' (try 'inject list')", argv[1]);
+	uint64_t cpu = UINT64_MAX, count = 1;
+	const struct shell_opt opts[] = {
+		SHELL_OPT_RANGE("cpu", 0, 255, &cpu),
+		SHELL_OPT_RANGE("count", 0, 1000000, &count),
+	};
+	if (shell_parse_opts(ctx, argc - 2, argv + 2, opts, ARRAY_SIZE(opts)))
+		return -1;
+	p->cpu = cpu == UINT64_MAX ? INJECT_ANY_CPU : (int)cpu;
+	p->remaining = (int64_t)count;
+	__atomic_store_n(&p->armed, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+SHELL_COMMAND_HELP(inject, "inject", "inject list | inject clear | inject <point> [cpu=<n>] [count=<k>]",
+		   "Arms a fault-injection point for the next k hits (count=0: until cleared), on one CPU or any.",
+		   cmd_inject);

@@ -1,0 +1,140 @@
+/*
+ * Hardware virtualization behind one interface.  arch/x86 provides a
+ * struct virt_ops for VMX and one for SVM; core/virt/ (the usage count, VMs,
+ * the console commands) only ever talks to the chosen one through this
+ * header and never names the technology.
+ *
+ * Per-CPU operations (snapshot, enable, disable, hw_enabled) run ON the CPU
+ * they concern, with preemption disabled (core calls them through
+ * on_each_cpu()/smp_call_function_single() or from that CPU's hotplug
+ * thread).  emergency_disable runs in NMI context: no locks, no printk.
+ */
+#ifndef VIGIL_VIRT_H
+#define VIGIL_VIRT_H
+#include <vigil/types.h>
+
+/* ---- compatibility snapshot ---- */
+
+#define VIRT_COMPAT_MAX 48
+#define VIRT_COMPAT_NAME 28
+
+/* Named values that must be equal on every CPU (CR4 reserved-bit mask,
+ * capability MSRs, CPUID leaves, lock bits...).  Filled per CPU; a CPU whose
+ * snapshot differs from the boot CPU's is refused, with the first differing
+ * field named and both values printed. */
+struct virt_compat {
+	unsigned n;
+	struct {
+		char name[VIRT_COMPAT_NAME];
+		uint64_t value;
+	} f[VIRT_COMPAT_MAX];
+	/* A fatal problem on this CPU independent of the boot CPU ("VMX disabled
+	 * by IA32_FEATURE_CONTROL", "SVM disabled by VM_CR.SVMDIS"), or "". */
+	char unusable[96];
+};
+void virt_compat_add(struct virt_compat *c, const char *name, uint64_t value);
+
+/* ---- guests ---- */
+
+struct vm;
+
+/* The built-in test guest: what it does in its loop. */
+enum guest_kind {
+	GUEST_NORMAL = 0,  /* CPUID, port I/O, hypercall, HLT in a loop */
+	GUEST_WILD,        /* touches guest-physical memory outside its slots */
+	GUEST_BAD_INSN,    /* executes an undefined instruction */
+};
+
+/* Exit reasons, named the same for both technologies. */
+enum vexit {
+	VEXIT_NONE = 0,
+	VEXIT_HYPERCALL,
+	VEXIT_CPUID,
+	VEXIT_HLT,
+	VEXIT_IO,
+	VEXIT_MEM_FAULT,     /* EPT violation / nested page fault outside every slot */
+	VEXIT_EXCEPTION,     /* the guest raised an exception we intercept (#UD...) */
+	VEXIT_ENTRY_FAILED,  /* VM entry failed: invalid state */
+	VEXIT_SHUTDOWN,      /* triple fault */
+	VEXIT_OTHER,
+	VEXIT_COUNT
+};
+const char *vexit_name(enum vexit e);
+
+struct vcpu_run {
+	/* in */
+	enum guest_kind guest;
+	uint64_t max_exits;        /* stop after this many exits */
+	/* out */
+	uint64_t exits;
+	uint64_t exit_count[VEXIT_COUNT];
+	enum vexit last_exit;
+	uint64_t hypercalls;       /* hypercalls seen (the guest counts in rax) */
+	uint64_t guest_ns;         /* wall time from first entry to last exit */
+	bool guest_failed;         /* stopped because the guest misbehaved */
+	char why[128];             /* when guest_failed or on error: what happened */
+};
+
+/* A memory slot: guest-physical [gpa, gpa+size) backed by host pages. */
+struct vm_slot {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t hpa;              /* physically contiguous backing */
+	unsigned order;            /* pmm order of the backing */
+	bool used;
+};
+#define VM_MAX_SLOTS 8
+
+struct vm {
+	unsigned id;
+	struct vm_slot slots[VM_MAX_SLOTS];
+	unsigned nr_vcpus;
+	uint64_t runs;
+	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
+	struct vm *next;
+};
+
+/* ---- the interface ---- */
+
+struct virt_ops {
+	const char *name;          /* "vmx" or "svm" (reported by `virt`) */
+	/* Boot CPU, once: can this machine do it at all?  0, or -1 with why. */
+	int (*probe)(char *why, size_t len);
+	/* Allocate the per-CPU state (root region / host save area) of a
+	 * possible CPU; called for every possible CPU at boot.  0 or -1. */
+	int (*prepare_cpu)(unsigned cpu);
+	/* This CPU: fill the technology's part of the compatibility snapshot. */
+	void (*snapshot)(struct virt_compat *c);
+	/* This CPU: turn virtualization on.  Refuses (-1, why) if the hardware
+	 * says it is already on (someone else's), and leaves the CPU exactly as
+	 * it found it on any failure. */
+	int (*enable)(char *why, size_t len);
+	/* This CPU: turn it off (VMCLEAR/VMXOFF/CR4.VMXE, or STGI/EFER.SVME/
+	 * VM_HSAVE_PA).  Only called when enable succeeded. */
+	void (*disable)(void);
+	/* This CPU: what the hardware says (CR4.VMXE / EFER.SVME). */
+	bool (*hw_enabled)(void);
+	/* This CPU, NMI or panic context: get out of virtualization at any cost
+	 * so INIT and reset work again.  Idempotent. */
+	void (*emergency_disable)(void);
+
+	/* VMs: nested paging root, slots, and running the test guest on the
+	 * current CPU (preemption disabled, virtualization enabled here). */
+	int (*vm_init)(struct vm *vm, char *why, size_t len);
+	void (*vm_destroy)(struct vm *vm);
+	int (*vm_map_slot)(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
+	void (*vm_unmap_slot)(struct vm *vm, const struct vm_slot *s);
+	/* Load the built-in guest's code into the VM's memory (slot 0 at gpa 0)
+	 * and run it until run->max_exits exits or until it misbehaves.
+	 * Returns 0 (run->guest_failed says whether the guest misbehaved), or
+	 * -1 with run->why when the host side failed. */
+	int (*vcpu_run)(struct vm *vm, struct vcpu_run *run);
+};
+
+/* The architecture picks the technology (virt= on the command line, CPU
+ * vendor) and returns its ops, or NULL with why when there is none. */
+const struct virt_ops *arch_virt_ops(const char *want, char *why, size_t len);
+/* The architecture's generic part of the snapshot (CR4 reserved bits...). */
+void arch_virt_snapshot_common(struct virt_compat *c);
+
+#endif
