@@ -20,7 +20,7 @@ CMDLINE ?=
 # V=1 shows every command.
 Q       := $(if $(V),,@)
 
-.PHONY: all run check iso bench debug clean unit scenarios lint tools
+.PHONY: all run check iso bench debug clean unit scenarios lint tools harness-selftest
 all: $(BUILD)/.tools-ok kernel efi
 
 include mk/tools.mk
@@ -39,8 +39,12 @@ debug: all
 	@echo "    gdb $(BUILD)/kernel/vigil.elf -ex 'target remote :1234'"
 	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
-check: all iso unit lint
-	$(HARNESS) check --junit $(BUILD)/junit.xml tests/scenarios
+check: all iso unit lint harness-selftest
+	$(HARNESS) check --jobs 2 --junit $(BUILD)/junit.xml tests/scenarios
+
+# The harness's own tests (no emulator needed).
+harness-selftest:
+	python3 -m unittest discover -s tests/harness
 
 bench: all
 	$(HARNESS) bench --smp $(SMP) --cpu $(CPU)

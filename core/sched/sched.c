@@ -120,6 +120,16 @@ void set_current_state(enum task_state s)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+struct lockdep_task *lockdep_current(void)
+{
+	/* Interrupt handlers use the interrupted task's held-lock stack, as in
+	 * Linux: a lock taken in an interrupt nests inside whatever the task
+	 * held.  Before the scheduler exists there is no task: a boot stack. */
+	static struct lockdep_task early;
+	struct task *t = current_task();
+	return t ? &t->lockdep : &early;
+}
+
 /* ---- preemption ---- */
 
 void preempt_disable(void)
@@ -328,6 +338,7 @@ void yield(void)
 
 static __noreturn void task_exit(void)
 {
+	lockdep_task_exit(&current_task()->lockdep);
 	arch_irq_save();
 	current_task()->state = TASK_DEAD;
 	schedule();
@@ -376,6 +387,7 @@ struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *nam
 		kfree(t);
 		return NULL;
 	}
+	lockdep_task_init(&t->lockdep);
 	strlcpy(t->name, name, sizeof(t->name));
 	t->fn = fn;
 	t->arg = arg;
@@ -565,6 +577,7 @@ unsigned sched_nr_running(unsigned cpu)
 
 static struct task *make_static_task(struct task *t, const char *name, unsigned cpu, bool idle)
 {
+	lockdep_task_init(&t->lockdep);
 	strlcpy(t->name, name, sizeof(t->name));
 	t->state = TASK_RUNNING;
 	t->cpu = cpu;

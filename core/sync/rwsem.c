@@ -16,7 +16,7 @@ struct rwsem_waiter {
 	struct list_head node;
 	struct task *task;
 	bool write;
-	int granted;   /* set (release) by the granter as its last touch */
+	int granted;   /* set (release) by the granter, under wait_lock */
 };
 
 void __init_rwsem(struct rw_semaphore *s, const char *name, const struct lock_class_key *key)
@@ -35,7 +35,7 @@ static void grant(struct rwsem_waiter *w)
 	list_del(&w->node);
 	__atomic_store_n(&w->granted, 1, __ATOMIC_RELEASE);
 	/* w may be gone now (the waiter can see `granted` without sleeping);
-	 * t is still valid: tasks outlive a pending wake-up (sched.h). */
+	 * t is not: the waiter takes wait_lock once more before it returns. */
 	wake_up_task(t);
 }
 
@@ -75,6 +75,12 @@ static void wait_for_grant(struct rw_semaphore *s, bool write, unsigned long fla
 		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
+	/* The granter sets `granted` and then calls wake_up_task(us), both
+	 * under wait_lock.  We may have seen `granted` before that call: wait
+	 * for the granter to drop the lock so that it is done with our task
+	 * before we can return, exit and be freed. */
+	raw_spin_lock_irqsave(&s->wait_lock, flags);
+	raw_spin_unlock_irqrestore(&s->wait_lock, flags);
 }
 
 void down_read_at(struct rw_semaphore *s, unsigned subclass, const char *site)

@@ -4,6 +4,7 @@
  */
 #ifndef VIGIL_TASK_H
 #define VIGIL_TASK_H
+#include <vigil/lockdep.h>
 #include <vigil/sched.h>
 #include <vigil/types.h>
 
@@ -33,7 +34,7 @@ struct task {
 	uint64_t stack_phys;           /* 0 for tasks on a boot stack */
 	volatile bool exited;
 	struct task *joiner;
-	void *lockdep;                 /* struct lockdep_task *, owned by lockdep */
+	struct lockdep_task lockdep;   /* held locks, owned by lockdep */
 };
 
 /* Create a kernel thread running fn(arg); cpu = TASK_ANY_CPU or a CPU to bind

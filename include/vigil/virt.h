@@ -1,6 +1,6 @@
 /*
  * Hardware virtualization behind one interface.  arch/x86 provides a
- * struct virt_ops for VMX and one for SVM; core/virt/ (the usage count, VMs,
+ * struct virt_ops for each of Intel's and AMD's technologies; core/virt/ (the usage count, VMs,
  * the console commands) only ever talks to the chosen one through this
  * header and never names the technology.
  *
@@ -28,8 +28,8 @@ struct virt_compat {
 		char name[VIRT_COMPAT_NAME];
 		uint64_t value;
 	} f[VIRT_COMPAT_MAX];
-	/* A fatal problem on this CPU independent of the boot CPU ("VMX disabled
-	 * by IA32_FEATURE_CONTROL", "SVM disabled by VM_CR.SVMDIS"), or "". */
+	/* A fatal problem on this CPU independent of the boot CPU (for example
+	 * "disabled by firmware" with the register that says so), or "". */
 	char unusable[96];
 };
 void virt_compat_add(struct virt_compat *c, const char *name, uint64_t value);
@@ -97,7 +97,7 @@ struct vm {
 /* ---- the interface ---- */
 
 struct virt_ops {
-	const char *name;          /* "vmx" or "svm" (reported by `virt`) */
+	const char *name;          /* the technology's short name (reported by `virt`) */
 	/* Boot CPU, once: can this machine do it at all?  0, or -1 with why. */
 	int (*probe)(char *why, size_t len);
 	/* Allocate the per-CPU state (root region / host save area) of a
@@ -109,10 +109,9 @@ struct virt_ops {
 	 * says it is already on (someone else's), and leaves the CPU exactly as
 	 * it found it on any failure. */
 	int (*enable)(char *why, size_t len);
-	/* This CPU: turn it off (VMCLEAR/VMXOFF/CR4.VMXE, or STGI/EFER.SVME/
-	 * VM_HSAVE_PA).  Only called when enable succeeded. */
+	/* This CPU: turn it off.  Only called when enable succeeded. */
 	void (*disable)(void);
-	/* This CPU: what the hardware says (CR4.VMXE / EFER.SVME). */
+	/* This CPU: what the hardware says (the enable bit in CR4 or EFER). */
 	bool (*hw_enabled)(void);
 	/* This CPU, NMI or panic context: get out of virtualization at any cost
 	 * so INIT and reset work again.  Idempotent. */

@@ -63,6 +63,21 @@ class FakeKernel:
         t = time.monotonic() - self._t0
         self.out("[%5d.%06d] %s\n" % (int(t), int((t % 1) * 1e6), msg))
 
+    def log_at_prompt(self, msg, style):
+        """A kernel log line while the console sits at the prompt (call it
+        from the test thread when the kernel is idle).  style: "reprint"
+        (erase the prompt, log, reprint it), "bare" (newline, log, no new
+        prompt) or "inline" (the log right after the prompt, no new prompt)."""
+        if style == "reprint":
+            self.out("\r\x1b[K")
+            self.log(msg)
+            self.out("vigil> ")
+        elif style == "bare":
+            self.out("\n")
+            self.log(msg)
+        else:
+            self.log(msg)
+
     # -- the shell -------------------------------------------------------------
 
     def _main(self):

@@ -33,7 +33,7 @@ class FakeMachine(Machine):
         if self.target.gfxpayload != "text":
             boot_log.append("fb: 1024x768 pitch 4096 at 0xfd000000")
         if self.target.acpi_tables:
-            boot_log.append("acpi: APIC: bad entry length 0 at offset 0x34 (table ignored)")
+            boot_log.append("acpi: warning: MADT: entry type 0 at offset 52 has length 0")
         args = dict(ncpus=self.target.smp, boot_log=boot_log,
                     aps_online=_expect.APS_ONLINE_AT_BOOT)
         args.update(self.kernel_args)

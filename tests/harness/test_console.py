@@ -136,6 +136,17 @@ class ParseReplyTest(unittest.TestCase):
         self.assertEqual(r.echo, "help")
         self.assertEqual(r.problems, [])
 
+    def test_logs_before_the_echo(self):
+        r = parse_reply(["[    1.0] cpu1: online", "vigil> version",
+                         "version=1.0.0 commit=a arch=x86_64", "ok"], "version")
+        self.assertEqual(r.problems, [])
+        self.assertEqual(r.logs, ["[    1.0] cpu1: online"])
+
+    def test_echo_without_prompt(self):
+        r = parse_reply(["version", "version=1.0.0 commit=a arch=x86_64", "ok"], "version")
+        self.assertEqual(r.problems, [])
+        self.assertEqual(r.echo, "version")
+
     def test_echo_is_last_prompt_line(self):
         # Ctrl-C printed "^C" and a fresh prompt before the real command.
         r = parse_reply(["vigil> garbage^C", "vigil> version", "version=1.0.0 commit=a arch=x86_64",
@@ -271,6 +282,18 @@ class ConsoleTest(unittest.TestCase):
         with self.assertRaises(ConsoleClosed):
             con.wait_prompt(5)
         self.assertTrue(k.powered_off)
+
+    def test_log_lines_at_the_prompt(self):
+        for style in ("reprint", "bare", "inline"):
+            k, con = self.boot()
+            con.cmd("version")
+            k.log_at_prompt("cpu3: online", style)
+            con.expect("cpu3: online", timeout=2)
+            r = con.cmd("version")
+            self.assertTrue(r.ok, (style, r, r.raw))
+            self.assertEqual(r.echo, "version", style)
+            r = con.cmd("cpus")
+            self.assertTrue(r.ok, (style, r, r.raw))
 
     def test_log_file_is_raw(self):
         k, con = self.boot()

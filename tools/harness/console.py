@@ -341,6 +341,12 @@ def parse_reply(lines, command=None, check_echo=True):
         else:
             break
     rep.logs.extend(pre_logs)
+    if rep.echo is None and command is not None and start < len(lines) and \
+            lines[start].strip() == render(command).strip():
+        # A log line printed while the console sat at the prompt ate the
+        # prompt (the kernel did not reprint it): the echo stands alone.
+        rep.echo = lines[start].strip()
+        start += 1
     if rep.echo is None:
         rep.problems.append("no echo of the command line")
     elif check_echo and command is not None:

@@ -1,0 +1,6 @@
+# rw-semaphores: readers share, writers exclude, a waiting writer blocks new
+# readers (deterministic), FIFO hand-off, stress.  ThreadSanitizer.
+UNIT_TESTS += rwsem
+rwsem_SRCS = tests/unit/test_rwsem.c $(SYNC_HOST_SRCS)
+rwsem_SAN := thread
+$(BUILD)/unit/rwsem: $(SYNC_HOST_DEPS)
