@@ -94,6 +94,8 @@ void kprintf(const char *fmt, ...)
 }
 
 static int panicking;
+/* Set by a caller that already printed registers and a backtrace. */
+bool panic_backtrace_done;
 
 void panic(const char *fmt, ...)
 {
@@ -113,7 +115,8 @@ void panic(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	printk("KERNEL PANIC: %s\n", buf);
-	arch_dump_stack();
+	if (!panic_backtrace_done)
+		arch_dump_stack();
 	printk("KERNEL PANIC: stopping the machine\n");
 	arch_poweroff(1);
 }

@@ -12,8 +12,9 @@ KCFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 KASFLAGS := -f elf64 -g -F dwarf -Iarch/x86/include/
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
-KSRC_C   := $(sort $(wildcard core/*.c core/*/*.c arch/x86/*.c arch/x86/*/*.c drivers/*.c drivers/*/*.c boot/multiboot2/*.c))
-KSRC_ASM := $(sort $(wildcard arch/x86/*.asm arch/x86/*/*.asm boot/multiboot2/*.asm))
+# KEXCLUDE: patterns of sources to leave out (e.g. a backend under construction).
+KSRC_C   := $(filter-out $(KEXCLUDE),$(sort $(wildcard core/*.c core/*/*.c arch/x86/*.c arch/x86/*/*.c drivers/*.c drivers/*/*.c boot/multiboot2/*.c)))
+KSRC_ASM := $(filter-out $(KEXCLUDE),$(sort $(wildcard arch/x86/*.asm arch/x86/*/*.asm boot/multiboot2/*.asm)))
 KOBJ     := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KSRC_C)) $(patsubst %.asm,$(BUILD)/kernel/%.o,$(KSRC_ASM))
 KLDS     := arch/x86/kernel.ld
 KELF     := $(BUILD)/kernel/vigil.elf

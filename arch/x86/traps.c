@@ -14,6 +14,7 @@
 #include <asm/percpu.h>
 
 static irq_handler_t irq_handlers[256];
+extern bool panic_backtrace_done;
 extern const struct extable_entry __start_ex_table[], __stop_ex_table[];
 
 static const char *const exception_names[32] = {
@@ -114,6 +115,7 @@ void trap_dispatch(struct trap_frame *tf)
 	if (v < 32) {
 		printk("exception %lu (%s) in kernel mode\n", tf->vector, exception_names[v]);
 		trap_dump(tf);
+		panic_backtrace_done = true;
 		panic("unhandled exception %lu (%s) at %s", tf->vector, exception_names[v],
 		      ksym_lookup(tf->rip, &(uint64_t){0}) ?: "?");
 	}

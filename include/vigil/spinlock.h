@@ -52,10 +52,12 @@ static inline void __raw_spin_lock(raw_spinlock_t *l)
 }
 
 /* Succeeds only when nobody holds or waits: take ticket `owner` iff next
- * still equals it (next never moves back, so owner cannot have moved). */
+ * still equals it (next never moves back, so owner cannot have moved).  The
+ * acquire is on the load of owner: that is what the last holder released
+ * (the exchange on next only orders us against other lockers). */
 static inline bool __raw_spin_trylock(raw_spinlock_t *l)
 {
-	uint32_t t = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
+	uint32_t t = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
 
 	return __atomic_compare_exchange_n(&l->next, &t, t + 1, false, __ATOMIC_ACQUIRE,
 					   __ATOMIC_RELAXED);

@@ -190,6 +190,16 @@ void host_msleep(unsigned ms)
 		;
 }
 
+void host_yield(void)
+{
+	sched_yield();
+}
+
+void host_watchdog(unsigned seconds)
+{
+	alarm(seconds);
+}
+
 void host_wait_until_sleeping(const struct task *t)
 {
 	for (unsigned i = 0; i < 10000; i++) {

@@ -37,6 +37,11 @@ typedef void (*host_task_fn)(void *arg);
 struct task *host_task_spawn(host_task_fn fn, void *arg, unsigned cpu, const char *name);
 /* Wait for the task to finish. */
 void host_task_join(struct task *t);
+/* Spawn and join: run fn(arg) as a task on cpu, to completion. */
+static inline void host_task_run(host_task_fn fn, void *arg, unsigned cpu, const char *name)
+{
+	host_task_join(host_task_spawn(fn, arg, cpu, name));
+}
 
 /* Move the current task to another CPU (only while preemptible). */
 void host_task_set_cpu(unsigned cpu);
@@ -61,6 +66,13 @@ unsigned host_console_count(const char *s);
 char *host_console_text(void);
 /* Print the captured output to stdout (call when a test fails). */
 void host_console_dump(void);
+
+/* Abort the test binary (SIGALRM) if it is still running after seconds:
+ * a lost wake-up shows up as a hang, and a hang must fail, not stall CI. */
+void host_watchdog(unsigned seconds);
+
+/* Let other threads run (sched_yield; stays TASK_RUNNING). */
+void host_yield(void);
 
 /* Sleep the calling thread (not a scheduler sleep: stays TASK_RUNNING). */
 void host_msleep(unsigned ms);
