@@ -22,6 +22,7 @@
 	.lockdep = true,               /* DESIGN.md: on in every build tests run */ \
 	.quiet = false,                                                          \
 	.virt = "auto",                                                          \
+	.virt_lock = "usage",                                                          \
 }
 
 static const struct boot_params defaults = BOOT_PARAMS_DEFAULTS;

@@ -8,6 +8,7 @@
 #include <vigil/kernel.h>
 #include <vigil/printk.h>
 #include <vigil/shell.h>
+#include <vigil/virt.h>
 void selftest_boot(const char *spec);
 
 static void console_sink(const char *s, size_t n, void *arg)
@@ -29,6 +30,7 @@ void kernel_main(const struct boot_info *bi)
 
 	printk("vigil: %u possible CPUs, %u online; console ready\n", nr_possible_cpus,
 	       cpu_count_in_state(CPU_ONLINE));
+	virt_init();
 	selftest_boot(bp->selftest);
 	shell_init(console_sink, NULL);
 	if (boot_params()->autorun[0])

@@ -23,11 +23,7 @@
 #include <vigil/selftest.h>
 #include <vigil/task.h>
 
-#define DEADLINE_NS (5ULL * 1000000000ULL)
-#ifndef EXP_MIGRATE
-#define EXP_MIGRATE 1
-#endif
-static unsigned long progress[8];
+#define DEADLINE_NS (60ULL * 1000000000ULL)   /* ~2 s needed under TCG */
 #define MAX_WORKERS 8
 
 static bool stuck;   /* a previous run left tasks behind */
@@ -49,11 +45,13 @@ struct worker {
 	unsigned iters;
 	unsigned cpus[MAX_WORKERS];
 	unsigned ncpus;
+	unsigned progress;   /* iterations done */
+	struct task *task;
 };
 
 static atomic_t done_count;
 static struct worker workers[MAX_WORKERS];
-static struct task *wtask[MAX_WORKERS];
+static unsigned nr_started;
 
 static bool wait_all(unsigned nr)
 {
@@ -75,17 +73,33 @@ static unsigned start_workers(const char *name, void (*fn)(void *), unsigned nr,
 	unsigned ncpus = online_cpus(cpus, MAX_WORKERS);
 
 	atomic_set(&done_count, 0);
+	nr_started = 0;
 	for (unsigned i = 0; i < nr; i++) {
 		struct worker *w = &workers[i];
 		w->id = i;
 		w->iters = iters;
 		w->ncpus = ncpus;
+		w->progress = 0;
 		for (unsigned c = 0; c < ncpus; c++)
 			w->cpus[c] = cpus[c];
-		if (!(wtask[i] = kthread_run(fn, w, TASK_ANY_CPU, name)))
-			return i;
+		w->task = kthread_run(fn, w, TASK_ANY_CPU, name);
+		if (!w->task)
+			break;
+		nr_started++;
 	}
-	return nr;
+	return nr_started;
+}
+
+/* Where each worker is stuck: the evidence for a lost wake-up. */
+static void note_workers(struct selftest_ctx *ctx)
+{
+	for (unsigned i = 0; i < nr_started; i++) {
+		struct worker *w = &workers[i];
+		struct task *t = w->task;
+		st_note(ctx, "worker %u: %u/%u done, state=%d cpu=%u on_rq=%d preempt_count=%u", i,
+			READ_ONCE(w->progress), w->iters, (int)t->state, t->cpu, t->on_rq,
+			t->preempt_count);
+	}
 }
 
 static void worker_done(void)
@@ -121,9 +135,9 @@ static void mutex_worker(void *arg)
 	for (unsigned i = 0; i < w->iters; i++) {
 		mutex_lock(&st_mutex);
 		unsigned long c = st_counter;
-		if (EXP_MIGRATE) maybe_migrate(w, i);
+		maybe_migrate(w, i);   /* sleep-capable section: may move */
 		st_counter = c + 1;
-		progress[w->id] = i + 1;
+		WRITE_ONCE(w->progress, i + 1);
 		mutex_unlock(&st_mutex);
 	}
 	worker_done();
@@ -137,13 +151,12 @@ static int test_sync_mutex(struct selftest_ctx *ctx)
 	st_counter = 0;
 	unsigned started = start_workers("st-mutex", mutex_worker, nr, iters);
 	if (!wait_all(started)) {
-		for (unsigned i = 0; i < started; i++) { struct task *t = wtask[i]; st_note(ctx, "worker %u: %lu state=%d cpu=%u bound=%d on_rq=%d owner=%d preempt=%u need_resched=%d", i, progress[i], t->state, t->cpu, t->bound_cpu, t->on_rq, mutex_owner(&st_mutex) == t, t->preempt_count, t->need_resched); }
-		for (unsigned c = 0; c < nr_possible_cpus; c++) st_note(ctx, "cpu %u nr_running=%u", c, sched_nr_running(c));
-		st_note(ctx, "owner=%s waiters=%u", mutex_owner(&st_mutex) ? task_name(mutex_owner(&st_mutex)) : "-", st_mutex.wait.nr);
-	}
-	if (stuck)
-		return st_fail(ctx, "%u of %u mutex workers still blocked after 20 s (lost wake-up?)",
+		note_workers(ctx);
+		st_note(ctx, "mutex owner: %s", mutex_owner(&st_mutex) ?
+			task_name(mutex_owner(&st_mutex)) : "none");
+		return st_fail(ctx, "%u of %u mutex workers still blocked after 60 s (lost wake-up?)",
 			       started - (unsigned)atomic_read(&done_count), started);
+	}
 	ST_ASSERT(ctx, started == nr, "out of memory");
 	mutex_lock(&st_mutex);
 	unsigned long got = st_counter;
@@ -181,6 +194,7 @@ static void rw_worker(void *arg)
 			maybe_migrate(w, i);
 			up_read(&st_rwsem);
 		}
+		WRITE_ONCE(w->progress, i + 1);
 	}
 	worker_done();
 }
@@ -206,6 +220,7 @@ static void pcpu_worker(void *arg)
 			maybe_migrate(w, i);   /* unlock on another CPU */
 			percpu_up_read(&st_pcpu);
 		}
+		WRITE_ONCE(w->progress, i + 1);
 	}
 	worker_done();
 }
@@ -219,9 +234,11 @@ static int rw_test(struct selftest_ctx *ctx, const char *name, void (*fn)(void *
 	st_a = st_b = 0;
 	atomic_set(&st_torn, 0);
 	unsigned started = start_workers(name, fn, nr, iters);
-	if (!wait_all(started))
-		return st_fail(ctx, "%u of %u %s workers still blocked after 20 s (lost wake-up?)",
+	if (!wait_all(started)) {
+		note_workers(ctx);
+		return st_fail(ctx, "%u of %u %s workers still blocked after 60 s (lost wake-up?)",
 			       started - (unsigned)atomic_read(&done_count), started, name);
+	}
 	ST_ASSERT(ctx, started == nr, "out of memory");
 	ST_ASSERT(ctx, !atomic_read(&st_torn), "a reader saw a writer's half-done update");
 	ST_ASSERT(ctx, st_a == st_b && st_a == 2 * expect_writes_per_writer,
@@ -289,8 +306,8 @@ static int test_sync_completion(struct selftest_ctx *ctx)
 	struct task *b = kthread_run(pinger, NULL, (int)cpus[0], "st-ping");
 	ST_ASSERT(ctx, a && b, "out of memory");
 	if (!wait_all(2))
-		return st_fail(ctx, "ping-pong stuck at ball=%lu of %u (lost wake-up?)", st_ball,
-			       2 * ROUNDS);
+		return st_fail(ctx, "ping-pong stuck at ball=%lu of %u after 60 s (lost wake-up?)",
+			       st_ball, 2 * ROUNDS);
 	kthread_join(a);
 	kthread_join(b);
 	ST_ASSERT(ctx, st_ball == 2UL * ROUNDS, "ball=%lu, expected %u", st_ball, 2 * ROUNDS);

@@ -90,6 +90,7 @@ struct vm {
 	struct vm_slot slots[VM_MAX_SLOTS];
 	unsigned nr_vcpus;
 	uint64_t runs;
+	bool running;              /* a vm run is in progress (under vm_list_lock) */
 	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
 	struct vm *next;
 };
@@ -129,6 +130,36 @@ struct virt_ops {
 	 * -1 with run->why when the host side failed. */
 	int (*vcpu_run)(struct vm *vm, struct vcpu_run *run);
 };
+
+/* ---- the core (core/virt/) ---- */
+
+/* Boot: choose the technology, prepare every possible CPU, take the boot
+ * CPU's compatibility snapshot and check every online CPU against it. */
+void virt_init(void);
+/* Take / drop a usage reference.  0 -> 1 enables on every online CPU (all
+ * or none: a failure anywhere rolls every CPU back and restores the count);
+ * 1 -> 0 disables on every online CPU.  virt_get returns 0 or -1 with why. */
+int virt_get(char *why, size_t len);
+void virt_put(void);
+unsigned virt_usage_count(void);
+const char *virt_backend_name(void);            /* NULL when unavailable */
+const char *virt_unavailable_reason(void);
+/* Hotplug and power callbacks (sleeping context unless stated). */
+int virt_cpu_online(unsigned cpu, char *why, size_t len); /* on cpu, its hotplug thread */
+void virt_cpu_offline(unsigned cpu);                        /* on cpu */
+void virt_syscore_suspend(void);                            /* boot CPU, irqs off */
+void virt_syscore_resume(void);                             /* boot CPU, irqs off */
+void virt_reboot(void);                 /* disable everywhere, refuse later enables */
+void virt_emergency_disable_this_cpu(void);                 /* NMI/panic context */
+int virt_compat_compare(const struct virt_compat *boot, const struct virt_compat *cpu, char *why, size_t len);
+/* Check this CPU against the boot CPU (fills cpu_table[cpu].compat). */
+int virt_check_this_cpu(char *why, size_t len);
+
+/* VMs (core/virt/vm.c). */
+int vm_create(unsigned *id, char *why, size_t len);
+int vm_destroy(unsigned id, char *why, size_t len);
+int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t len);
+unsigned vm_count(void);
 
 /* The architecture picks the technology (virt= on the command line, CPU
  * vendor) and returns its ops, or NULL with why when there is none. */

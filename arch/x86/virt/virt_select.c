@@ -32,3 +32,6 @@ const struct virt_ops *arch_virt_ops(const char *want, char *why, size_t len)
 	int r = ops->probe(why, len);
 	return r == 0 ? ops : NULL;
 }
+
+/* virt=auto|vmx|svm|off is registered here: only the architecture knows the
+ * backend names. */

@@ -1,0 +1,396 @@
+/*
+ * The virtualization usage core (DESIGN.md section 5), modelled on Linux KVM
+ * after kvm_usage_count got its own mutex:
+ *
+ *     cpus_read_lock()         the CPU-hotplug lock (per-CPU rwsem)
+ *       usage_lock (mutex)     protects usage_count and every enable/disable
+ *     vm_list_lock (mutex)     the VM list only; never held around enabling
+ *
+ * Invariant, checked by `check`: on every online CPU, enabled ==
+ * (usage_count > 0), and the hardware agrees; offline CPUs are disabled.
+ *
+ * Why not vm_list_lock for the count: notifiers that run under the hotplug
+ * lock take vm_list_lock (Linux's kvmclock cpufreq notifier), so enabling
+ * under vm_list_lock would order vm_list_lock -> cpus_read_lock against
+ * cpus_read_lock -> vm_list_lock: a deadlock once a hotplug writer waits.
+ * virt_lock=vmlist keeps that old design for one selftest, where lockdep
+ * must report the cycle (core/virt/virt_selftest.c).
+ */
+#include <vigil/arch.h>
+#include <vigil/check.h>
+#include <vigil/cmdline.h>
+#include <vigil/cpu.h>
+#include <vigil/cpuhp_lock.h>
+#include <vigil/inject.h>
+#include <vigil/mm.h>
+#include <vigil/mutex.h>
+#include <vigil/printk.h>
+#include <vigil/smp.h>
+#include <vigil/string.h>
+#include <vigil/virt.h>
+#include "virt_internal.h"
+
+INJECT_POINT(virt_enable_fail, "virt_enable_fail", "enabling virtualization fails on the CPU");
+
+static const struct virt_ops *ops;
+static char unavailable[128] = "not initialised";
+static struct virt_compat boot_compat;
+DEFINE_MUTEX(usage_lock);
+static unsigned usage_count;
+static volatile bool rebooting;
+bool virt_old_lock_design;
+
+/* ---- per CPU ---- */
+
+static void snapshot_this_cpu(struct virt_compat *c)
+{
+	memset(c, 0, sizeof(*c));
+	arch_virt_snapshot_common(c);
+	ops->snapshot(c);
+}
+
+/* A reason as one console token (the `cpus` reply has no spaces in values). */
+static void set_compat_token(unsigned cpu, const char *reason)
+{
+	char *d = cpu_table[cpu].compat;
+	size_t n = sizeof(cpu_table[cpu].compat);
+	strlcpy(d, reason, n);
+	for (; *d; d++)
+		if (*d == ' ')
+			*d = '_';
+}
+
+int virt_check_this_cpu(char *why, size_t len)
+{
+	unsigned cpu = smp_processor_id();
+	struct virt_compat c;
+	snapshot_this_cpu(&c);
+	if (virt_compat_compare(&boot_compat, &c, why, len) != 0) {
+		set_compat_token(cpu, why);
+		return -1;
+	}
+	set_compat_token(cpu, "ok");
+	return 0;
+}
+
+/* Enable on the current CPU.  Preemption is off (IPI or hotplug thread with
+ * preemption disabled).  Idempotent; the compatibility check comes first so
+ * an incompatible CPU is never half-enabled. */
+static int enable_this_cpu(char *why, size_t len)
+{
+	unsigned cpu = smp_processor_id();
+	if (cpu_table[cpu].virt_enabled)
+		return 0;
+	if (rebooting) {
+		snprintf(why, len, "the system is rebooting");
+		return -1;
+	}
+	if (virt_check_this_cpu(why, len) != 0)
+		return -1;
+	if (inject_hit(&inject_virt_enable_fail, cpu)) {
+		snprintf(why, len, "enable failed (injected)");
+		return -1;
+	}
+	if (ops->enable(why, len) != 0)
+		return -1;
+	cpu_table[cpu].virt_enabled = true;
+	return 0;
+}
+
+static void disable_this_cpu(void)
+{
+	unsigned cpu = smp_processor_id();
+	if (!cpu_table[cpu].virt_enabled)
+		return;
+	ops->disable();
+	cpu_table[cpu].virt_enabled = false;
+}
+
+/* ---- all online CPUs ---- */
+
+struct fanout {
+	char (*why)[96];      /* per CPU */
+	volatile int failed;  /* a CPU that failed, or -1 */
+};
+
+static void enable_ipi(void *arg)
+{
+	struct fanout *f = arg;
+	unsigned cpu = smp_processor_id();
+	if (enable_this_cpu(f->why[cpu], sizeof(f->why[cpu])) != 0)
+		__atomic_store_n(&f->failed, (int)cpu, __ATOMIC_RELAXED);
+}
+
+static void disable_ipi(void *arg)
+{
+	(void)arg;
+	disable_this_cpu();
+}
+
+/* usage_lock (or the old design's lock) and cpus_read_lock are held. */
+static int enable_all(char *why, size_t len)
+{
+	struct fanout f = { .failed = -1 };
+	f.why = kzalloc(sizeof(*f.why) * nr_possible_cpus);
+	if (!f.why) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	on_each_cpu(enable_ipi, &f, true);
+	int failed = f.failed;
+	if (failed >= 0) {
+		/* All or nothing: roll every CPU back. */
+		on_each_cpu(disable_ipi, NULL, true);
+		snprintf(why, len, "cpu %d: %s", failed, f.why[failed]);
+		printk("virt: enabling failed on CPU %d (%s); rolled back on every CPU\n", failed, f.why[failed]);
+	}
+	kfree(f.why);
+	return failed >= 0 ? -1 : 0;
+}
+
+static void disable_all(void)
+{
+	on_each_cpu(disable_ipi, NULL, true);
+}
+
+static struct mutex *count_lock(void)
+{
+	return virt_old_lock_design ? &vm_list_lock : &usage_lock;
+}
+
+/* The count's 0 -> 1 transition; the caller holds cpus_read_lock and the
+ * count lock. */
+int virt_get_locked(char *why, size_t len)
+{
+	lockdep_assert_cpus_held();
+	if (!ops) {
+		snprintf(why, len, "virtualization unavailable: %s", unavailable);
+		return -1;
+	}
+	if (rebooting) {
+		snprintf(why, len, "the system is rebooting");
+		return -1;
+	}
+	if (usage_count++ == 0 && enable_all(why, len) != 0) {
+		usage_count--;
+		return -1;
+	}
+	return 0;
+}
+
+void virt_put_locked(void)
+{
+	lockdep_assert_cpus_held();
+	if (usage_count == 0) {
+		printk("virt: usage count underflow\n");
+		return;
+	}
+	if (--usage_count == 0)
+		disable_all();
+}
+
+int virt_get(char *why, size_t len)
+{
+	cpus_read_lock();
+	mutex_lock(count_lock());
+	int r = virt_get_locked(why, len);
+	mutex_unlock(count_lock());
+	cpus_read_unlock();
+	return r;
+}
+
+void virt_put(void)
+{
+	cpus_read_lock();
+	mutex_lock(count_lock());
+	virt_put_locked();
+	mutex_unlock(count_lock());
+	cpus_read_unlock();
+}
+
+unsigned virt_usage_count(void)
+{
+	return __atomic_load_n(&usage_count, __ATOMIC_RELAXED);
+}
+
+const struct virt_ops *virt_ops_current(void)
+{
+	return ops;
+}
+
+const char *virt_backend_name(void)
+{
+	return ops ? ops->name : NULL;
+}
+
+const char *virt_unavailable_reason(void)
+{
+	return unavailable;
+}
+
+/* ---- hotplug, suspend, reboot ---- */
+
+int virt_cpu_online(unsigned cpu, char *why, size_t len)
+{
+	if (!ops)
+		return 0;
+	mutex_lock(count_lock());
+	int r = 0;
+	preempt_disable();
+	if (smp_processor_id() != cpu)
+		panic("virt_cpu_online for CPU %u running on CPU %u", cpu, smp_processor_id());
+	if (usage_count)
+		r = enable_this_cpu(why, len);
+	else
+		virt_check_this_cpu(why, len); /* refresh compat= for `cpus`; not a veto */
+	preempt_enable();
+	mutex_unlock(count_lock());
+	return r;
+}
+
+void virt_cpu_offline(unsigned cpu)
+{
+	(void)cpu;
+	if (!ops)
+		return;
+	mutex_lock(count_lock());
+	preempt_disable();
+	if (usage_count)
+		disable_this_cpu();
+	preempt_enable();
+	mutex_unlock(count_lock());
+}
+
+void virt_syscore_suspend(void)
+{
+	/* Syscore runs on the boot CPU with interrupts off, the other CPUs
+	 * offline; nobody can hold usage_lock here (a holder would have blocked
+	 * the hotplug that took the CPUs down). */
+	lockdep_assert_not_held(&usage_lock);
+	lockdep_assert_irqs_disabled();
+	if (ops && usage_count)
+		disable_this_cpu();
+}
+
+void virt_syscore_resume(void)
+{
+	lockdep_assert_not_held(&usage_lock);
+	lockdep_assert_irqs_disabled();
+	if (ops && usage_count) {
+		char why[96];
+		if (enable_this_cpu(why, sizeof(why)) != 0)
+			printk("WARNING: virt: re-enabling on the boot CPU after resume failed: %s\n", why);
+	}
+}
+
+void virt_reboot(void)
+{
+	rebooting = true;
+	if (!ops)
+		return;
+	/* No locks: the machine is going down; on_each_cpu disables wherever
+	 * it is on (disable_this_cpu is idempotent). */
+	on_each_cpu(disable_ipi, NULL, true);
+}
+
+void virt_emergency_disable_this_cpu(void)
+{
+	if (ops && ops->emergency_disable)
+		ops->emergency_disable();
+	cpu_table[smp_processor_id()].virt_enabled = false;
+}
+
+/* ---- boot ---- */
+
+static void check_ipi(void *arg)
+{
+	(void)arg;
+	char why[96];
+	if (virt_check_this_cpu(why, sizeof(why)) != 0)
+		printk("virt: CPU %u is incompatible with the boot CPU: %s\n", smp_processor_id(), why);
+}
+
+void virt_init(void)
+{
+	const struct boot_params *bp = boot_params();
+	virt_old_lock_design = !strcmp(bp->virt_lock, "vmlist");
+	ops = arch_virt_ops(bp->virt, unavailable, sizeof(unavailable));
+	if (!ops) {
+		printk("virt: unavailable: %s\n", unavailable);
+		for (unsigned c = 0; c < nr_possible_cpus; c++)
+			strlcpy(cpu_table[c].compat, "n/a", sizeof(cpu_table[c].compat));
+		return;
+	}
+	unavailable[0] = 0;
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		if (ops->prepare_cpu(c) != 0) {
+			snprintf(unavailable, sizeof(unavailable), "out of memory preparing CPU %u", c);
+			printk("virt: %s\n", unavailable);
+			ops = NULL;
+			return;
+		}
+	}
+	/* The boot CPU's snapshot is the reference. */
+	preempt_disable();
+	snapshot_this_cpu(&boot_compat);
+	preempt_enable();
+	printk("virt: %s, %u compatibility fields%s\n", ops->name, boot_compat.n,
+	       virt_old_lock_design ? "; usage count under vm_list_lock (old design)" : "");
+	on_each_cpu(check_ipi, NULL, true);
+}
+
+/* ---- the invariant ---- */
+
+struct hw_state {
+	volatile bool hw[CONFIG_MAX_CPUS];
+};
+
+static void read_hw_ipi(void *arg)
+{
+	struct hw_state *s = arg;
+	s->hw[smp_processor_id()] = ops->hw_enabled();
+}
+
+static int usage_invariant(char *why, size_t len)
+{
+	if (!ops) {
+		for (unsigned c = 0; c < nr_possible_cpus; c++)
+			if (cpu_table[c].virt_enabled) {
+				snprintf(why, len, "cpu %u enabled without a backend", c);
+				return -1;
+			}
+		return 0;
+	}
+	struct hw_state *s = kzalloc(sizeof(*s));
+	if (!s) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	int r = 0;
+	cpus_read_lock();
+	mutex_lock(count_lock());
+	on_each_cpu(read_hw_ipi, s, true);
+	bool want = usage_count > 0;
+	for (unsigned c = 0; c < nr_possible_cpus && !r; c++) {
+		bool online = cpu_is_online(c);
+		bool en = cpu_table[c].virt_enabled;
+		if (online && en != want) {
+			snprintf(why, len, "cpu %u: enabled=%d but usage_count=%u", c, en, usage_count);
+			r = -1;
+		} else if (online && s->hw[c] != en) {
+			snprintf(why, len, "cpu %u: hardware says %s, kernel says %s", c, s->hw[c] ? "on" : "off",
+				 en ? "on" : "off");
+			r = -1;
+		} else if (!online && en) {
+			snprintf(why, len, "cpu %u is %s but enabled", c, cpu_state_name(cpu_table[c].state));
+			r = -1;
+		}
+	}
+	mutex_unlock(count_lock());
+	cpus_read_unlock();
+	kfree(s);
+	return r;
+}
+INVARIANT(virt_usage, usage_invariant);
+
+BOOT_PARAM_CHOICE(virt_lock, "virt_lock", virt_lock, "usage|vmlist");

@@ -1,0 +1,141 @@
+/* Console commands: virt, vm create|destroy|list|run. */
+#include <vigil/cpu.h>
+#include <vigil/shell.h>
+#include <vigil/string.h>
+#include <vigil/virt.h>
+#include "virt_internal.h"
+
+/* "0-3,5" from a per-CPU predicate. */
+static void format_cpu_list(char *buf, size_t len, bool (*pred)(unsigned cpu))
+{
+	size_t pos = 0;
+	buf[0] = 0;
+	for (unsigned c = 0; c < nr_possible_cpus;) {
+		if (!pred(c)) {
+			c++;
+			continue;
+		}
+		unsigned end = c;
+		while (end + 1 < nr_possible_cpus && pred(end + 1))
+			end++;
+		int n = end == c ? snprintf(buf + pos, len - pos, "%s%u", pos ? "," : "", c)
+				 : snprintf(buf + pos, len - pos, "%s%u-%u", pos ? "," : "", c, end);
+		if (n < 0 || (size_t)n >= len - pos)
+			break;
+		pos += (size_t)n;
+		c = end + 1;
+	}
+	if (!buf[0])
+		strlcpy(buf, "none", len);
+}
+
+static bool cpu_virt_on(unsigned cpu)
+{
+	return cpu_table[cpu].virt_enabled;
+}
+
+static int cmd_virt(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return shell_usage(ctx);
+	char list[256];
+	format_cpu_list(list, sizeof(list), cpu_virt_on);
+	const char *name = virt_backend_name();
+	shell_printf(ctx, "vendor=%s usage=%u enabled=%s vms=%u\n", name ? name : "none", virt_usage_count(), list,
+		     vm_count());
+	return 0;
+}
+SHELL_COMMAND_HELP(virt, "virt", "virt",
+		   "Shows the virtualization backend, the usage count and the CPUs where it is enabled.", cmd_virt);
+
+static void list_one(const struct vm *vm, void *arg)
+{
+	uint64_t mem = 0;
+	unsigned slots = 0;
+	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)
+		if (vm->slots[i].used) {
+			slots++;
+			mem += vm->slots[i].size;
+		}
+	shell_printf(arg, "vm=%u vcpus=%u slots=%u mem=%lu runs=%lu\n", vm->id, vm->nr_vcpus, slots,
+		     (unsigned long)mem, (unsigned long)vm->runs);
+}
+
+static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	uint64_t id, cpu = 0, exits = 1000;
+	const char *guest = "normal";
+	if (argc < 3)
+		return shell_usage(ctx);
+	if (shell_arg_u64_range(ctx, argv[2], "<id>", 1, UINT32_MAX, &id))
+		return -1;
+	const struct shell_opt opts[] = {
+		SHELL_OPT_RANGE("cpu", 0, CONFIG_MAX_CPUS - 1, &cpu),
+		SHELL_OPT_RANGE("exits", 1, 10000000, &exits),
+		SHELL_OPT_TEXT("guest", &guest),
+	};
+	if (shell_parse_opts(ctx, argc - 3, argv + 3, opts, ARRAY_SIZE(opts)))
+		return -1;
+	struct vcpu_run run = { .max_exits = exits };
+	if (!strcmp(guest, "normal"))
+		run.guest = GUEST_NORMAL;
+	else if (!strcmp(guest, "wild"))
+		run.guest = GUEST_WILD;
+	else if (!strcmp(guest, "badinsn"))
+		run.guest = GUEST_BAD_INSN;
+	else
+		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild or badinsn)", guest);
+	if (cpu >= nr_possible_cpus)
+		return shell_error(ctx, "bad value '%lu' for cpu= (expected 0..%u)", (unsigned long)cpu,
+				   nr_possible_cpus - 1);
+	char why[160];
+	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
+		return shell_error(ctx, "%s", why);
+	if (run.guest_failed)
+		return shell_error(ctx, "vm %lu: guest stopped after %lu exits: %s; vm %lu destroyed", (unsigned long)id,
+				   (unsigned long)run.exits, run.why, (unsigned long)id);
+	shell_printf(ctx, "vm=%lu cpu=%lu exits=%lu last_exit=%s ns_per_exit=%lu hypercalls=%lu\n",
+		     (unsigned long)id, (unsigned long)cpu, (unsigned long)run.exits, vexit_name(run.last_exit),
+		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls);
+	return 0;
+}
+
+static int cmd_vm(struct shell_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return shell_usage(ctx);
+	char why[160];
+	if (!strcmp(argv[1], "create")) {
+		if (argc != 2)
+			return shell_usage(ctx);
+		unsigned id;
+		if (vm_create(&id, why, sizeof(why)) != 0)
+			return shell_error(ctx, "%s", why);
+		shell_printf(ctx, "vm=%u\n", id);
+		return 0;
+	}
+	if (!strcmp(argv[1], "destroy")) {
+		uint64_t id;
+		if (argc != 3)
+			return shell_usage(ctx);
+		if (shell_arg_u64_range(ctx, argv[2], "<id>", 1, UINT32_MAX, &id))
+			return -1;
+		if (vm_destroy((unsigned)id, why, sizeof(why)) != 0)
+			return shell_error(ctx, "%s", why);
+		return 0;
+	}
+	if (!strcmp(argv[1], "list")) {
+		if (argc != 2)
+			return shell_usage(ctx);
+		vm_for_each(list_one, ctx);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return vm_run_cmd(ctx, argc, argv);
+	return shell_error(ctx, "unknown vm subcommand '%s' (expected create, destroy, list or run)", argv[1]);
+}
+SHELL_COMMAND_HELP(vm, "vm", "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn]",
+		   "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
+		   "one to go disables it.  vm run runs the built-in test guest on CPU n for k exits.",
+		   cmd_vm);

@@ -1,0 +1,234 @@
+/*
+ * VMs: a usage reference, nested paging, one memory slot holding the test
+ * guest, and runs of that guest on a chosen CPU.  The VM list has its own
+ * lock, never held around enabling (see usage.c) -- except in the old
+ * design (virt_lock=vmlist), kept for the lockdep selftest.
+ */
+#include <vigil/arch.h>
+#include <vigil/cpu.h>
+#include <vigil/cpuhp_lock.h>
+#include <vigil/mm.h>
+#include <vigil/mutex.h>
+#include <vigil/printk.h>
+#include <vigil/string.h>
+#include <vigil/task.h>
+#include <vigil/virt.h>
+#include "virt_internal.h"
+
+DEFINE_MUTEX(vm_list_lock);
+static struct vm *vm_list;
+static unsigned next_vm_id = 1;
+static unsigned nr_vms;
+
+#define GUEST_SLOT_ORDER 4  /* 64 KiB at guest-physical 0 */
+
+static const struct virt_ops *vm_ops(void)
+{
+	return virt_ops_current();
+}
+
+static struct vm *find_locked(unsigned id)
+{
+	for (struct vm *vm = vm_list; vm; vm = vm->next)
+		if (vm->id == id)
+			return vm;
+	return NULL;
+}
+
+static void free_vm_memory(struct vm *vm)
+{
+	const struct virt_ops *ops = vm_ops();
+	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
+		struct vm_slot *s = &vm->slots[i];
+		if (!s->used)
+			continue;
+		if (vm->arch)
+			ops->vm_unmap_slot(vm, s);
+		pmm_free_pages(s->hpa, s->order);
+		s->used = false;
+	}
+	if (vm->arch)
+		ops->vm_destroy(vm);
+	vm->arch = NULL;
+}
+
+static int build_vm(struct vm *vm, char *why, size_t len)
+{
+	const struct virt_ops *ops = vm_ops();
+	if (ops->vm_init(vm, why, len) != 0)
+		return -1;
+	struct vm_slot *s = &vm->slots[0];
+	s->hpa = pmm_alloc_pages(GUEST_SLOT_ORDER);
+	if (!s->hpa) {
+		snprintf(why, len, "out of memory for guest memory");
+		return -1;
+	}
+	s->order = GUEST_SLOT_ORDER;
+	s->gpa = 0;
+	s->size = PAGE_SIZE << GUEST_SLOT_ORDER;
+	s->used = true;
+	memset(phys_to_virt(s->hpa), 0, s->size);
+	if (ops->vm_map_slot(vm, s, why, len) != 0)
+		return -1;
+	vm->nr_vcpus = 1;
+	return 0;
+}
+
+int vm_create(unsigned *id, char *why, size_t len)
+{
+	struct vm *vm = kzalloc(sizeof(*vm));
+	if (!vm) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	int r;
+	if (virt_old_lock_design) {
+		/* Old design: the VM-list lock protects the count and is held
+		 * across enabling, outside the CPU-hotplug lock. */
+		mutex_lock(&vm_list_lock);
+		cpus_read_lock();
+		r = virt_get_locked(why, len);
+		cpus_read_unlock();
+		mutex_unlock(&vm_list_lock);
+	} else {
+		r = virt_get(why, len);
+	}
+	if (r != 0) {
+		kfree(vm);
+		return -1;
+	}
+	if (build_vm(vm, why, len) != 0) {
+		free_vm_memory(vm);
+		kfree(vm);
+		virt_put();
+		return -1;
+	}
+	mutex_lock(&vm_list_lock);
+	vm->id = next_vm_id++;
+	vm->next = vm_list;
+	vm_list = vm;
+	nr_vms++;
+	mutex_unlock(&vm_list_lock);
+	*id = vm->id;
+	return 0;
+}
+
+static void put_after_destroy(void)
+{
+	if (virt_old_lock_design) {
+		mutex_lock(&vm_list_lock);
+		cpus_read_lock();
+		virt_put_locked();
+		cpus_read_unlock();
+		mutex_unlock(&vm_list_lock);
+	} else {
+		virt_put();
+	}
+}
+
+int vm_destroy(unsigned id, char *why, size_t len)
+{
+	mutex_lock(&vm_list_lock);
+	struct vm *vm = find_locked(id);
+	if (!vm) {
+		mutex_unlock(&vm_list_lock);
+		snprintf(why, len, "no VM with id %u (try 'vm list')", id);
+		return -1;
+	}
+	if (vm->running) {
+		mutex_unlock(&vm_list_lock);
+		snprintf(why, len, "vm %u is running", id);
+		return -1;
+	}
+	for (struct vm **pp = &vm_list; *pp; pp = &(*pp)->next)
+		if (*pp == vm) {
+			*pp = vm->next;
+			break;
+		}
+	nr_vms--;
+	mutex_unlock(&vm_list_lock);
+	free_vm_memory(vm);
+	kfree(vm);
+	put_after_destroy();
+	return 0;
+}
+
+unsigned vm_count(void)
+{
+	return __atomic_load_n(&nr_vms, __ATOMIC_RELAXED);
+}
+
+/* The guest misbehaved: the VM is destroyed, nothing else changes. */
+static void destroy_failed_vm(struct vm *vm)
+{
+	char why[64];
+	mutex_lock(&vm_list_lock);
+	vm->running = false;
+	mutex_unlock(&vm_list_lock);
+	vm_destroy(vm->id, why, sizeof(why));
+}
+
+int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t len)
+{
+	mutex_lock(&vm_list_lock);
+	struct vm *vm = find_locked(id);
+	if (!vm) {
+		mutex_unlock(&vm_list_lock);
+		snprintf(why, len, "no VM with id %u (try 'vm list')", id);
+		return -1;
+	}
+	if (vm->running) {
+		mutex_unlock(&vm_list_lock);
+		snprintf(why, len, "vm %u is already running", id);
+		return -1;
+	}
+	vm->running = true;
+	mutex_unlock(&vm_list_lock);
+
+	/* The CPU must stay online while the guest runs on it. */
+	cpus_read_lock();
+	int r = 0;
+	if (!cpu_is_online(cpu)) {
+		snprintf(why, len, "cpu %u is %s", cpu, cpu < nr_possible_cpus ? cpu_state_name(cpu_table[cpu].state) : "not present");
+		r = -1;
+	} else {
+		struct task *me = current_task();
+		int old_bound = me->bound_cpu;
+		sched_migrate(me, cpu);
+		preempt_disable();
+		if (smp_processor_id() != cpu || !cpu_table[cpu].virt_enabled) {
+			snprintf(why, len, "cpu %u: virtualization is not enabled there", cpu);
+			r = -1;
+		} else {
+			r = vm_ops()->vcpu_run(vm, run);
+			if (r != 0)
+				snprintf(why, len, "%s", run->why);
+		}
+		preempt_enable();
+		if (old_bound >= 0)
+			sched_migrate(me, (unsigned)old_bound);
+		else
+			sched_bind_current(TASK_ANY_CPU);
+	}
+	cpus_read_unlock();
+
+	if (r == 0 && run->guest_failed) {
+		printk("vm %u: guest stopped: %s; VM destroyed\n", id, run->why);
+		destroy_failed_vm(vm);
+		return 0;
+	}
+	mutex_lock(&vm_list_lock);
+	vm->running = false;
+	vm->runs++;
+	mutex_unlock(&vm_list_lock);
+	return r;
+}
+
+/* For `vm list`: call fn for each VM under the list lock. */
+void vm_for_each(void (*fn)(const struct vm *vm, void *arg), void *arg)
+{
+	mutex_lock(&vm_list_lock);
+	for (struct vm *vm = vm_list; vm; vm = vm->next)
+		fn(vm, arg);
+	mutex_unlock(&vm_list_lock);
+}
