@@ -4,7 +4,10 @@
 #include <asm/time.h>
 #include <vigil/check.h>
 #include <vigil/cpu.h>
+#include <vigil/smp.h>
 #include <vigil/string.h>
+#include <vigil/sched.h>
+#include <asm/percpu.h>
 
 /* The periodic LAPIC timer must be delivering interrupts: the tick count
  * moves within a few timer periods while interrupts are enabled. */
@@ -30,17 +33,37 @@ static int timer_ticking(char *why, size_t len)
 }
 INVARIANT(timer, timer_ticking);
 
-/* The CPU we run on is logical CPU 0, online, with the APIC ID we recorded. */
-static int boot_cpu_sane(char *why, size_t len)
+/* Every online CPU runs with the APIC ID the CPU table records for it, and
+ * its per-CPU area says it is that CPU. */
+static volatile uint32_t seen_apic[CONFIG_MAX_CPUS];
+static volatile unsigned seen_cpu[CONFIG_MAX_CPUS];
+
+static void read_ids(void *arg)
+{
+	(void)arg;
+	unsigned cpu = smp_processor_id();
+	seen_apic[cpu] = lapic_id();
+	seen_cpu[cpu] = this_cpu()->cpu;
+}
+
+static int cpu_ids_sane(char *why, size_t len)
 {
 	if (nr_possible_cpus < 1 || cpu_table[0].state != CPU_ONLINE) {
 		snprintf(why, len, "boot CPU is not online in the CPU table");
 		return -1;
 	}
-	if (cpu_table[0].apic_id != lapic_id()) {
-		snprintf(why, len, "boot CPU APIC ID %u but running on %u", cpu_table[0].apic_id, lapic_id());
-		return -1;
+	for (unsigned c = 0; c < nr_possible_cpus; c++)
+		seen_apic[c] = 0xFFFFFFFF;
+	on_each_cpu(read_ids, NULL, true);
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		if (!cpu_is_online(c))
+			continue;
+		if (seen_apic[c] != cpu_table[c].apic_id || seen_cpu[c] != c) {
+			snprintf(why, len, "cpu %u: table APIC ID %u, running with APIC ID %u as cpu %u", c,
+				 cpu_table[c].apic_id, seen_apic[c], seen_cpu[c]);
+			return -1;
+		}
 	}
 	return 0;
 }
-INVARIANT(boot_cpu, boot_cpu_sane);
+INVARIANT(cpu_ids, cpu_ids_sane);

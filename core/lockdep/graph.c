@@ -142,10 +142,8 @@ static void report_cycle(const struct lockdep_task *lt, const struct held_lock *
 }
 
 /* Under graph_lock: append the edge from -> to (caller checked it is new). */
-static int add_edge(const struct lockdep_task *lt, const struct held_lock *held,
-		    const struct held_lock *next)
+static int add_edge(const struct held_lock *held, const struct held_lock *next)
 {
-	(void)lt;
 	if (nr_deps >= LOCKDEP_MAX_DEPS) {
 		lockdep_turn_off("too many lock dependencies (LOCKDEP_MAX_DEPS)");
 		return -1;
@@ -190,7 +188,7 @@ void lockdep_add_dep(const struct lockdep_task *lt, const struct held_lock *held
 	e = find_dep(a, b);
 	if (e < 0) {
 		unsigned n = *reported ? 0 : find_path(b, a, path, ARRAY_SIZE(path));
-		e = add_edge(lt, held, next);
+		e = add_edge(held, next);
 		if (n) {
 			report_cycle(lt, held, next, path, n);
 			*reported = true;

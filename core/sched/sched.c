@@ -32,6 +32,7 @@ struct runqueue {
 };
 
 static struct runqueue rqs[CONFIG_MAX_CPUS];
+static void __schedule(bool preempt);
 static struct task boot_main_task;
 static struct task *all_tasks;
 static volatile int all_tasks_lock;
@@ -146,7 +147,7 @@ void preempt_enable(void)
 	if (t->preempt_count == 0)
 		panic("preempt_enable: preempt_count underflow in task '%s'", t->name);
 	if (--t->preempt_count == 0 && t->need_resched && !arch_in_interrupt() && arch_irqs_enabled())
-		schedule();
+		__schedule(true);
 }
 
 unsigned preempt_count(void)
@@ -247,14 +248,22 @@ static struct task *steal_task(unsigned this_cpu)
 	return NULL;
 }
 
-void schedule(void)
+/*
+ * preempt: the task is being preempted, not going to sleep.  A preempted
+ * task stays runnable whatever its state says: it may have been caught
+ * between set_current_state(TASK_BLOCKED) and its own schedule(), and if its
+ * wake-up already happened, treating it as asleep would lose it for good
+ * (Linux's __schedule(SM_PREEMPT) rule).  It will reach its own schedule()
+ * when it runs again and sleep then, unless woken meanwhile.
+ */
+static void __schedule(bool preempt)
 {
 	struct task *prev = current_task();
 	if (!sched_running || !prev)
 		return;
 	if (arch_in_interrupt())
 		panic("schedule() called from interrupt context");
-	if (prev->preempt_count && prev->state != TASK_RUNNING)
+	if (!preempt && prev->preempt_count && prev->state != TASK_RUNNING)
 		printk("BUG: task '%s' sleeping with preempt_count %u\n", prev->name, prev->preempt_count);
 
 	unsigned long flags = arch_irq_save();
@@ -263,7 +272,8 @@ void schedule(void)
 	raw_lock(&rq->lock);
 	prev->need_resched = false;
 
-	bool runnable = prev->state == TASK_RUNNING && !prev->is_idle;
+	bool runnable = (prev->state == TASK_RUNNING || (preempt && prev->state == TASK_BLOCKED)) &&
+			!prev->is_idle;
 	bool leaves = runnable && prev->bound_cpu >= 0 && (unsigned)prev->bound_cpu != cpu;
 	if (runnable && !leaves && !prev->on_rq)
 		rq_enqueue(rq, prev);
@@ -293,6 +303,11 @@ void schedule(void)
 	/* Back in prev, on its own stack, possibly on another CPU. */
 	finish_switch();
 	arch_irq_restore(flags);
+}
+
+void schedule(void)
+{
+	__schedule(false);
 }
 
 void wake_up_task(struct task *t)
@@ -567,7 +582,7 @@ bool sched_should_preempt(void)
 
 void sched_preempt_irq(void)
 {
-	schedule();
+	__schedule(true);
 }
 
 unsigned sched_nr_running(unsigned cpu)

@@ -1,0 +1,131 @@
+/*
+ * Turning SVM on and off on one CPU (AMD APM vol 2, 15.4 "Enabling SVM",
+ * 15.30.4 "VM_HSAVE_PA MSR").  SVM is on when EFER.SVME is set; VMRUN then
+ * needs VM_HSAVE_PA to name a page where it keeps the host's state while a
+ * guest runs.  Each possible CPU gets that page (and a second one for the
+ * host's VMSAVE state) once, at boot, so enabling never allocates.
+ */
+#include "svm_internal.h"
+#include <asm/cpu.h>
+#include <vigil/mm.h>
+#include <vigil/sched.h>
+#include <vigil/string.h>
+
+uint64_t svm_hsave_pa[CONFIG_MAX_CPUS];
+uint64_t svm_host_vmsave_pa[CONFIG_MAX_CPUS];
+
+static uint64_t alloc_zeroed_page(void)
+{
+	uint64_t pa = pmm_alloc_page();
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pa;
+}
+
+int svm_prepare_cpu(unsigned cpu)
+{
+	if (cpu >= CONFIG_MAX_CPUS)
+		return -1;
+	/* Idempotent: a CPU hot-added later, or prepared twice, keeps its pages. */
+	if (!svm_hsave_pa[cpu] && !(svm_hsave_pa[cpu] = alloc_zeroed_page()))
+		return -1;
+	if (!svm_host_vmsave_pa[cpu] && !(svm_host_vmsave_pa[cpu] = alloc_zeroed_page()))
+		return -1;
+	return 0;
+}
+
+/* WRMSR that reports a #GP instead of dying: EFER.SVME=1 faults when SVM is
+ * absent or disabled (15.4), VM_HSAVE_PA faults on a bad address. */
+static int wrmsr_safe(uint32_t msr, uint64_t v)
+{
+	int err = 0;
+	__asm__ volatile("1: wrmsr\n"
+			 "2:\n"
+			 ".pushsection ex_table, \"a\"\n"
+			 ".balign 8\n"
+			 ".quad 1b, 3f\n"
+			 ".popsection\n"
+			 ".pushsection .text.fixup, \"ax\"\n"
+			 "3: movl $-1, %0\n"
+			 "jmp 2b\n"
+			 ".popsection\n"
+			 : "+r"(err)
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
+	return err;
+}
+
+int svm_enable(char *why, size_t len)
+{
+	unsigned cpu = smp_processor_id();
+	uint64_t efer = rdmsr(MSR_EFER);
+	if (efer & EFER_SVME) {
+		snprintf(why, len, "EFER.SVME already set: another hypervisor owns this CPU");
+		return -1;
+	}
+	if (cpu >= CONFIG_MAX_CPUS || !svm_hsave_pa[cpu]) {
+		snprintf(why, len, "no host save area for CPU %u (prepare_cpu did not run)", cpu);
+		return -1;
+	}
+	uint64_t vm_cr;
+	if (rdmsr_safe(MSR_VM_CR, &vm_cr)) {
+		snprintf(why, len, "VM_CR (MSR 0xC0010114) cannot be read");
+		return -1;
+	}
+	if (vm_cr & VM_CR_SVMDIS) {
+		snprintf(why, len, "SVM disabled by firmware (VM_CR.SVMDIS=1)");
+		return -1;
+	}
+	/* Whatever VM_HSAVE_PA held is put back if we fail after touching it. */
+	uint64_t old_hsave = 0;
+	bool hsave_readable = !rdmsr_safe(MSR_VM_HSAVE_PA, &old_hsave);
+
+	if (wrmsr_safe(MSR_EFER, efer | EFER_SVME)) {
+		snprintf(why, len, "setting EFER.SVME faulted (#GP): SVM unavailable on this CPU");
+		return -1;
+	}
+	if (wrmsr_safe(MSR_VM_HSAVE_PA, svm_hsave_pa[cpu])) {
+		if (hsave_readable)
+			wrmsr_safe(MSR_VM_HSAVE_PA, old_hsave);
+		wrmsr(MSR_EFER, efer);
+		snprintf(why, len, "writing VM_HSAVE_PA=0x%lx faulted (#GP)", (unsigned long)svm_hsave_pa[cpu]);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * STGI first: if we were interrupted between CLGI and STGI around a guest
+ * run (or an NMI caught us there), GIF is clear, and with EFER.SVME clear
+ * STGI would #UD and GIF would stay clear, blocking NMIs and INIT for good
+ * (15.17 "Global interrupt flag").  STGI itself needs EFER.SVME, hence the
+ * check.  No locks and no printk: emergency_disable runs this from NMI
+ * context.
+ */
+static void svm_cpu_off(void)
+{
+	uint64_t efer = rdmsr(MSR_EFER);
+	if (!(efer & EFER_SVME))
+		return;
+	svm_stgi();
+	wrmsr(MSR_EFER, efer & ~EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, 0);
+}
+
+void svm_disable(void)
+{
+	svm_cpu_off();
+}
+
+bool svm_hw_enabled(void)
+{
+	return rdmsr(MSR_EFER) & EFER_SVME;
+}
+
+/* Panic, crash, reboot from NMI context: idempotent, touches the CPU only
+ * if SVM is on.  Afterwards GIF is set, so INIT is no longer held pending
+ * (15.17), and SVME is clear, so the CPU is an ordinary one again. */
+void svm_emergency_disable(void)
+{
+	svm_cpu_off();
+}

@@ -1,0 +1,98 @@
+/*
+ * What the files of the SVM backend share.  Nothing outside arch/x86/svm/
+ * includes this: the rest of the kernel sees only svm_ops (asm/svm.h) through
+ * the virt_ops interface (vigil/virt.h).
+ */
+#ifndef ARCH_X86_SVM_INTERNAL_H
+#define ARCH_X86_SVM_INTERNAL_H
+#include <asm/svm.h>
+#include <vigil/config.h>
+#include <vigil/virt.h>
+
+/* ---- svm_probe.c: what the boot CPU offers (filled by svm_probe) ---- */
+struct svm_caps {
+	bool probed;
+	uint32_t revision;         /* CPUID 0x8000000A EAX[7:0] */
+	uint32_t nr_asids;         /* CPUID 0x8000000A EBX */
+	uint32_t features;         /* CPUID 0x8000000A EDX */
+	unsigned maxphyaddr;       /* CPUID 0x80000008 EAX[7:0] */
+};
+extern struct svm_caps svm_caps;
+int svm_probe(char *why, size_t len);
+
+/* ---- svm_compat.c ---- */
+void svm_snapshot(struct virt_compat *c);
+
+/* ---- svm_cpu.c: per-CPU pages and turning SVM on and off ---- */
+/* Host save area named by VM_HSAVE_PA (15.30.4), one page per possible CPU. */
+extern uint64_t svm_hsave_pa[CONFIG_MAX_CPUS];
+/* Where VMSAVE puts the host's FS/GS/TR/LDTR/syscall MSRs around a guest
+ * run (15.5.2): a separate page, because the host save area's layout is the
+ * processor's business. */
+extern uint64_t svm_host_vmsave_pa[CONFIG_MAX_CPUS];
+int svm_prepare_cpu(unsigned cpu);
+int svm_enable(char *why, size_t len);
+void svm_disable(void);
+bool svm_hw_enabled(void);
+void svm_emergency_disable(void);
+
+/* ---- svm_npt.c: nested page tables (15.25) ---- */
+uint64_t svm_npt_alloc_root(void);
+int svm_npt_map(uint64_t root, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
+void svm_npt_unmap(uint64_t root, uint64_t gpa, uint64_t size);
+void svm_npt_free(uint64_t root);
+
+/* ---- svm_vm.c: per-VM state ---- */
+struct svm_vm {
+	uint64_t npt_root;         /* nCR3 */
+	uint64_t iopm_pa;          /* 12 KiB of ones: every port intercepted */
+	uint64_t msrpm_pa;         /* 8 KiB of ones: every MSR intercepted */
+};
+int svm_vm_init(struct vm *vm, char *why, size_t len);
+void svm_vm_destroy(struct vm *vm);
+int svm_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
+void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+
+/* ---- svm_guest.c + svm_guest_code.asm: the built-in guest ---- */
+#define SVM_GUEST_ENTRY     0x1000ULL   /* guest-physical address of its code */
+#define SVM_GUEST_WILD_GPA  0x40000000ULL
+#define SVM_CPUID_VIGIL_LEAF 0x40000000u
+/* CPUID 0x40000000 EBX:ECX:EDX as the guest sees it. */
+#define SVM_CPUID_SIGNATURE "VigilHV SVM "
+int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t *rsp, char *why, size_t len);
+/* Copy n bytes of guest-physical memory at gpa (through the slots); false
+ * when some byte is outside every slot. */
+bool svm_guest_read(const struct vm *vm, uint64_t gpa, void *buf, size_t n);
+
+/* ---- svm_entry.asm: one VMRUN ---- */
+/* Guest GPRs that the VMCB does not hold (RAX and RSP live in the VMCB). */
+struct svm_guest_regs {
+	uint64_t rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+_Static_assert(__builtin_offsetof(struct svm_guest_regs, rbp) == 40, "svm_entry.asm offsets");
+_Static_assert(__builtin_offsetof(struct svm_guest_regs, r15) == 104, "svm_entry.asm offsets");
+/* VMSAVE host -> VMLOAD guest -> VMRUN -> VMSAVE guest -> VMLOAD host.
+ * Call with GIF clear (CLGI). */
+void svm_vmrun(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa);
+
+/* ---- svm_vmcb.c ---- */
+void svm_vmcb_setup(struct vmcb *v, const struct svm_vm *sv, uint64_t rip, uint64_t rsp);
+/* VMEXIT_INVALID: which consistency check of 15.5.1 the VMCB fails, by
+ * checking them again in software ("" if none is recognised). */
+const char *svm_vmcb_invalid_reason(const struct vmcb *v);
+void svm_vmcb_dump(const struct vmcb *v);
+
+/* ---- svm_exit.c ---- */
+enum svm_exit_action {
+	SVM_EXIT_CONTINUE,         /* handled: enter the guest again */
+	SVM_EXIT_STOP_GUEST,       /* the guest misbehaved: run->guest_failed, run->why */
+	SVM_EXIT_STOP_HOST,        /* the host side is broken: run->why, vcpu_run returns -1 */
+};
+enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
+				     struct vcpu_run *run);
+
+/* ---- svm_run.c ---- */
+int svm_vcpu_run(struct vm *vm, struct vcpu_run *run);
+
+#endif

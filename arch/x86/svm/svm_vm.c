@@ -1,0 +1,74 @@
+/*
+ * A VM's SVM state: the nested page table root and the two permission maps
+ * its VMCBs point to (AMD APM vol 2, 15.10.1 "I/O permissions map", 15.11
+ * "MSR intercepts").  Both maps are all ones: every port and every MSR the
+ * guest touches exits to us, so the guest never reaches real hardware.
+ */
+#include "svm_internal.h"
+#include <vigil/mm.h>
+#include <vigil/string.h>
+
+/* The IOPM is 12 KiB (3 pages, physically contiguous, 4 KiB aligned); the
+ * MSRPM 8 KiB.  pmm blocks are aligned to their size. */
+#define IOPM_ORDER  2
+#define MSRPM_ORDER 1
+
+static uint64_t alloc_ones(unsigned order)
+{
+	uint64_t pa = pmm_alloc_pages(order);
+	if (pa)
+		memset(phys_to_virt(pa), 0xFF, PAGE_SIZE << order);
+	return pa;
+}
+
+void svm_vm_destroy(struct vm *vm)
+{
+	struct svm_vm *sv = vm->arch;
+	if (!sv)
+		return;
+	svm_npt_free(sv->npt_root);
+	if (sv->iopm_pa)
+		pmm_free_pages(sv->iopm_pa, IOPM_ORDER);
+	if (sv->msrpm_pa)
+		pmm_free_pages(sv->msrpm_pa, MSRPM_ORDER);
+	kfree(sv);
+	vm->arch = NULL;
+}
+
+int svm_vm_init(struct vm *vm, char *why, size_t len)
+{
+	_Static_assert((PAGE_SIZE << IOPM_ORDER) >= SVM_IOPM_SIZE, "IOPM block too small");
+	_Static_assert((PAGE_SIZE << MSRPM_ORDER) >= SVM_MSRPM_SIZE, "MSRPM block too small");
+	struct svm_vm *sv = kzalloc(sizeof(*sv));
+	if (!sv) {
+		snprintf(why, len, "out of memory for the VM's SVM state");
+		return -1;
+	}
+	vm->arch = sv;
+	sv->npt_root = svm_npt_alloc_root();
+	sv->iopm_pa = alloc_ones(IOPM_ORDER);
+	sv->msrpm_pa = alloc_ones(MSRPM_ORDER);
+	if (!sv->npt_root || !sv->iopm_pa || !sv->msrpm_pa) {
+		svm_vm_destroy(vm);
+		snprintf(why, len, "out of memory for nested page tables and permission maps");
+		return -1;
+	}
+	return 0;
+}
+
+int svm_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len)
+{
+	struct svm_vm *sv = vm->arch;
+	if (!sv) {
+		snprintf(why, len, "VM %u has no nested page tables (vm_init did not run)", vm->id);
+		return -1;
+	}
+	return svm_npt_map(sv->npt_root, s->gpa, s->hpa, s->size, why, len);
+}
+
+void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s)
+{
+	struct svm_vm *sv = vm->arch;
+	if (sv)
+		svm_npt_unmap(sv->npt_root, s->gpa, s->size);
+}

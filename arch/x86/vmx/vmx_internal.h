@@ -1,0 +1,134 @@
+/*
+ * What the files of the VMX backend share.  Nothing outside arch/x86/vmx/
+ * includes this; the rest of the kernel sees only vmx_ops (asm/vmx.h).
+ *
+ *   vmx_caps.c      capability MSRs, probe, compatibility snapshot
+ *   vmx_cpu.c       per-CPU VMXON region, enable/disable/emergency disable
+ *   vmx_vmcs.c      VMCS life cycle (tracked per CPU), controls, host state
+ *   vmx_guest.c     the built-in guest: code, initial guest state
+ *   vmx_ept.c       EPT tables for a VM's memory slots
+ *   vmx_run.c       vcpu_run: the VM-exit loop
+ *   vmx_entry.asm   VMLAUNCH/VMRESUME and the VM-exit landing stub
+ *   vmx_guest_code.asm  the guest programs (32-bit code)
+ */
+#ifndef VMX_INTERNAL_H
+#define VMX_INTERNAL_H
+#include <asm/vmx.h>
+#include <asm/vmx_vmcs.h>
+#include <vigil/config.h>
+#include <vigil/types.h>
+#include <vigil/virt.h>
+
+/* ---- capabilities (vmx_caps.c), valid once vmx_probe() succeeded ---- */
+struct vmx_caps {
+	bool probed;               /* probe succeeded */
+	uint64_t basic;            /* IA32_VMX_BASIC */
+	uint64_t ept_vpid;         /* IA32_VMX_EPT_VPID_CAP */
+	uint32_t revision;         /* VMCS revision identifier (BASIC 30:0) */
+	/* Control values computed from the allowed-0/allowed-1 settings
+	 * (A.3-A.5, using the TRUE_ MSRs when BASIC bit 55 says they exist). */
+	uint32_t pin, proc, proc2, exit, entry;
+	bool load_efer;            /* entry and exit load IA32_EFER */
+	unsigned eptp_memtype;     /* VMX_MEMTYPE_WB or _UC for the EPTP (28.2.6) */
+	unsigned invept_type;      /* INVEPT_SINGLE_CONTEXT or _ALL_CONTEXT */
+};
+extern struct vmx_caps vmx_caps;
+
+int vmx_probe(char *why, size_t len);
+void vmx_snapshot(struct virt_compat *c);
+/* IA32_FEATURE_CONTROL of this CPU, locked with VMXON enabled first if the
+ * firmware left it unlocked (23.7); *found (if not NULL) gets the value
+ * before that.  -1 when the MSR cannot be read. */
+int vmx_feature_control(uint64_t *val, uint64_t *found);
+
+/* rdmsr/wrmsr surviving a #GP (the #GP fixup of arch/x86/traps.c). */
+int vmx_wrmsr_safe(uint32_t msr, uint64_t val);
+
+/* ---- per-CPU state (vmx_cpu.c) ---- */
+enum vmx_cpu_state {
+	VMX_CPU_OFF = 0,
+	VMX_CPU_ENABLING,   /* CR4.VMXE being set / VMXON executing */
+	VMX_CPU_ON,         /* in VMX root operation */
+	VMX_CPU_DISABLING,  /* VMXOFF executing / CR4.VMXE being cleared */
+};
+struct vmx_cpu {
+	uint64_t vmxon_pa;             /* 4 KiB VMXON region (24.11.5) */
+	/* The VMCS that may be active on this CPU (VMPTRLD done, VMCLEAR not
+	 * yet), or 0.  Set before VMPTRLD, cleared after VMCLEAR, so that an
+	 * NMI's emergency disable always finds it. */
+	volatile uint64_t loaded_vmcs;
+	volatile int state;            /* enum vmx_cpu_state */
+	uint64_t cr0_set;              /* CR0 bits enable() had to set */
+};
+extern struct vmx_cpu vmx_cpus[CONFIG_MAX_CPUS];
+
+int vmx_prepare_cpu(unsigned cpu);
+int vmx_enable(char *why, size_t len);
+void vmx_disable(void);
+bool vmx_hw_enabled(void);
+void vmx_emergency_disable(void);
+/* This CPU is in VMX root operation by our own VMXON. */
+bool vmx_this_cpu_on(void);
+
+/* ---- VMCS (vmx_vmcs.c) ---- */
+/* The operand of SGDT/SIDT/LGDT/LIDT in 64-bit mode. */
+struct desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __packed;
+
+
+/* Accumulates the first VMWRITE that failed while filling a VMCS. */
+struct vmcs_writer {
+	bool failed;
+	uint64_t field;
+	uint32_t error;       /* VM-instruction error of that VMWRITE */
+};
+void vmcs_w(struct vmcs_writer *w, uint64_t field, uint64_t value);
+
+/* Allocate a VMCS, stamp the revision, VMCLEAR and VMPTRLD it (tracked as
+ * this CPU's loaded VMCS).  Returns its physical address, or 0 with why. */
+uint64_t vmx_vmcs_load_new(char *why, size_t len);
+/* VMCLEAR it, stop tracking it, free it. */
+void vmx_vmcs_release(uint64_t pa);
+/* Controls (execution, exit, entry) and the host-state area (26.2). */
+void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp);
+
+/* ---- EPT (vmx_ept.c) ---- */
+struct vmx_vm {
+	uint64_t pml4_pa;
+	uint64_t eptp;
+	unsigned tables;      /* paging-structure pages, PML4 included */
+};
+int vmx_vm_init(struct vm *vm, char *why, size_t len);
+void vmx_vm_destroy(struct vm *vm);
+int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
+void vmx_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+/* Invalidate this VM's guest-physical mappings on this CPU (VMX on). */
+void vmx_ept_flush_local(const struct vmx_vm *v);
+
+/* ---- the guest (vmx_guest.c, vmx_guest_code.asm) ---- */
+/* Guest general-purpose registers, saved and restored by vmx_entry.asm
+ * (the offsets there must match: checked with static asserts). */
+struct vmx_guest_regs {
+	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+#define VMX_GUEST_CODE_GPA 0x1000ULL
+/* Copy the guest program into slot 0 and fill the guest-state area. */
+int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, char *why, size_t len);
+
+/* ---- entry (vmx_entry.asm) ---- */
+/* VMLAUNCH (launched == 0) or VMRESUME with the guest registers in regs.
+ * Returns VMX_OK after a VM exit (regs then hold the guest's registers),
+ * VMX_FAIL_VALID or VMX_FAIL_INVALID when the instruction itself failed. */
+int vmx_enter(struct vmx_guest_regs *regs, int launched);
+/* HOST_RIP: where every VM exit lands. */
+void vmx_exit_stub(void);
+
+/* ---- vcpu_run (vmx_run.c) ---- */
+int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run);
+/* "VM entry with invalid control field(s)"... (30.4). */
+const char *vmx_insn_error_name(unsigned err);
+
+#endif

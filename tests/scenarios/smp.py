@@ -1,0 +1,58 @@
+"""Every CPU up, and the concurrency the virtualization core builds on
+(issue: every CPU up).  Each target boots with N CPUs; all must come online
+(INIT-SIPI-SIPI through the trampoline, in parallel), and every in-kernel
+self-test (scheduler, cross-CPU calls, NMIs, locks, lockdep) must pass on
+that many CPUs.  Bochs runs the same with 4 CPUs."""
+
+from harness.scenario import bochs, qemu, scenario
+from _expect import BOCHS_GFXPAYLOAD
+
+SMP_TARGETS = [qemu(smp=1), qemu(smp=2), qemu(smp=4), qemu(smp=8), qemu(smp=16),
+               bochs(model="corei7_skylake_x", smp=4, gfxpayload=BOCHS_GFXPAYLOAD)]
+
+
+def _ktap(s, r):
+    """Check a KTAP reply: a plan, then one ok/not ok line per test."""
+    lines = r.lines
+    s.check(lines and lines[0] == "KTAP version 1", "no KTAP header", r.text())
+    plan = [l for l in lines if l.startswith("1..")]
+    s.eq(len(plan), 1, "KTAP plan lines")
+    total = int(plan[0][3:])
+    results = [l for l in lines if l.startswith("ok ") or l.startswith("not ok ")]
+    s.eq(len(results), total, "KTAP result lines")
+    failed = [l for l in results if l.startswith("not ok")]
+    s.check(not failed, "failing selftests: %s" % "; ".join(failed), r.text())
+    return total
+
+
+@scenario(targets=SMP_TARGETS, timeout=900)
+def smp_all_online_and_selftests(s):
+    n = s.smp
+    r = s.ok("cpus")
+    summary = r.where("possible")[0]
+    s.eq(summary.get("online"), str(n), "online CPUs")
+    s.eq(sum(1 for c in r.where("cpu") if c["state"] == "online"), n, "CPUs with state=online")
+    s.boot_log_has(r"smp: %d of %d application processors online" % (n - 1, n - 1) if n > 1
+                   else r"vigil: 1 possible CPUs, 1 online", "bring-up report")
+    r = s.ok("selftest all", timeout=s.scaled(600))
+    total = _ktap(s, r)
+    s.note("%d selftests passed on %d CPUs" % (total, n))
+    r = s.ok("lockdep")
+    s.eq(r.records[0].get("violations"), "0", "lockdep violations after the selftests")
+    s.ok("check")
+
+
+@scenario(targets=[qemu(smp=4)])
+def selftest_errors(s):
+    s.error("selftest nosuchtest", match=r"no selftest named 'nosuchtest'")
+    r = s.ok("selftest list")
+    names = [rec.get("selftest") for rec in r.records]
+    for want in ("sched_preemption", "sched_migration", "smp_on_each_cpu", "smp_nmi"):
+        s.check(want in names, "selftest list lacks %s" % want, r.text())
+
+
+@scenario(targets=[qemu(smp=2, args=("-cpu", "max,+x2apic"))] if False else [qemu(smp=2)],
+          cmdline="maxcpus=1")
+def maxcpus_limits_cpus(s):
+    r = s.ok("cpus")
+    s.eq(r.where("possible")[0].get("possible"), "1", "possible CPUs with maxcpus=1")
