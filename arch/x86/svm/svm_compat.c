@@ -37,11 +37,6 @@ void svm_snapshot(struct virt_compat *c)
 		snprintf(c->unusable, sizeof(c->unusable), "SVM disabled by firmware (VM_CR.SVMDIS=1) (injected)");
 		return;
 	}
-	uint64_t vm_cr;
-	if (rdmsr_safe(MSR_VM_CR, &vm_cr)) {
-		snprintf(c->unusable, sizeof(c->unusable), "VM_CR (MSR 0xC0010114) cannot be read");
-		return;
-	}
-	if (vm_cr & VM_CR_SVMDIS)
+	if (svm_read_vm_cr() & VM_CR_SVMDIS)
 		snprintf(c->unusable, sizeof(c->unusable), "SVM disabled by firmware (VM_CR.SVMDIS=1)");
 }

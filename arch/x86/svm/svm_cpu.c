@@ -67,12 +67,7 @@ int svm_enable(char *why, size_t len)
 		snprintf(why, len, "no host save area for CPU %u (prepare_cpu did not run)", cpu);
 		return -1;
 	}
-	uint64_t vm_cr;
-	if (rdmsr_safe(MSR_VM_CR, &vm_cr)) {
-		snprintf(why, len, "VM_CR (MSR 0xC0010114) cannot be read");
-		return -1;
-	}
-	if (vm_cr & VM_CR_SVMDIS) {
+	if (svm_read_vm_cr() & VM_CR_SVMDIS) {
 		snprintf(why, len, "SVM disabled by firmware (VM_CR.SVMDIS=1)");
 		return -1;
 	}

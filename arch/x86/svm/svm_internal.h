@@ -95,4 +95,6 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 /* ---- svm_run.c ---- */
 int svm_vcpu_run(struct vm *vm, struct vcpu_run *run);
 
+uint64_t svm_read_vm_cr(void);
+
 #endif

@@ -49,11 +49,7 @@ int svm_probe(char *why, size_t len)
 		snprintf(why, len, "SVM reports %u ASIDs (CPUID 0x8000000A EBX): at least 2 needed", f.ebx);
 		return -1;
 	}
-	uint64_t vm_cr;
-	if (rdmsr_safe(MSR_VM_CR, &vm_cr)) {
-		snprintf(why, len, "VM_CR (MSR 0xC0010114) cannot be read");
-		return -1;
-	}
+	uint64_t vm_cr = svm_read_vm_cr();
 	if (vm_cr & VM_CR_SVMDIS) {
 		snprintf(why, len, "SVM disabled by firmware (VM_CR.SVMDIS=1)%s",
 			 (vm_cr & VM_CR_LOCK) ? ", locked: enable SVM in the firmware setup" : "");
@@ -74,4 +70,18 @@ int svm_probe(char *why, size_t len)
 	       (f.edx & SVM_FEAT_DECODE_ASSISTS) ? " decode-assists" : "",
 	       svm_caps.maxphyaddr);
 	return 0;
+}
+
+/*
+ * VM_CR (APM vol 2, 15.30.1).  Real processors with SVM implement it; Bochs
+ * 2.7 does not, and its RDMSR raises #GP.  An unimplemented VM_CR cannot have
+ * SVMDIS set, so it reads as 0 here; a CPU that really refused SVM would
+ * still be caught when enable writes EFER.SVME (a fault-tolerant write).
+ */
+uint64_t svm_read_vm_cr(void)
+{
+	uint64_t v;
+	if (rdmsr_safe(MSR_VM_CR, &v))
+		return 0;
+	return v;
 }

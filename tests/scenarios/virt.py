@@ -1,0 +1,155 @@
+"""Virtualization enabling under the usage count (issue: per-CPU
+compatibility checks and VMX/SVM enabling under a usage count and mutex).
+
+On every CPU model: create a VM, see every CPU enabled, run the built-in
+guest on every CPU, destroy it, see every CPU disabled; then the injected
+failures roll every CPU back with a message naming the CPU and the reason.
+SVM under QEMU TCG (several AMD models), VMX under Bochs (several Intel
+models), SVM under Bochs too (ryzen)."""
+
+from harness.scenario import bochs, qemu, scenario
+from _expect import BOCHS_GFXPAYLOAD
+
+QEMU_SVM = [qemu(smp=4, cpu="max"), qemu(smp=2, cpu="EPYC"), qemu(smp=2, cpu="EPYC-Milan"),
+            qemu(smp=2, cpu="Opteron_G5")]
+BOCHS_VMX = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
+             for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770")]
+BOCHS_SVM = [bochs(model="ryzen", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)]
+
+
+def _virt(s):
+    r = s.ok("virt")
+    return r.records[0]
+
+
+def _all(n):
+    return "0" if n == 1 else "0-%d" % (n - 1)
+
+
+def _lifecycle(s, vendor):
+    n = s.smp
+    v = _virt(s)
+    s.eq(v.get("vendor"), vendor, "backend")
+    s.eq(v.get("usage"), "0", "usage before any VM")
+    s.eq(v.get("enabled"), "none", "enabled CPUs before any VM")
+    for c in s.ok("cpus").where("cpu"):
+        s.eq(c.get("compat"), "ok", "compat of cpu %s" % c["cpu"])
+    vm = s.ok("vm create").records[0]["vm"]
+    v = _virt(s)
+    s.eq(v.get("usage"), "1", "usage with one VM")
+    s.eq(v.get("enabled"), _all(n), "enabled CPUs with one VM")
+    s.eq([c["virt"] for c in s.ok("cpus").where("cpu")], ["on"] * n, "virt= per CPU")
+    s.ok("check")
+    for cpu in range(n):
+        rec = s.ok("vm run %s cpu=%d exits=200" % (vm, cpu), timeout=s.scaled(300)).records[0]
+        s.eq(rec.get("cpu"), str(cpu), "cpu of the run")
+        s.eq(rec.get("exits"), "200", "exits")
+        s.check(int(rec.get("hypercalls", "0")) > 0, "no hypercall seen on cpu %d" % cpu)
+        s.note("cpu %d: last_exit=%s ns_per_exit=%s" % (cpu, rec.get("last_exit"), rec.get("ns_per_exit")))
+    vm2 = s.ok("vm create").records[0]["vm"]
+    s.eq(_virt(s).get("usage"), "2", "usage with two VMs")
+    s.ok("vm destroy %s" % vm)
+    s.eq(_virt(s).get("enabled"), _all(n), "still enabled while one VM is left")
+    s.ok("vm destroy %s" % vm2)
+    v = _virt(s)
+    s.eq(v.get("usage"), "0", "usage after the last VM")
+    s.eq(v.get("enabled"), "none", "enabled CPUs after the last VM")
+    s.ok("check")
+
+
+def _bad_guests(s):
+    vm = s.ok("vm create").records[0]["vm"]
+    s.error("vm run %s cpu=0 guest=wild" % vm,
+            match=r"guest touched unmapped guest-physical 0x40000000.*vm %s destroyed" % vm)
+    s.error("vm destroy %s" % vm, match=r"no VM with id %s" % vm)
+    s.eq(_virt(s).get("usage"), "0", "usage after the wild guest's VM was destroyed")
+    vm = s.ok("vm create").records[0]["vm"]
+    s.error("vm run %s cpu=%d guest=badinsn" % (vm, s.smp - 1),
+            match=r"undefined instruction.*vm %s destroyed" % vm)
+    s.ok("check")
+
+
+def _injected(s, compat_point, compat_match):
+    last = s.smp - 1
+    # Enable fails on one CPU: the VM is refused and every CPU rolled back.
+    s.ok("inject virt_enable_fail cpu=%d" % last)
+    s.error("vm create", match=r"^cpu %d: enable failed \(injected\)$" % last)
+    v = _virt(s)
+    s.eq((v.get("usage"), v.get("enabled")), ("0", "none"), "state after the failed enable")
+    s.ok("check")
+    # One CPU's compatibility snapshot differs: refused with the field named.
+    s.ok("inject %s cpu=%d" % (compat_point, last))
+    s.error("vm create", match=r"^cpu %d: .*%s" % (last, compat_match))
+    v = _virt(s)
+    s.eq((v.get("usage"), v.get("enabled")), ("0", "none"), "state after the incompatible CPU")
+    s.ok("inject clear")
+    vm = s.ok("vm create").records[0]["vm"]
+    s.eq(_virt(s).get("enabled"), _all(s.smp), "enabled once the injection is gone")
+    s.ok("vm destroy %s" % vm)
+    s.ok("check")
+
+
+@scenario(targets=QEMU_SVM + BOCHS_SVM, timeout=900)
+def virt_svm_lifecycle(s):
+    _lifecycle(s, "svm")
+    _bad_guests(s)
+
+
+@scenario(targets=BOCHS_VMX, timeout=900)
+def virt_vmx_lifecycle(s):
+    _lifecycle(s, "vmx")
+    _bad_guests(s)
+
+
+@scenario(targets=[qemu(smp=4, cpu="max")] + BOCHS_SVM)
+def virt_svm_injected(s):
+    _injected(s, "cr4_mask", r"cr4_reserved_mask=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
+    _injected(s, "svm_disabled", r"SVM disabled by firmware \(VM_CR\.SVMDIS=1\) \(injected\)")
+
+
+@scenario(targets=BOCHS_VMX[:1])
+def virt_vmx_injected(s):
+    _injected(s, "cr4_mask", r"cr4_reserved_mask=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
+    _injected(s, "vmx_cap", r"VMX_PROCBASED_CTLS2=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
+
+
+@scenario(targets=[qemu(smp=2, cpu="max")], cmdline="virt=off")
+def virt_off(s):
+    s.eq(_virt(s).get("vendor"), "none", "backend with virt=off")
+    s.error("vm create", match=r"virtualization unavailable: virtualization is off \(virt=off\)")
+    s.ok("check")
+
+
+@scenario(targets=[qemu(smp=2, cpu="max")])
+def virt_console_errors(s):
+    s.error("vm destroy 99", match=r"no VM with id 99")
+    s.error("vm run 99", match=r"no VM with id 99")
+    s.error("vm run x", match=r"bad value 'x' for <id>")
+    s.error("vm frob", match=r"unknown vm subcommand 'frob'")
+    vm = s.ok("vm create").records[0]["vm"]
+    s.error("vm run %s cpu=7" % vm, match=r"cpu=")
+    s.error("vm run %s exits=0" % vm, match=r"exits=")
+    s.error("vm run %s guest=odd" % vm, match=r"guest=")
+    s.error("vm run %s bogus=1" % vm, match=r"bogus")
+    s.error("inject nosuchpoint", match=r"unknown injection point 'nosuchpoint'")
+    s.ok("vm destroy %s" % vm)
+    s.eq(_virt(s).get("usage"), "0", "usage after the errors")
+    s.ok("check")
+
+
+@scenario(targets=[qemu(smp=2, cpu="max")], cmdline="virt_lock=vmlist")
+def virt_old_design_lockdep(s):
+    """The old design (count under the VM-list lock): lockdep reports the
+    cycle with the CPU-hotplug lock the first time it is seen."""
+    r = s.ok("selftest virt_lock_order")
+    s.check(any("design=vmlist" in l and "reports=1" in l for l in r.lines), "no report noted", r.text())
+    s.log_has(r"lockdep: WARNING: possible circular locking dependency detected", "cycle report")
+    s.log_has(r"lockdep: new dependency: cpu_hotplug_lock -> vm_list_lock", "new edge")
+    s.log_has(r"lockdep: existing dependency chain vm_list_lock -> \.\.\. -> cpu_hotplug_lock", "old chain")
+    s.eq(s.ok("lockdep").records[0].get("violations"), "0", "planted report not counted")
+
+
+@scenario(targets=[qemu(smp=2, cpu="max")])
+def virt_new_design_lockdep(s):
+    r = s.ok("selftest virt_lock_order")
+    s.check(any("design=usage" in l and "reports=0" in l for l in r.lines), "lockdep reported", r.text())
