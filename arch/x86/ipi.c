@@ -41,10 +41,34 @@ static void call_function_irq(struct trap_frame *tf)
 	smp_call_ipi();
 }
 
+static volatile bool backtrace_wanted[CONFIG_MAX_CPUS];
+
 static void nmi_trap(struct trap_frame *tf)
 {
-	(void)tf;
+	unsigned cpu = smp_processor_id();
+	if (__atomic_exchange_n(&backtrace_wanted[cpu], false, __ATOMIC_ACQ_REL)) {
+		printk("NMI backtrace of CPU %u (task %s):\n", cpu,
+		       current_task() ? task_name(current_task()) : "?");
+		backtrace_from(tf->rbp, tf->rip);
+	}
 	nmi_handler();
+}
+
+/* Every other online CPU prints where it is (a debugging aid, like
+ * Linux's sysrq-l); the calling CPU prints its own stack. */
+void arch_backtrace_all_cpus(void)
+{
+	unsigned self = smp_processor_id();
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		if (c == self || !cpu_is_online(c))
+			continue;
+		backtrace_wanted[c] = true;
+		arch_send_nmi(c);
+		for (int i = 0; i < 1000000 && backtrace_wanted[c]; i++)
+			cpu_relax();
+	}
+	printk("backtrace of CPU %u (this one):\n", self);
+	arch_dump_stack();
 }
 
 void ipi_init(void)

@@ -56,10 +56,16 @@ void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 		wrmsr(0x830, ((uint64_t)apic_id << 32) | icr_low);
 		return;
 	}
+	/* The xAPIC ICR is two registers: an interrupt handler that sends an
+	 * IPI between the two writes would redirect ours.  Interrupts off. */
+	uint64_t flags = read_rflags();
+	cli();
 	lapic_write(APIC_REG_ICR_HI, apic_id << 24);
 	lapic_write(APIC_REG_ICR_LO, icr_low);
 	for (int i = 0; i < 1000000 && (lapic_read(APIC_REG_ICR_LO) & APIC_ICR_BUSY); i++)
 		cpu_relax();
+	if (flags & X86_RFLAGS_IF)
+		sti();
 }
 
 static void lapic_timer_irq(struct trap_frame *tf)

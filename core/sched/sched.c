@@ -53,6 +53,11 @@ static void raw_unlock(volatile int *l)
 
 static void rq_enqueue(struct runqueue *rq, struct task *t)
 {
+	if (t->on_rq) {
+		printk("BUG: sched: task '%s'/%u queued twice (cpu %u)\n", t->name, t->id, t->cpu);
+		arch_dump_stack();
+		return;
+	}
 	t->rq_next = NULL;
 	if (rq->tail)
 		rq->tail->rq_next = t;
@@ -188,6 +193,8 @@ static void enqueue_remote(struct task *t, unsigned cpu)
 	raw_lock(&rqs[cpu].lock);
 	t->cpu = cpu;
 	rq_enqueue(&rqs[cpu], t);
+	/* After on_rq is set: a waker that sees migrating clear sees on_rq. */
+	__atomic_store_n(&t->migrating, false, __ATOMIC_RELEASE);
 	struct task *curr = rqs[cpu].curr;
 	raw_unlock(&rqs[cpu].lock);
 	if (cpu != smp_processor_id())
@@ -263,8 +270,11 @@ static void __schedule(bool preempt)
 		return;
 	if (arch_in_interrupt())
 		panic("schedule() called from interrupt context");
-	if (!preempt && prev->preempt_count && prev->state != TASK_RUNNING)
-		printk("BUG: task '%s' sleeping with preempt_count %u\n", prev->name, prev->preempt_count);
+	if (prev->preempt_count && !prev->is_idle) {
+		printk("BUG: scheduling while atomic: task '%s' preempt_count %u state %d preempt %d\n", prev->name,
+		       prev->preempt_count, prev->state, preempt);
+		arch_dump_stack();
+	}
 
 	unsigned long flags = arch_irq_save();
 	unsigned cpu = smp_processor_id();
@@ -292,8 +302,10 @@ static void __schedule(bool preempt)
 	}
 	rq->curr = next;
 	rq->last = prev;
-	if (leaves)
+	if (leaves) {
+		prev->migrating = true;
 		rq->migrate_out = prev;
+	}
 	rq->switches++;
 	next->switches++;
 	next->cpu = cpu;
@@ -323,8 +335,11 @@ void wake_up_task(struct task *t)
 	}
 	t->state = TASK_RUNNING;
 	/* Still current on its CPU (between set_current_state and the switch):
-	 * schedule() will see TASK_RUNNING and keep it.  Otherwise queue it. */
-	if (rq->curr != t && !t->on_rq && rq->last != t) {
+	 * schedule() will see TASK_RUNNING and keep it.  Between two run queues
+	 * (migrating): whoever moves it queues it.  Otherwise queue it here --
+	 * queueing a migrating task too would put it on two queues. */
+	if (rq->curr != t && !t->on_rq && rq->last != t &&
+	    !__atomic_load_n(&t->migrating, __ATOMIC_ACQUIRE)) {
 		if (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu) {
 			raw_unlock(&rq->lock);
 			enqueue_remote(t, (unsigned)t->bound_cpu);
@@ -468,6 +483,7 @@ int sched_migrate(struct task *t, unsigned cpu)
 	if (t->on_rq && from != cpu) {
 		rq_remove(&rqs[from], t);
 		t->migrations++;
+		t->migrating = true;
 		raw_unlock(&rqs[from].lock);
 		enqueue_remote(t, cpu);
 	} else {
@@ -663,4 +679,24 @@ void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg)
 	for (struct task *t = all_tasks; t; t = t->all_next)
 		fn(t, arg);
 	raw_unlock(&all_tasks_lock);
+}
+
+/* One line per task and per CPU: what the scheduler believes (for `ps` and
+ * for self-tests that got stuck). */
+static void dump_task(struct task *t, void *arg)
+{
+	(void)arg;
+	printk("task %u %s state=%d cpu=%u bound=%d on_rq=%d migrating=%d preempt=%u switches=%lu\n", t->id,
+	       t->name, t->state, t->cpu, t->bound_cpu, t->on_rq, t->migrating, t->preempt_count,
+	       (unsigned long)t->switches);
+}
+
+void sched_dump(void)
+{
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		struct runqueue *rq = &rqs[c];
+		printk("rq %u: curr=%s nr=%u head=%s lock=%d\n", c, rq->curr ? rq->curr->name : "-", rq->nr,
+		       rq->head ? rq->head->name : "-", rq->lock);
+	}
+	sched_for_each_task(dump_task, NULL);
 }

@@ -17,6 +17,9 @@
 #include <vigil/cpu.h>
 #include <vigil/lockdep.h>
 #include <vigil/mutex.h>
+#include <vigil/arch.h>
+#include <vigil/printk.h>
+void sched_dump(void);
 #include <vigil/percpu_rwsem.h>
 #include <vigil/rwsem.h>
 #include <vigil/sched.h>
@@ -90,9 +93,16 @@ static unsigned start_workers(const char *name, void (*fn)(void *), unsigned nr,
 	return nr_started;
 }
 
+static DECLARE_RWSEM(st_rwsem);
+
 /* Where each worker is stuck: the evidence for a lost wake-up. */
 static void note_workers(struct selftest_ctx *ctx)
 {
+	arch_backtrace_all_cpus();
+	sched_dump();
+	printk("st_rwsem: count=%ld wait_lock next=%u owner=%u holder=%s\n", (long)st_rwsem.count,
+	       st_rwsem.wait_lock.next, st_rwsem.wait_lock.owner,
+	       st_rwsem.wait_lock.holder ? task_name(st_rwsem.wait_lock.holder) : "-");
 	for (unsigned i = 0; i < nr_started; i++) {
 		struct worker *w = &workers[i];
 		struct task *t = w->task;
@@ -170,7 +180,6 @@ SELFTEST(sync_mutex, test_sync_mutex);
 
 /* ---- rw-semaphore and per-CPU rw-semaphore ---- */
 
-static DECLARE_RWSEM(st_rwsem);
 static DEFINE_PERCPU_RWSEM(st_pcpu);
 static unsigned long st_a, st_b;
 static atomic_t st_torn;

@@ -53,6 +53,8 @@ void arch_cpu_relax(void);
 
 enum ipi_kind { IPI_RESCHEDULE, IPI_CALL_FUNCTION };
 void arch_send_ipi(unsigned cpu, enum ipi_kind kind);
+/* Every online CPU prints a backtrace of what it is running (NMI). */
+void arch_backtrace_all_cpus(void);
 /* Deliver an NMI to cpu; its handler calls nmi_handler() (core). */
 void arch_send_nmi(unsigned cpu);
 

@@ -30,15 +30,17 @@
 typedef struct raw_spinlock {
 	uint32_t next;   /* next ticket to hand out */
 	uint32_t owner;  /* ticket being served; == next when free */
+	struct task *holder; /* who holds it (raw_spin_lock*), for hang reports */
 } raw_spinlock_t;
 
-#define RAW_SPIN_LOCK_UNLOCKED { 0, 0 }
+#define RAW_SPIN_LOCK_UNLOCKED { 0, 0, NULL }
 #define DEFINE_RAW_SPINLOCK(name) raw_spinlock_t name = RAW_SPIN_LOCK_UNLOCKED
 
 static inline void raw_spin_lock_init(raw_spinlock_t *l)
 {
 	__atomic_store_n(&l->next, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+	l->holder = NULL;
 }
 
 static inline void __raw_spin_lock(raw_spinlock_t *l)
@@ -80,19 +82,23 @@ static inline void raw_spin_lock(raw_spinlock_t *l)
 {
 	preempt_disable();
 	__raw_spin_lock(l);
+	l->holder = current_task();
 }
 
 static inline bool raw_spin_trylock(raw_spinlock_t *l)
 {
 	preempt_disable();
-	if (__raw_spin_trylock(l))
+	if (__raw_spin_trylock(l)) {
+		l->holder = current_task();
 		return true;
+	}
 	preempt_enable();
 	return false;
 }
 
 static inline void raw_spin_unlock(raw_spinlock_t *l)
 {
+	l->holder = NULL;
 	__raw_spin_unlock(l);
 	preempt_enable();
 }
@@ -108,6 +114,7 @@ static inline unsigned long _raw_spin_lock_irqsave(raw_spinlock_t *l)
 
 static inline void raw_spin_unlock_irqrestore(raw_spinlock_t *l, unsigned long flags)
 {
+	l->holder = NULL;
 	__raw_spin_unlock(l);
 	arch_irq_restore(flags);
 	preempt_enable();

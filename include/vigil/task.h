@@ -21,6 +21,7 @@ struct task {
 	int bound_cpu;                 /* TASK_ANY_CPU: free to migrate */
 	unsigned preempt_count;        /* travels with the task */
 	bool on_rq;
+	volatile bool migrating;       /* between run queues: the mover will queue it */
 	bool need_resched;
 	bool is_idle;
 	bool frozen_ok;                /* may be frozen for suspend */
