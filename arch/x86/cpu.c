@@ -73,6 +73,27 @@ int rdmsr_safe(uint32_t msr, uint64_t *val)
 	return err;
 }
 
+/* WRMSR that survives a #GP (reserved bits, an MSR the CPU refuses, such as
+ * EFER.SVME when SVM is disabled): returns 0 on success, -1 on the fault. */
+int wrmsr_safe(uint32_t msr, uint64_t val)
+{
+	int err = 0;
+	__asm__ volatile("1: wrmsr\n"
+			 "2:\n"
+			 ".pushsection ex_table, \"a\"\n"
+			 ".balign 8\n"
+			 ".quad 1b, 3f\n"
+			 ".popsection\n"
+			 ".pushsection .text.fixup, \"ax\"\n"
+			 "3: movl $-1, %0\n"
+			 "jmp 2b\n"
+			 ".popsection\n"
+			 : "+r"(err)
+			 : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+			 : "memory");
+	return err;
+}
+
 __noreturn void halt_forever(void)
 {
 	for (;;) {

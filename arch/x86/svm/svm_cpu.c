@@ -34,27 +34,6 @@ int svm_prepare_cpu(unsigned cpu)
 	return 0;
 }
 
-/* WRMSR that reports a #GP instead of dying: EFER.SVME=1 faults when SVM is
- * absent or disabled (15.4), VM_HSAVE_PA faults on a bad address. */
-static int wrmsr_safe(uint32_t msr, uint64_t v)
-{
-	int err = 0;
-	__asm__ volatile("1: wrmsr\n"
-			 "2:\n"
-			 ".pushsection ex_table, \"a\"\n"
-			 ".balign 8\n"
-			 ".quad 1b, 3f\n"
-			 ".popsection\n"
-			 ".pushsection .text.fixup, \"ax\"\n"
-			 "3: movl $-1, %0\n"
-			 "jmp 2b\n"
-			 ".popsection\n"
-			 : "+r"(err)
-			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-			 : "memory");
-	return err;
-}
-
 int svm_enable(char *why, size_t len)
 {
 	unsigned cpu = smp_processor_id();

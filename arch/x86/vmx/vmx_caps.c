@@ -25,24 +25,6 @@ INJECT_POINT(vmx_feature_control, "vmx_feature_control",
  * secondary controls), so the difference looks like a real one. */
 #define VMX_CAP_INJECT_FLIP (1ULL << (32 + 1))
 
-int vmx_wrmsr_safe(uint32_t msr, uint64_t val)
-{
-	int err = 0;
-	__asm__ volatile("1: wrmsr\n"
-			 "2:\n"
-			 ".pushsection ex_table, \"a\"\n"
-			 ".balign 8\n"
-			 ".quad 1b, 3f\n"
-			 ".popsection\n"
-			 ".pushsection .text.fixup, \"ax\"\n"
-			 "3: movl $-1, %0\n"
-			 "jmp 2b\n"
-			 ".popsection\n"
-			 : "+r"(err)
-			 : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
-			 : "memory");
-	return err;
-}
 
 /*
  * Firmware normally sets "VMXON outside SMX" and the lock bit on every CPU
@@ -59,7 +41,7 @@ int vmx_feature_control(uint64_t *val, uint64_t *found)
 		*found = fc;
 	if (!(fc & FEATURE_CONTROL_LOCKED)) {
 		uint64_t want = fc | FEATURE_CONTROL_VMXON | FEATURE_CONTROL_LOCKED;
-		if (!vmx_wrmsr_safe(MSR_IA32_FEATURE_CONTROL, want))
+		if (!wrmsr_safe(MSR_IA32_FEATURE_CONTROL, want))
 			(void)rdmsr_safe(MSR_IA32_FEATURE_CONTROL, &fc);
 	}
 	*val = fc;

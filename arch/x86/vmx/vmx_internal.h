@@ -42,7 +42,6 @@ void vmx_snapshot(struct virt_compat *c);
 int vmx_feature_control(uint64_t *val, uint64_t *found);
 
 /* rdmsr/wrmsr surviving a #GP (the #GP fixup of arch/x86/traps.c). */
-int vmx_wrmsr_safe(uint32_t msr, uint64_t val);
 
 /* ---- per-CPU state (vmx_cpu.c) ---- */
 enum vmx_cpu_state {

@@ -44,6 +44,7 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 }
 /* rdmsr that survives a #GP (MSR not implemented): returns 0 on success. */
 int rdmsr_safe(uint32_t msr, uint64_t *val);
+int wrmsr_safe(uint32_t msr, uint64_t val);
 
 struct cpuid_regs { uint32_t eax, ebx, ecx, edx; };
 static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t sub)
