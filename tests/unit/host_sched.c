@@ -2,6 +2,11 @@
  * Host tasks, CPUs and arch hooks for tests: see host_sched.h.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -472,4 +477,15 @@ void arch_reboot(void)
 void arch_idle_forever(void)
 {
 	host_bug("arch_idle_forever");
+}
+
+int host_teardown_no_violations(void **state)
+{
+	(void)state;
+	struct lockdep_stats st;
+	lockdep_get_stats(&st);
+	if (st.violations)
+		host_console_dump();
+	assert_int_equal(st.violations, 0);
+	return 0;
 }

@@ -70,6 +70,9 @@ void host_console_dump(void);
 /* Abort the test binary (SIGALRM) if it is still running after seconds:
  * a lost wake-up shows up as a hang, and a hang must fail, not stall CI. */
 void host_watchdog(unsigned seconds);
+/* cmocka teardown: the test left no lockdep violation (dumps the console
+ * output when it did). */
+int host_teardown_no_violations(void **state);
 
 /* Let other threads run (sched_yield; stays TASK_RUNNING). */
 void host_yield(void);

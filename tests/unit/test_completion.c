@@ -160,27 +160,16 @@ static void test_complete_from_interrupt(void **state)
 	host_task_join(t);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	struct lockdep_stats st;
-	lockdep_get_stats(&st);
-	if (st.violations)
-		host_console_dump();
-	assert_int_equal(st.violations, 0);
-	return 0;
-}
-
 int main(void)
 {
 	host_watchdog(300);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_complete_before_wait, teardown),
-		cmocka_unit_test_teardown(test_events_are_counted, teardown),
-		cmocka_unit_test_teardown(test_complete_wakes_one, teardown),
-		cmocka_unit_test_teardown(test_complete_all_wakes_all, teardown),
-		cmocka_unit_test_teardown(test_ping_pong, teardown),
-		cmocka_unit_test_teardown(test_complete_from_interrupt, teardown),
+		cmocka_unit_test_teardown(test_complete_before_wait, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_events_are_counted, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_complete_wakes_one, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_complete_all_wakes_all, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_ping_pong, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_complete_from_interrupt, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("completion", tests, NULL, NULL);
 }

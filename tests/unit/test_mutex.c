@@ -137,26 +137,15 @@ static void test_runtime_init(void **state)
 	mutex_unlock(&dyn[0]);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	struct lockdep_stats st;
-	lockdep_get_stats(&st);
-	if (st.violations)
-		host_console_dump();
-	assert_int_equal(st.violations, 0);
-	return 0;
-}
-
 int main(void)
 {
 	host_watchdog(300);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_mutex_excludes, teardown),
-		cmocka_unit_test_teardown(test_contended_lock_sleeps_until_unlock, teardown),
-		cmocka_unit_test_teardown(test_every_waiter_is_served, teardown),
-		cmocka_unit_test_teardown(test_trylock_and_owner, teardown),
-		cmocka_unit_test_teardown(test_runtime_init, teardown),
+		cmocka_unit_test_teardown(test_mutex_excludes, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_contended_lock_sleeps_until_unlock, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_every_waiter_is_served, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_trylock_and_owner, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_runtime_init, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("mutex", tests, NULL, NULL);
 }

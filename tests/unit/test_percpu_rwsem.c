@@ -281,29 +281,18 @@ static void test_runtime_init(void **state)
 	percpu_up_read(&dyn);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	struct lockdep_stats st;
-	lockdep_get_stats(&st);
-	if (st.violations)
-		host_console_dump();
-	assert_int_equal(st.violations, 0);
-	return 0;
-}
-
 int main(void)
 {
 	host_watchdog(300);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_readers_share_across_cpus, teardown),
-		cmocka_unit_test_teardown(test_pending_writer_blocks_new_readers, teardown),
-		cmocka_unit_test_teardown(test_cpu_hotplug_lock_same_semantics, teardown),
-		cmocka_unit_test_teardown(test_reader_unlocks_on_another_cpu, teardown),
-		cmocka_unit_test_teardown(test_writers_exclude_each_other, teardown),
-		cmocka_unit_test_teardown(test_hotplug_lock_api, teardown),
-		cmocka_unit_test_teardown(test_stress, teardown),
-		cmocka_unit_test_teardown(test_runtime_init, teardown),
+		cmocka_unit_test_teardown(test_readers_share_across_cpus, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_pending_writer_blocks_new_readers, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_cpu_hotplug_lock_same_semantics, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_reader_unlocks_on_another_cpu, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_writers_exclude_each_other, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_hotplug_lock_api, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_stress, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_runtime_init, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("percpu_rwsem", tests, NULL, NULL);
 }

@@ -264,27 +264,16 @@ static void test_runtime_init(void **state)
 	up_read(&dyn);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	struct lockdep_stats st;
-	lockdep_get_stats(&st);
-	if (st.violations)
-		host_console_dump();
-	assert_int_equal(st.violations, 0);
-	return 0;
-}
-
 int main(void)
 {
 	host_watchdog(300);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_readers_share, teardown),
-		cmocka_unit_test_teardown(test_writer_excludes, teardown),
-		cmocka_unit_test_teardown(test_waiting_writer_blocks_new_readers, teardown),
-		cmocka_unit_test_teardown(test_readers_behind_writer_run_together, teardown),
-		cmocka_unit_test_teardown(test_stress, teardown),
-		cmocka_unit_test_teardown(test_runtime_init, teardown),
+		cmocka_unit_test_teardown(test_readers_share, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_writer_excludes, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_waiting_writer_blocks_new_readers, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_readers_behind_writer_run_together, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_stress, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_runtime_init, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("rwsem", tests, NULL, NULL);
 }

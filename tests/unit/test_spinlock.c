@@ -168,27 +168,16 @@ static void test_preemption_and_irq_state(void **state)
 	assert_int_equal(st.violations, 0);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	struct lockdep_stats st;
-	lockdep_get_stats(&st);
-	if (st.violations)
-		host_console_dump();
-	assert_int_equal(st.violations, 0);
-	return 0;
-}
-
 int main(void)
 {
 	host_watchdog(300);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_spin_lock_excludes, teardown),
-		cmocka_unit_test_teardown(test_spin_lock_excludes_tasks_sharing_a_cpu, teardown),
-		cmocka_unit_test_teardown(test_raw_spin_lock_excludes, teardown),
-		cmocka_unit_test_teardown(test_trylock_loop_excludes, teardown),
-		cmocka_unit_test_teardown(test_trylock, teardown),
-		cmocka_unit_test_teardown(test_preemption_and_irq_state, teardown),
+		cmocka_unit_test_teardown(test_spin_lock_excludes, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_spin_lock_excludes_tasks_sharing_a_cpu, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_raw_spin_lock_excludes, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_trylock_loop_excludes, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_trylock, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_preemption_and_irq_state, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("spinlock", tests, NULL, NULL);
 }

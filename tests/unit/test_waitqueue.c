@@ -207,27 +207,16 @@ static void test_true_condition_does_not_sleep(void **state)
 	wait_event(&local, 1);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	struct lockdep_stats st;
-	lockdep_get_stats(&st);
-	if (st.violations)
-		host_console_dump();
-	assert_int_equal(st.violations, 0);
-	return 0;
-}
-
 int main(void)
 {
 	host_watchdog(300);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_ping_pong_wake_all, teardown),
-		cmocka_unit_test_teardown(test_ping_pong_wake_one, teardown),
-		cmocka_unit_test_teardown(test_token_ring, teardown),
-		cmocka_unit_test_teardown(test_wake_up_one_wakes_one, teardown),
-		cmocka_unit_test_teardown(test_wake_up_all_wakes_all, teardown),
-		cmocka_unit_test_teardown(test_true_condition_does_not_sleep, teardown),
+		cmocka_unit_test_teardown(test_ping_pong_wake_all, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_ping_pong_wake_one, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_token_ring, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_wake_up_one_wakes_one, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_wake_up_all_wakes_all, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_true_condition_does_not_sleep, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("waitqueue", tests, NULL, NULL);
 }

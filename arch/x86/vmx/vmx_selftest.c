@@ -27,6 +27,7 @@
 #include <vigil/mm.h>
 #include <vigil/sched.h>
 #include <vigil/selftest.h>
+#include <asm/virt_selftest.h>
 #include <vigil/smp.h>
 #include <vigil/string.h>
 
@@ -427,26 +428,8 @@ static int run_guest(struct vmx_test *t, enum guest_kind kind, uint64_t max_exit
 
 static int check_normal(struct selftest_ctx *ctx, const char *what, int r, const struct vcpu_run *run, uint64_t max)
 {
-	ST_ASSERT(ctx, r == 0 && !run->guest_failed, "%s: vcpu_run=%d failed=%d: %s", what, r, run->guest_failed, run->why);
-	ST_ASSERT(ctx, run->exits == max, "%s: %lu exits, expected %lu", what, (unsigned long)run->exits,
-		  (unsigned long)max);
-	uint64_t sum = 0;
-	for (unsigned e = 0; e < VEXIT_COUNT; e++)
-		sum += run->exit_count[e];
-	ST_ASSERT(ctx, sum == run->exits, "%s: exit counts add up to %lu, not %lu", what, (unsigned long)sum,
-		  (unsigned long)run->exits);
-	/* CPUID, OUT, VMCALL, HLT in turn; NMIs for the host (counted as
-	 * "other") may come in between. */
-	uint64_t loop = run->exits - run->exit_count[VEXIT_OTHER];
-	uint64_t each = loop / 4;
-	const enum vexit kinds[] = { VEXIT_CPUID, VEXIT_IO, VEXIT_HYPERCALL, VEXIT_HLT };
-	for (unsigned i = 0; i < ARRAY_SIZE(kinds); i++)
-		ST_ASSERT(ctx, run->exit_count[kinds[i]] >= each && run->exit_count[kinds[i]] <= each + 1,
-			  "%s: %lu %s exits of %lu", what, (unsigned long)run->exit_count[kinds[i]],
-			  vexit_name(kinds[i]), (unsigned long)loop);
-	ST_ASSERT(ctx, run->hypercalls == run->exit_count[VEXIT_HYPERCALL], "%s: %lu hypercalls, %lu exits", what,
-		  (unsigned long)run->hypercalls, (unsigned long)run->exit_count[VEXIT_HYPERCALL]);
-	ST_ASSERT(ctx, run->guest_ns > 0, "%s: guest_ns is 0", what);
+	if (virt_selftest_check_normal_run(ctx, what, r, run, max))
+		return -1;
 	ST_ASSERT(ctx, !vmx_cpus[smp_processor_id()].loaded_vmcs, "%s: a VMCS is still loaded after the run", what);
 	return 0;
 }
