@@ -20,8 +20,12 @@ static __attribute__((noinline)) void crash_invalid_opcode(void)
 	__builtin_trap();
 }
 
+int crash_panic(struct shell_ctx *ctx, int argc, char **argv); /* core/crash_panic.c */
+
 static int cmd_crash(struct shell_ctx *ctx, int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "panic"))
+		return crash_panic(ctx, argc - 2, argv + 2);
 	if (argc != 2)
 		return shell_usage(ctx);
 	if (!strcmp(argv[1], "pagefault"))
@@ -34,5 +38,7 @@ static int cmd_crash(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "bad value '%s' for <kind> (expected pagefault, ud or panic)", argv[1]);
 	return shell_error(ctx, "the crash did not happen");
 }
-SHELL_COMMAND_HELP(crash, "crash", "crash pagefault|ud|panic",
-		   "Test aid: stops the kernel through a page fault, an invalid opcode or a panic.", cmd_crash);
+SHELL_COMMAND_HELP(crash, "crash", "crash pagefault|ud|panic [cpu=<n>] [in=task|irq|nmi] [also=|slow=|stuck=<m>] [nested=1]",
+		   "Test aid: stops the kernel through a page fault, an invalid opcode or a panic.  The panic\n"
+		   "options: on CPU n, in a cross-CPU call or an NMI; CPU m panicking too, answering the\n"
+		   "panic's NMI late, or never; a panic inside panic (core/crash_panic.c).", cmd_crash);

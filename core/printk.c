@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <vigil/arch.h>
+#include <vigil/panic.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
 
@@ -15,9 +16,14 @@ static bool at_line_start = true;
 static void lock_console(unsigned long *flags)
 {
 	*flags = arch_irq_save();
+	unsigned long spins = 0;
 	while (__atomic_exchange_n(&console_lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&console_lock, __ATOMIC_RELAXED))
-			;
+			/* The CPU that owns a panic does not wait for long:
+			 * the holder may be a CPU it stopped, or itself (a
+			 * fault inside printk panicking again). */
+			if (++spins > 1000000 && panic_on_this_cpu())
+				return;
 }
 
 static void unlock_console(unsigned long flags)
@@ -93,30 +99,45 @@ void kprintf(const char *fmt, ...)
 		console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
 }
 
-static int panicking;
 /* Set by a caller that already printed registers and a backtrace. */
 bool panic_backtrace_done;
 
-void panic(const char *fmt, ...)
+/* The console lock may be held by a CPU that is stopped, or by this one
+ * (a panic from inside printk): take it over. */
+static void console_take_over(void)
 {
-	arch_irq_save();
-	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_ACQ_REL)) {
-		for (;;)
-			arch_idle_forever();
-	}
-	/* The console lock may be held by the code that panicked: take it over. */
 	__atomic_store_n(&console_lock, 0, __ATOMIC_RELEASE);
 	if (!at_line_start)
 		arch_console_write("\n", 1);
 	at_line_start = true;
+}
+
+/*
+ * Only the first CPU to panic gets past panic_enter(); a CPU that panics
+ * second is stopped in there like the NMI would stop it.  A panic inside
+ * panic (depth 2: a fault while formatting or printing the backtrace, say)
+ * still stops the other CPUs if the first one had not got that far; a third
+ * stops the machine at once.
+ */
+void panic(const char *fmt, ...)
+{
+	arch_irq_save();
+	unsigned depth = panic_enter();
+	if (depth > 2)
+		arch_poweroff(1);
+	console_take_over();
 	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	printk("KERNEL PANIC: %s\n", buf);
-	if (!panic_backtrace_done)
+	printk("KERNEL PANIC: %s%s\n", depth > 1 ? "while panicking: " : "", buf);
+	if (depth == 1 && !panic_backtrace_done)
 		arch_dump_stack();
+	if (panic_stop_other_cpus()) {
+		console_take_over();
+		panic_report_cpus();
+	}
 	printk("KERNEL PANIC: stopping the machine\n");
 	arch_poweroff(1);
 }

@@ -1,7 +1,8 @@
 /*
  * ACPI at boot: parse the tables (drivers/acpi) through the direct map, then
  * use what they say: the possible CPUs (MADT), the power registers (FADT,
- * DSDT \_S5), the HPET for TSC calibration and the LAPIC address.
+ * DSDT \_S5; \_S3 and the FACS are used by s3.c), the HPET for TSC
+ * calibration and the LAPIC address.
  * A malformed table is reported with the parser's message, naming the table
  * and the fault; a fatal one leaves the machine running on the boot CPU alone.
  */
@@ -98,9 +99,10 @@ void x86_acpi_init(const struct boot_info *bi)
 	if (acpi.warnings_lost)
 		printk("acpi: %u more warnings not shown\n", acpi.warnings_lost);
 	if (acpi_ok) {
-		printk("acpi: %s rev %u, %u tables, %u possible CPUs (%u enabled), %u I/O APICs%s%s\n",
+		printk("acpi: %s rev %u, %u tables, %u possible CPUs (%u enabled), %u I/O APICs%s%s%s\n",
 		       acpi.oem_id, acpi.rsdp_revision, acpi.nr_tables, acpi.nr_cpus, acpi.nr_cpus_enabled,
-		       acpi.nr_ioapics, acpi.has_hpet ? ", HPET" : "", acpi.s5.valid ? ", S5" : "");
+		       acpi.nr_ioapics, acpi.has_hpet ? ", HPET" : "", acpi.s3.valid ? ", S3" : "",
+		       acpi.s5.valid ? ", S5" : "");
 		use_fadt();
 	}
 

@@ -9,6 +9,7 @@
 #include <asm/trap.h>
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
+#include <vigil/panic.h>
 #include <vigil/printk.h>
 #include <vigil/smp.h>
 #include <vigil/task.h>
@@ -45,10 +46,13 @@ static volatile bool backtrace_wanted[CONFIG_MAX_CPUS];
 
 static void nmi_trap(struct trap_frame *tf)
 {
+	/* First, before anything that could take a lock (the backtrace
+	 * printk): another CPU's panic stops this one here, for good. */
+	panic_nmi();
 	unsigned cpu = smp_processor_id();
 	if (__atomic_exchange_n(&backtrace_wanted[cpu], false, __ATOMIC_ACQ_REL)) {
-		printk("NMI backtrace of CPU %u (task %s):\n", cpu,
-		       current_task() ? task_name(current_task()) : "?");
+		printk("NMI backtrace of CPU %u (task %s/%u):\n", cpu, current_task() ? task_name(current_task()) : "?",
+		       current_task() ? task_id(current_task()) : 0);
 		backtrace_from(tf->rbp, tf->rip);
 	}
 	nmi_handler();

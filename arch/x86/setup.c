@@ -8,6 +8,7 @@
 #include <asm/cpu.h>
 #include <asm/io.h>
 #include <asm/paging.h>
+#include <asm/s3.h>
 #include <asm/segment.h>
 #include <asm/smp.h>
 #include <asm/time.h>
@@ -54,6 +55,10 @@ static void map_framebuffer(const struct boot_info *bi)
 		       fb->width, fb->height, fb->bpp, fb->format);
 }
 
+/* The MMIO serial console's registers, kept for its re-initialisation after
+ * an ACPI S3 resume (s3_console.c). */
+void *x86_serial_mmio_regs;
+
 void x86_boot(uint64_t boot_info_phys)
 {
 	tsc_mark_boot();
@@ -83,8 +88,10 @@ void x86_boot(uint64_t boot_info_phys)
 	       bi->loader_name, bi->kernel_phys_base, bi->kernel_size / 1024, bi->mmap_count);
 
 	paging_init(bi);
-	if ((con->devices & BOOT_CONSOLE_SERIAL) && con->serial_kind == BOOT_SERIAL_MMIO)
-		uart_init_mmio(ioremap(con->serial_base, 4096));
+	if ((con->devices & BOOT_CONSOLE_SERIAL) && con->serial_kind == BOOT_SERIAL_MMIO) {
+		x86_serial_mmio_regs = ioremap(con->serial_base, 4096);
+		uart_init_mmio(x86_serial_mmio_regs);
+	}
 	x86_mm_init(bi);
 	if (con->devices & BOOT_CONSOLE_FB)
 		map_framebuffer(bi);
@@ -94,6 +101,7 @@ void x86_boot(uint64_t boot_info_phys)
 	sched_init_boot_cpu();
 	lapic_timer_start(1000);
 	sti();
+	s3_init(bi->trampoline_phys);
 	smp_boot_aps(bi->trampoline_phys);
 	kernel_main(bi);
 }

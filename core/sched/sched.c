@@ -29,9 +29,31 @@ struct runqueue {
 	struct task *last;           /* the task switched away from (finish_switch) */
 	struct task *migrate_out;    /* runnable task leaving this CPU (finish_switch) */
 	uint64_t switches;
+	struct task *curr_set_by;    /* the task that last set curr (hang reports) */
 };
 
+/* The run queue's idea of what runs must be what runs: checked where a CPU
+ * starts a switch and before it idles, so a mix-up is caught where it
+ * happens, not when something hangs a minute later. */
+static void check_rq_curr(struct runqueue *rq, struct task *running, const char *where)
+{
+	static int reported;
+	if (rq->curr == running || __atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+		return;
+	printk("BUG: sched: %s on cpu %u: rq->curr is '%s'/%u (set by '%s'/%u) but '%s'/%u runs\n", where,
+	       smp_processor_id(), rq->curr ? rq->curr->name : "-", rq->curr ? rq->curr->id : 0,
+	       rq->curr_set_by ? rq->curr_set_by->name : "-", rq->curr_set_by ? rq->curr_set_by->id : 0,
+	       running->name, running->id);
+	arch_dump_stack();
+}
+
 static struct runqueue rqs[CONFIG_MAX_CPUS];
+
+/* Task stacks are filled with a pattern when created: the untouched part at
+ * the bottom tells how deep a stack ever got, and a clobbered bottom word
+ * means it overflowed into whatever lies below (no guard pages). */
+#define STACK_FILL 0x57ac0ffee57ac0feULL
+
 static void __schedule(bool preempt);
 static struct task boot_main_task;
 static struct task *all_tasks;
@@ -53,12 +75,17 @@ static void raw_unlock(volatile int *l)
 
 static void rq_enqueue(struct runqueue *rq, struct task *t)
 {
-	if (t->on_rq) {
-		printk("BUG: sched: task '%s'/%u queued twice (cpu %u)\n", t->name, t->id, t->cpu);
+	/* Atomic: two CPUs queueing one task on two run queues (each under its
+	 * own lock) must not both see it unqueued. */
+	if (__atomic_exchange_n(&t->on_rq, true, __ATOMIC_ACQ_REL)) {
+		printk("BUG: sched: task '%s'/%u queued twice (cpu %u; first from %p on cpu %u)\n", t->name, t->id,
+		       t->cpu, t->enqueued_from, t->enqueued_on_cpu);
 		arch_dump_stack();
 		return;
 	}
 	t->rq_next = NULL;
+	t->enqueued_from = __builtin_return_address(0);
+	t->enqueued_on_cpu = smp_processor_id();
 	if (rq->tail)
 		rq->tail->rq_next = t;
 	else
@@ -211,6 +238,8 @@ static void finish_switch(void)
 	struct task *prev = rq->last, *mig = rq->migrate_out;
 	rq->last = NULL;
 	rq->migrate_out = NULL;
+	if (prev)
+		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
 	raw_unlock(&rq->lock);
 	if (mig)
 		enqueue_remote(mig, (unsigned)mig->bound_cpu);
@@ -280,6 +309,9 @@ static void __schedule(bool preempt)
 	unsigned cpu = smp_processor_id();
 	struct runqueue *rq = &rqs[cpu];
 	raw_lock(&rq->lock);
+	check_rq_curr(rq, prev, "schedule");
+	if (prev->stack_phys && *(uint64_t *)phys_to_virt(prev->stack_phys) != STACK_FILL)
+		printk("BUG: sched: task '%s'/%u overflowed its stack\n", prev->name, prev->id);
 	prev->need_resched = false;
 
 	bool runnable = (prev->state == TASK_RUNNING || (preempt && prev->state == TASK_BLOCKED)) &&
@@ -300,7 +332,15 @@ static void __schedule(bool preempt)
 		arch_irq_restore(flags);
 		return;
 	}
+	if (__atomic_exchange_n(&next->on_cpu, true, __ATOMIC_ACQ_REL)) {
+		printk("BUG: sched: cpu %u picked '%s'/%u which is still on a CPU (cpu=%u on_rq=%d migrating=%d "
+		       "enqueued from %p on cpu %u)\n", cpu, next->name, next->id, next->cpu, next->on_rq,
+		       next->migrating, next->enqueued_from, next->enqueued_on_cpu);
+		arch_dump_stack();
+		sched_dump();
+	}
 	rq->curr = next;
+	rq->curr_set_by = prev;
 	rq->last = prev;
 	if (leaves) {
 		prev->migrating = true;
@@ -384,6 +424,25 @@ static __noreturn void task_entry(void)
 	task_exit();
 }
 
+static void stack_fill(struct task *t)
+{
+	uint64_t *w = phys_to_virt(t->stack_phys);
+	for (size_t i = 0; i < (PAGE_SIZE << TASK_STACK_ORDER) / 8; i++)
+		w[i] = STACK_FILL;
+}
+
+/* Bytes of t's stack ever used (0 for tasks on boot stacks). */
+static size_t stack_used(const struct task *t)
+{
+	if (!t->stack_phys)
+		return 0;
+	const uint64_t *w = phys_to_virt(t->stack_phys);
+	size_t n = (PAGE_SIZE << TASK_STACK_ORDER) / 8, i = 0;
+	while (i < n && w[i] == STACK_FILL)
+		i++;
+	return (n - i) * 8;
+}
+
 static void register_task(struct task *t)
 {
 	raw_lock(&all_tasks_lock);
@@ -423,6 +482,7 @@ struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *nam
 	t->arg = arg;
 	t->bound_cpu = cpu;
 	t->state = TASK_RUNNING;
+	stack_fill(t);
 	void *top = (char *)phys_to_virt(t->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);
 	t->arch_sp = arch_task_stack_init(top, task_entry);
 	register_task(t);
@@ -571,6 +631,7 @@ void sched_tick(void)
 	if (smp_processor_id() == 0 && __atomic_load_n(&sleepers, __ATOMIC_RELAXED))
 		wake_sleepers(now);
 	struct runqueue *rq = &rqs[smp_processor_id()];
+	check_rq_curr(rq, t, "tick");
 	if (t->is_idle) {
 		if (rq->nr)
 			t->need_resched = true;
@@ -628,6 +689,7 @@ static __noreturn void idle_loop(void)
 			schedule();
 			continue;
 		}
+		check_rq_curr(&rqs[smp_processor_id()], me, "idle");
 		arch_idle(); /* sti; hlt */
 	}
 }
@@ -645,6 +707,7 @@ void sched_init_boot_cpu(void)
 	struct task *main = make_static_task(&boot_main_task, "main", 0, false);
 	main->bound_cpu = TASK_ANY_CPU;
 	arch_set_current(main);
+	main->on_cpu = true;
 	rqs[0].curr = main;
 
 	struct task *idle = kzalloc(sizeof(*idle));
@@ -652,6 +715,7 @@ void sched_init_boot_cpu(void)
 	if (!idle || !idle->stack_phys)
 		panic("sched: no memory for the idle task");
 	make_static_task(idle, "idle/0", 0, true);
+	stack_fill(idle);
 	void *top = (char *)phys_to_virt(idle->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);
 	idle->arch_sp = arch_task_stack_init(top, boot_idle_entry);
 	rqs[0].idle = idle;
@@ -667,6 +731,7 @@ __noreturn void sched_start_ap(unsigned cpu)
 	snprintf(name, sizeof(name), "idle/%u", cpu);
 	make_static_task(idle, name, cpu, true);
 	arch_set_current(idle);
+	idle->on_cpu = true;
 	rqs[cpu].idle = idle;
 	rqs[cpu].curr = idle;
 	idle_loop();
@@ -686,9 +751,9 @@ void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg)
 static void dump_task(struct task *t, void *arg)
 {
 	(void)arg;
-	printk("task %u %s state=%d cpu=%u bound=%d on_rq=%d migrating=%d preempt=%u switches=%lu\n", t->id,
-	       t->name, t->state, t->cpu, t->bound_cpu, t->on_rq, t->migrating, t->preempt_count,
-	       (unsigned long)t->switches);
+	printk("task %u %s state=%d cpu=%u bound=%d on_rq=%d on_cpu=%d migrating=%d preempt=%u switches=%lu stack=%zu\n",
+	       t->id, t->name, t->state, t->cpu, t->bound_cpu, t->on_rq, t->on_cpu, t->migrating, t->preempt_count,
+	       (unsigned long)t->switches, stack_used(t));
 }
 
 void sched_dump(void)

@@ -5,6 +5,7 @@
  * ordering edge into the lock).
  */
 #include <vigil/lockdep.h>
+#include <vigil/printk.h>
 #include <vigil/spinlock.h>
 
 void __spin_lock_init(spinlock_t *l, const char *name, const struct lock_class_key *key)
@@ -82,4 +83,16 @@ void spin_unlock_irqrestore_at(spinlock_t *l, unsigned long flags, const char *s
 	__raw_spin_unlock(&l->raw);
 	arch_irq_restore(flags);
 	preempt_enable();
+}
+
+void raw_spin_ticket_passed(raw_spinlock_t *l, uint32_t me, uint32_t owner)
+{
+	static int reported;
+	if (__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+		return;
+	printk("BUG: spinlock %p: ticket %u passed (owner %u, next %u, holder %s, last unlocker %s/%u) in %s/%u\n",
+	       (void *)l, me, owner, l->next, l->holder ? task_name(l->holder) : "-",
+	       l->last_unlocker ? task_name(l->last_unlocker) : "-", l->last_unlocker ? task_id(l->last_unlocker) : 0,
+	       current_task() ? task_name(current_task()) : "-", current_task() ? task_id(current_task()) : 0);
+	arch_dump_stack();
 }

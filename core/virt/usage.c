@@ -283,21 +283,90 @@ void virt_syscore_resume(void)
 	}
 }
 
-void virt_reboot(void)
+/* Shutdown and reboot (Linux KVM's kvm_rebooting + its shutdown hook). */
+
+struct reboot_tally {
+	volatile bool was_on[CONFIG_MAX_CPUS];    /* enabled when the disable came */
+	volatile bool still_on[CONFIG_MAX_CPUS];  /* the hardware's word afterwards */
+};
+
+static void reboot_disable_ipi(void *arg)
 {
-	rebooting = true;
-	if (!ops)
-		return;
-	/* No locks: the machine is going down; on_each_cpu disables wherever
-	 * it is on (disable_this_cpu is idempotent). */
-	on_each_cpu(disable_ipi, NULL, true);
+	struct reboot_tally *t = arg;
+	unsigned cpu = smp_processor_id();
+	t->was_on[cpu] = cpu_table[cpu].virt_enabled;
+	disable_this_cpu();
+	t->still_on[cpu] = ops->hw_enabled();
 }
 
-void virt_emergency_disable_this_cpu(void)
+/* How long a reboot waits for the locks before disabling without them. */
+#define REBOOT_LOCK_WAIT_NS 5000000000ULL
+
+/*
+ * The usage lock is held around every enable (virt_get's 0 -> 1 on all
+ * CPUs, a hotplug online's enable on its CPU), and each one looks at
+ * `rebooting` under it.  So once virt_reboot holds it, an enable that was
+ * under way has finished (and is undone below), and none can start after.
+ * cpus_read_lock keeps the online set still while on_each_cpu runs.  Taken
+ * with trylock and a deadline: a reboot must not hang behind a stuck holder.
+ */
+static bool reboot_lock(void)
 {
-	if (ops && ops->emergency_disable)
-		ops->emergency_disable();
+	uint64_t deadline = arch_time_ns() + REBOOT_LOCK_WAIT_NS;
+	while (!cpus_read_trylock()) {
+		if (arch_time_ns() >= deadline)
+			return false;
+		arch_cpu_relax();
+	}
+	while (!mutex_trylock(count_lock())) {
+		if (arch_time_ns() >= deadline) {
+			cpus_read_unlock();
+			return false;
+		}
+		arch_cpu_relax();
+	}
+	return true;
+}
+
+int virt_reboot(void)
+{
+	if (!ops) {
+		__atomic_store_n(&rebooting, true, __ATOMIC_SEQ_CST);
+		return -1;
+	}
+	/* Latched under the lock, where every enable reads it: an enable
+	 * that got the lock first finishes and is undone below; every later
+	 * one is refused. */
+	bool locked = reboot_lock();
+	__atomic_store_n(&rebooting, true, __ATOMIC_SEQ_CST);
+	if (!locked)
+		printk("virt: the usage lock stayed busy for %llu s; disabling without it\n",
+		       REBOOT_LOCK_WAIT_NS / 1000000000ULL);
+	struct reboot_tally t;
+	memset(&t, 0, sizeof(t));
+	on_each_cpu(reboot_disable_ipi, &t, true);
+	if (locked) {
+		mutex_unlock(count_lock());
+		cpus_read_unlock();
+	}
+	int disabled = 0;
+	for (unsigned c = 0; c < nr_possible_cpus; c++) {
+		disabled += t.was_on[c];
+		if (t.still_on[c])
+			printk("virt: CPU %u still has virtualization on after disabling it\n", c);
+	}
+	return disabled;
+}
+
+int virt_emergency_disable_this_cpu(void)
+{
+	const struct virt_ops *o = ops;
+	if (!o)
+		return -1;
+	if (o->emergency_disable)
+		o->emergency_disable();
 	cpu_table[smp_processor_id()].virt_enabled = false;
+	return o->hw_enabled() ? 1 : 0;
 }
 
 /* ---- boot ---- */
@@ -394,3 +463,22 @@ static int usage_invariant(char *why, size_t len)
 INVARIANT(virt_usage, usage_invariant);
 
 BOOT_PARAM_CHOICE(virt_lock, "virt_lock", virt_lock, "usage|vmlist");
+
+/* ---- for the benchmarks (virt_bench.c) ---- */
+
+/* The per-CPU steps of a transition on their own, on the current CPU; the
+ * caller holds virt_count_lock() with preemption off. */
+int virt_enable_this_cpu(char *why, size_t len)
+{
+	return enable_this_cpu(why, len);
+}
+
+void virt_disable_this_cpu(void)
+{
+	disable_this_cpu();
+}
+
+struct mutex *virt_count_lock(void)
+{
+	return count_lock();
+}

@@ -55,7 +55,36 @@ enum ipi_kind { IPI_RESCHEDULE, IPI_CALL_FUNCTION };
 void arch_send_ipi(unsigned cpu, enum ipi_kind kind);
 /* Every online CPU prints a backtrace of what it is running (NMI). */
 void arch_backtrace_all_cpus(void);
-/* Deliver an NMI to cpu; its handler calls nmi_handler() (core). */
+/* Deliver an NMI to cpu; its handler calls panic_nmi() and nmi_handler()
+ * (core). */
 void arch_send_nmi(unsigned cpu);
+/* The logical number of the CPU running this, or -1 while it has no per-CPU
+ * area (the boot CPU before its set-up, an AP early in its bring-up).  Safe
+ * in any context, NMI included: the panic path uses it where
+ * smp_processor_id() could fault. */
+int arch_this_cpu_id(void);
+
+/* ---- ACPI S3 (suspend to RAM) ---- */
+/* Whether this machine can enter S3 (FADT PM1 registers, a \_S3 package in
+ * the DSDT, a FACS, a waking-vector page below 1 MiB): 0, or -1 with why
+ * filled with the precise reason ("no \_S3 package in the DSDT", ...). */
+int arch_s3_supported(char *why, size_t len);
+/* Enter S3 and come back.  Call on the boot CPU with interrupts disabled
+ * and every other CPU offline (parked).  Saves the boot CPU's state, points
+ * the FACS waking vector at the trampoline, writes SLP_TYP|SLP_EN; on wake
+ * restores the CPU, the LAPIC (and its timer), the PICs, the serial console
+ * and SCI_EN, and returns 0 with interrupts still disabled.  The other CPUs
+ * were reset by the sleep: they must be brought up again (INIT-SIPI-SIPI).
+ * Returns -1 with why filled, and nothing changed, when S3 could not be
+ * entered. */
+int arch_s3_enter(char *why, size_t len);
+/* Where the time of the last successful arch_s3_enter() went (TSC time):
+ * save = entry to the SLP_EN write; sleep = SLP_EN to the first
+ * instruction at the waking vector (the time asleep plus the firmware's
+ * resume path); restore = waking vector to the return. */
+struct arch_s3_times {
+	uint64_t save_ns, sleep_ns, restore_ns;
+};
+void arch_s3_last_times(struct arch_s3_times *t);
 
 #endif

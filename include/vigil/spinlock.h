@@ -31,9 +31,10 @@ typedef struct raw_spinlock {
 	uint32_t next;   /* next ticket to hand out */
 	uint32_t owner;  /* ticket being served; == next when free */
 	struct task *holder; /* who holds it (raw_spin_lock*), for hang reports */
+	struct task *last_unlocker; /* ... and who released it last */
 } raw_spinlock_t;
 
-#define RAW_SPIN_LOCK_UNLOCKED { 0, 0, NULL }
+#define RAW_SPIN_LOCK_UNLOCKED { 0, 0, NULL, NULL }
 #define DEFINE_RAW_SPINLOCK(name) raw_spinlock_t name = RAW_SPIN_LOCK_UNLOCKED
 
 static inline void raw_spin_lock_init(raw_spinlock_t *l)
@@ -43,14 +44,24 @@ static inline void raw_spin_lock_init(raw_spinlock_t *l)
 	l->holder = NULL;
 }
 
+/* A ticket the owner has gone past: an unlock by someone who did not hold
+ * the lock.  Reports it (once) and never returns normally. */
+void raw_spin_ticket_passed(raw_spinlock_t *l, uint32_t me, uint32_t owner);
+
 static inline void __raw_spin_lock(raw_spinlock_t *l)
 {
 	uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 
 	/* Only the holder writes owner, so waiters just read it; the acquire
 	 * pairs with the release in unlock to hand the critical section on. */
-	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+	for (;;) {
+		uint32_t o = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
+		if (o == me)
+			break;
+		if ((int32_t)(o - me) > 0)
+			raw_spin_ticket_passed(l, me, o);
 		cpu_relax();
+	}
 }
 
 /* Succeeds only when nobody holds or waits: take ticket `owner` iff next
@@ -98,6 +109,7 @@ static inline bool raw_spin_trylock(raw_spinlock_t *l)
 
 static inline void raw_spin_unlock(raw_spinlock_t *l)
 {
+	l->last_unlocker = current_task();
 	l->holder = NULL;
 	__raw_spin_unlock(l);
 	preempt_enable();
@@ -114,6 +126,7 @@ static inline unsigned long _raw_spin_lock_irqsave(raw_spinlock_t *l)
 
 static inline void raw_spin_unlock_irqrestore(raw_spinlock_t *l, unsigned long flags)
 {
+	l->last_unlocker = current_task();
 	l->holder = NULL;
 	__raw_spin_unlock(l);
 	arch_irq_restore(flags);

@@ -22,6 +22,9 @@ struct task {
 	unsigned preempt_count;        /* travels with the task */
 	bool on_rq;
 	volatile bool migrating;       /* between run queues: the mover will queue it */
+	volatile bool on_cpu;          /* some CPU runs it or is still switching away from it */
+	void *enqueued_from;           /* last rq_enqueue caller (hang reports) */
+	unsigned enqueued_on_cpu;      /* ... and the CPU it ran on */
 	bool need_resched;
 	bool is_idle;
 	bool frozen_ok;                /* may be frozen for suspend */
@@ -60,5 +63,7 @@ void sched_ipi(void);                      /* reschedule IPI */
 bool sched_should_preempt(void);           /* on interrupt return */
 void sched_preempt_irq(void);              /* called with interrupts off on return to preemptible code */
 unsigned sched_nr_running(unsigned cpu);
+/* What the scheduler believes, one line per CPU and per task (hang reports). */
+void sched_dump(void);
 
 #endif

@@ -149,8 +149,15 @@ int virt_cpu_online(unsigned cpu, char *why, size_t len); /* on cpu, its hotplug
 void virt_cpu_offline(unsigned cpu);                        /* on cpu */
 void virt_syscore_suspend(void);                            /* boot CPU, irqs off */
 void virt_syscore_resume(void);                             /* boot CPU, irqs off */
-void virt_reboot(void);                 /* disable everywhere, refuse later enables */
-void virt_emergency_disable_this_cpu(void);                 /* NMI/panic context */
+/* Shutdown/reboot: from now on every enable is refused ("the system is
+ * rebooting"); waits (bounded) for an enable under way, then disables on
+ * every online CPU.  Returns on how many CPUs it was on, -1 without a
+ * backend.  Sleeping context. */
+int virt_reboot(void);
+/* NMI/panic context, any CPU: leave virtualization at any cost; no locks, no
+ * printk.  Returns what the hardware says afterwards: 0 off, 1 still on,
+ * -1 no backend. */
+int virt_emergency_disable_this_cpu(void);
 int virt_compat_compare(const struct virt_compat *boot, const struct virt_compat *cpu, char *why, size_t len);
 /* Check this CPU against the boot CPU (fills cpu_table[cpu].compat). */
 int virt_check_this_cpu(char *why, size_t len);

@@ -89,6 +89,40 @@ class ExitTest(unittest.TestCase):
         self.assertIsNone(Q.qemu_exit_info(None))
 
 
+class S3WakeupTest(unittest.TestCase):
+    """The S3 wake-up delay: QemuMachine keeps it and hands it to its QMP
+    client; the command line's --s3-wakeup parses seconds or 'off'."""
+
+    def test_machine_delay(self):
+        class Q1:
+            delay = "unset"
+
+            def set_auto_wakeup(self, d):
+                self.delay = d
+        tmp = tempfile.mkdtemp(prefix="harness-test-")
+        try:
+            m = Q.QemuMachine(qemu(), tmp, log_dir=tmp)
+            self.assertEqual(m.s3_wakeup, Q.DEFAULT_S3_WAKEUP)
+            m.set_s3_wakeup(0.7)            # before QMP exists: kept for connect()
+            self.assertEqual(m.s3_wakeup, 0.7)
+            m.qmp = Q1()
+            m.set_s3_wakeup(None)
+            self.assertEqual((m.s3_wakeup, m.qmp.delay), (None, None))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_cli_option(self):
+        from harness import cli
+        p = cli.parser()
+        self.assertEqual(p.parse_args(["exec", "version"]).s3_wakeup, Q.DEFAULT_S3_WAKEUP)
+        self.assertEqual(p.parse_args(["exec", "--s3-wakeup", "2.5"]).s3_wakeup, 2.5)
+        self.assertIsNone(p.parse_args(["run", "--s3-wakeup", "off"]).s3_wakeup)
+        with self.assertRaises(SystemExit), open(os.devnull, "w") as null:
+            import contextlib
+            with contextlib.redirect_stderr(null):
+                p.parse_args(["exec", "--s3-wakeup", "soon"])
+
+
 class EspTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="harness-test-")

@@ -176,6 +176,77 @@ class RunTest(Base):
         self.assertEqual(len(self.machines), 1)
 
 
+S3_SCENARIOS = '''
+from harness.scenario import scenario, qemu
+
+@scenario(targets=[qemu(smp=1)], shared="s3")
+def default_delay(s):
+    s.eq(s.machine.s3_delays[-1], 0.1, "default wake-up delay")
+    s.eq((s.suspends, s.wakeups, s.s3_cycles), (2, 1, [(1.0, 1.5), (2.0, None)]), "counters")
+
+@scenario(targets=[qemu(smp=1)], shared="s3", s3_wakeup=2.5)
+def own_delay(s):
+    s.eq(s.machine.s3_delays[-1], 2.5, "scenario's wake-up delay")
+    s.set_s3_wakeup(None)
+    s.eq(s.machine.s3_delays[-1], None, "delay changed by the scenario")
+
+@scenario(targets=[qemu(smp=1)], shared="s3")
+def back_to_default(s):
+    s.eq(s.machine.s3_delays, [0.1, 2.5, None, 0.1], "delays set, in order")
+'''
+
+
+class FakeQMP:
+    suspends = 2
+    wakeups = 1
+    s3_cycles = [[1.0, 1.5], [2.0, None]]
+
+
+class S3Machine(FakeMachine):
+    """A fake machine with the QEMU machine's S3 wake-up control."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.s3_delays = []
+        self.qmp = FakeQMP()
+
+    def set_s3_wakeup(self, delay):
+        self.s3_delays.append(delay)
+
+
+class S3WakeupTest(Base):
+    """The runner hands each scenario's s3_wakeup to the machine before the
+    scenario runs (also in a shared boot), and the Session exposes the QMP
+    counters."""
+
+    def test_delays_and_counters(self):
+        self.write("basic.py", S3_SCENARIOS)
+        scs = load_scenarios([self.dir])
+        pairs, units = plan(scs)
+        self.assertEqual(len(units), 1)
+
+        def make(target, cmdline, name):
+            m = S3Machine(target, self.tmp, cmdline=cmdline, name=name)
+            self.machines.append(m)
+            return m
+        res = Runner({"qemu": make}).run(units)
+        self.assertEqual([(r.name, r.status, r.message) for r in res],
+                         [("default_delay", "pass", ""), ("own_delay", "pass", ""),
+                          ("back_to_default", "pass", "")])
+        self.assertEqual(len(self.machines), 1)
+
+    def test_without_qmp(self):
+        self.write("basic.py", "from harness.scenario import scenario, qemu\n"
+                               "@scenario(targets=[qemu()])\n"
+                               "def counters(s):\n"
+                               "    s.eq((s.suspends, s.wakeups, s.s3_cycles), (0, 0, []), 'counters')\n"
+                               "    s.set_s3_wakeup(1.0)\n")
+        res, _, _ = self.run_all()
+        (r,) = res.values()
+        self.assertEqual(r.status, "fail")
+        self.assertIn("no S3 wake-up control", r.message)
+
+
 # Scenario files about the console protocol itself, which the fake kernel
 # implements.  The others (SMP, virtualization, crashes) need the real kernel;
 # for them this test only checks that they load and plan.

@@ -36,9 +36,12 @@ def _target_from_args(a, kind=None):
 
 def machine_factories(args, verbose=None):
     """kind -> (target, cmdline, name) -> Machine."""
+    s3_wakeup = getattr(args, "s3_wakeup", qemu_mod.DEFAULT_S3_WAKEUP)
+
     def mk_qemu(target, cmdline, name):
         return qemu_mod.QemuMachine(target, args.build, cmdline=cmdline, log_dir=args.logs,
-                                    name=name, keep=args.keep, verbose=verbose and verbose(target))
+                                    name=name, keep=args.keep, verbose=verbose and verbose(target),
+                                    s3_wakeup=s3_wakeup)
 
     def mk_bochs(target, cmdline, name):
         return bochs_mod.BochsMachine(target, args.build, cmdline=cmdline, log_dir=args.logs,
@@ -116,7 +119,8 @@ def cmd_run(args):
     target = _target_from_args(args)
     if target.kind == "qemu":
         return qemu_mod.run_interactive(target, args.build, cmdline=args.cmdline, gdb=args.gdb,
-                                        log_dir=args.logs, keep=args.keep)
+                                        log_dir=args.logs, keep=args.keep,
+                                        s3_wakeup=args.s3_wakeup)
     if args.gdb:
         raise SystemExit("harness: --gdb is for QEMU (Bochs has its own debugger)")
     return _run_bochs_interactive(args, target)
@@ -261,6 +265,19 @@ def cmd_list(args):
 
 # --------------------------------------------------------------------------
 
+def _s3_wakeup_arg(text):
+    """--s3-wakeup: seconds, or 'off'."""
+    if text in ("off", "none", "never"):
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected seconds or 'off', not %r" % text)
+    if v < 0:
+        raise argparse.ArgumentTypeError("expected seconds >= 0, not %r" % text)
+    return v
+
+
 def parser():
     p = argparse.ArgumentParser(prog="harness.py", description="vigil host test harness")
     p.add_argument("--build", default="build", help="build directory (default: build)")
@@ -277,6 +294,10 @@ def parser():
         sp.add_argument("--mem", default="512M")
         sp.add_argument("--maxcpus", type=int, default=None)
         sp.add_argument("--cmdline", default=None, help="kernel command line")
+        sp.add_argument("--s3-wakeup", type=_s3_wakeup_arg, default=qemu_mod.DEFAULT_S3_WAKEUP,
+                        metavar="SECONDS|off",
+                        help="QEMU: wake a guest that entered ACPI S3 after this long "
+                             "(QMP system_wakeup; default %(default)s s)")
 
     sp = sub.add_parser("run", help="boot with the console on this terminal")
     machine_opts(sp, smp=4)

@@ -24,6 +24,11 @@ OVMF_CODE = os.environ.get("VIGIL_OVMF_CODE", "/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = os.environ.get("VIGIL_OVMF_VARS", "/usr/share/OVMF/OVMF_VARS_4M.fd")
 DEBUG_EXIT_IOBASE = 0xf4
 
+# Seconds from QEMU's SUSPEND event (the guest entered ACPI S3) to the
+# harness's QMP system_wakeup, unless a scenario says otherwise
+# (@scenario(s3_wakeup=...)); None leaves a suspended guest asleep.
+DEFAULT_S3_WAKEUP = 0.1
+
 # isa-debug-exit values that mean success (the kernel may write one on a clean
 # poweroff under QEMU instead of, or before, ACPI S5).  Set with
 # --debug-exit-ok or VIGIL_DEBUG_EXIT_OK="0x10,0x11".
@@ -134,10 +139,12 @@ class QemuMachine(Machine):
     time_scale = 1.0
     boot_timeout = 180.0
 
-    def __init__(self, target, build, cmdline=None, esp=None, gdb=False, **kw):
+    def __init__(self, target, build, cmdline=None, esp=None, gdb=False,
+                 s3_wakeup=DEFAULT_S3_WAKEUP, **kw):
         super().__init__(target, build, cmdline=cmdline, **kw)
         self.esp = esp or os.path.join(build, "esp")
         self.gdb = gdb
+        self.s3_wakeup = s3_wakeup
         self.qmp = None
         if target.smp > 2:
             # TCG runs one host thread per vCPU: on a small host, many vCPUs
@@ -174,12 +181,19 @@ class QemuMachine(Machine):
             raise MachineError("QEMU did not start: %s\n%s" % (e, self.host_log_tail()))
         try:
             self.qmp = QMP(self.qmp_path, timeout=15.0, alive=self.alive)
+            self.qmp.set_auto_wakeup(self.s3_wakeup)
         except (QMPError, OSError, ValueError) as e:
             self.qmp = None
             if self._host_log:
                 self._host_log.write(("# harness: no QMP: %s\n" % e).encode())
                 self._host_log.flush()
         return SocketTransport(sock)
+
+    def set_s3_wakeup(self, delay):
+        """Seconds from SUSPEND to system_wakeup (None: stay asleep)."""
+        self.s3_wakeup = delay
+        if self.qmp is not None:
+            self.qmp.set_auto_wakeup(delay)
 
     def exit_verdict(self, returncode):
         reason = None
@@ -197,8 +211,11 @@ class QemuMachine(Machine):
         super().cleanup()
 
 
-def run_interactive(target, build, cmdline=None, gdb=False, esp=None, log_dir=None, keep=False):
-    """`make run` / `make debug`: QEMU in the foreground on this terminal."""
+def run_interactive(target, build, cmdline=None, gdb=False, esp=None, log_dir=None, keep=False,
+                    s3_wakeup=DEFAULT_S3_WAKEUP):
+    """`make run` / `make debug`: QEMU in the foreground on this terminal.
+    A guest that enters S3 is woken after s3_wakeup seconds (None: stays
+    asleep until `system_wakeup` in the monitor)."""
     import subprocess
     import tempfile
     esp = esp or os.path.join(build, "esp")
@@ -222,6 +239,7 @@ def run_interactive(target, build, cmdline=None, gdb=False, esp=None, log_dir=No
         qmp = None
         try:
             qmp = QMP(qmp_path, timeout=15.0, alive=lambda: proc.poll() is None)
+            qmp.set_auto_wakeup(s3_wakeup)
         except (QMPError, OSError, ValueError):
             qmp = None
         try:

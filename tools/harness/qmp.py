@@ -1,9 +1,17 @@
 """A small QMP (QEMU Machine Protocol) client.
 
 Used to learn why QEMU stopped (the SHUTDOWN event says guest-shutdown for
-ACPI S5 and guest-reset for a triple fault under -no-reboot, both exit 0) and,
-later, to wake the guest from S3 (system_wakeup) and to hot-add CPUs
-(device_add).  One reader thread collects events and command responses.
+ACPI S5 and guest-reset for a triple fault under -no-reboot, both exit 0), to
+wake the guest from S3 and, later, to hot-add CPUs (device_add).  One reader
+thread collects events and command responses.
+
+S3: when the guest writes SLP_TYP|SLP_EN for S3, QEMU stops it and emits
+SUSPEND; `system_wakeup` resets the machine, the firmware resumes into the
+guest's waking vector, and QEMU emits WAKEUP.  With auto-wakeup on (a delay
+in seconds, set_auto_wakeup()), every SUSPEND is answered by system_wakeup
+after that delay, from a timer thread (the reader thread cannot wait for a
+command's response).  `suspends` and `wakeups` count the events; `s3_cycles`
+lists (suspend_time, wakeup_time) pairs in time.monotonic() seconds.
 """
 
 import itertools
@@ -28,6 +36,12 @@ class QMP:
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._closed = False
+        self.suspends = 0
+        self.wakeups = 0
+        self.s3_cycles = []          # [suspend_time, wakeup_time or None]
+        self.wakeup_errors = []      # why a system_wakeup failed
+        self.auto_wakeup = None      # seconds from SUSPEND to system_wakeup; None: never
+        self._wake_timers = []
         self.sock = _connect_unix(path, timeout, alive)
         self._rfile = self.sock.makefile("rb")
         line = self._rfile.readline()
@@ -48,6 +62,7 @@ class QMP:
                 with self._cond:
                     if "event" in msg:
                         self.events.append(msg)
+                        self._s3_event(msg["event"])
                     elif "id" in msg:
                         self._responses[msg["id"]] = msg
                     self._cond.notify_all()
@@ -61,6 +76,43 @@ class QMP:
     @property
     def closed(self):
         return self._closed
+
+    # -- S3 --------------------------------------------------------------------
+
+    def set_auto_wakeup(self, delay):
+        """Answer every SUSPEND with system_wakeup after `delay` seconds
+        (None: leave the guest suspended)."""
+        with self._cond:
+            self.auto_wakeup = delay
+
+    def _s3_event(self, name):
+        # Called by the reader thread with self._cond held.
+        now = time.monotonic()
+        if name == "SUSPEND":
+            self.suspends += 1
+            self.s3_cycles.append([now, None])
+            if self.auto_wakeup is not None:
+                t = threading.Timer(self.auto_wakeup, self._wake)
+                t.daemon = True
+                self._wake_timers.append(t)
+                t.start()
+        elif name == "WAKEUP":
+            self.wakeups += 1
+            if self.s3_cycles and self.s3_cycles[-1][1] is None:
+                self.s3_cycles[-1][1] = now
+
+    def _wake(self):
+        try:
+            self.command("system_wakeup")
+        except QMPError as e:
+            with self._cond:
+                self.wakeup_errors.append(str(e))
+
+    def wakeup(self, timeout=10.0):
+        """Wake a suspended guest now and wait for the WAKEUP event."""
+        since = len(self.events)
+        self.command("system_wakeup")
+        return self.wait_event("WAKEUP", timeout=timeout, since=since)
 
     def command(self, name, timeout=10.0, **arguments):
         """Execute a QMP command; returns its "return" value, raises QMPError."""
@@ -128,12 +180,16 @@ class QMP:
         self._thread.join(timeout)
 
     def close(self):
+        for t in self._wake_timers:
+            t.cancel()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self.sock.close()
         self._thread.join(2.0)
+        if not self._thread.is_alive():
+            self._rfile.close()     # the socket's last reference: really closes it
 
 
 def _connect_unix(path, timeout, alive=None):

@@ -249,6 +249,9 @@ class Runner:
         timer.daemon = True
         timer.start()
         try:
+            setter = getattr(machine, "set_s3_wakeup", None)
+            if setter is not None:
+                setter(sc.s3_wakeup)
             session = Session(machine, machine.console, unit.target, sc, notes=res.notes)
             sc.func(session)
             if machine.console.panic_index is not None and not machine.console.allow_panic:

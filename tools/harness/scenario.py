@@ -22,6 +22,9 @@ Decorator arguments:
                   slowness factor: 1 for QEMU, more for Bochs and many vCPUs)
     boot_timeout  seconds to the first prompt (default: the target's)
     name          default: the function name
+    s3_wakeup     QEMU: seconds from the guest entering ACPI S3 (QMP SUSPEND)
+                  to the harness's system_wakeup (default 0.1); None: the
+                  guest stays asleep (wake it with s.qmp.wakeup())
 
 A scenario fails by raising: s.check()/s.eq()/s.ok()... raise Failure with a
 message; any console error (timeout, panic, machine gone) fails it too.
@@ -49,8 +52,12 @@ class Failure(AssertionError):
         return self.message
 
 
+DEFAULT_S3_WAKEUP = 0.1     # seconds; tools/harness/qemu.py has the same default
+
+
 class Scenario:
-    def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path):
+    def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path,
+                 s3_wakeup=DEFAULT_S3_WAKEUP):
         self.func = func
         self.name = name
         self.targets = targets
@@ -62,6 +69,7 @@ class Scenario:
         self.path = path
         self.doc = (func.__doc__ or "").strip()
         self.order = 0
+        self.s3_wakeup = s3_wakeup
 
     @property
     def group(self):
@@ -77,10 +85,11 @@ class Scenario:
 _pending = []
 
 
-def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None):
+def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None,
+             s3_wakeup=DEFAULT_S3_WAKEUP):
     def wrap(func):
         sc = Scenario(func, name or func.__name__, list(targets or [qemu()]), cmdline, shared,
-                      timeout, boot_timeout, func.__module__, None)
+                      timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup)
         if not sc.targets:
             raise ValueError("%s: no targets" % sc.name)
         _pending.append(sc)
@@ -152,6 +161,34 @@ class Session:
     @property
     def qmp(self):
         return getattr(self.machine, "qmp", None)
+
+    # -- ACPI S3 (QEMU) ----------------------------------------------------------
+
+    @property
+    def suspends(self):
+        """QMP SUSPEND events since boot (the guest entered S3)."""
+        q = self.qmp
+        return q.suspends if q is not None else 0
+
+    @property
+    def wakeups(self):
+        """QMP WAKEUP events since boot (the harness or the scenario woke it)."""
+        q = self.qmp
+        return q.wakeups if q is not None else 0
+
+    @property
+    def s3_cycles(self):
+        """[(suspend_time, wakeup_time or None)] in time.monotonic() seconds."""
+        q = self.qmp
+        return [tuple(c) for c in q.s3_cycles] if q is not None else []
+
+    def set_s3_wakeup(self, delay):
+        """Change the SUSPEND -> system_wakeup delay for the rest of the
+        scenario (None: the guest stays asleep)."""
+        setter = getattr(self.machine, "set_s3_wakeup", None)
+        if setter is None:
+            raise Failure("%s has no S3 wake-up control" % self.target.label)
+        setter(delay)
 
     @property
     def boot_log(self):

@@ -239,12 +239,11 @@ void vmx_disable(void)
 void vmx_emergency_disable(void)
 {
 	struct vmx_cpu *st = &vmx_cpus[this_cpu()->cpu];
-	if (!(read_cr4() & X86_CR4_VMXE)) {
-		st->state = VMX_CPU_OFF;
-		st->loaded_vmcs = 0;
-		return;
-	}
-	bool in_vmx = st->state == VMX_CPU_ON || write_cr4_safe(read_cr4() & ~X86_CR4_VMXE) != 0;
+	/* CR4.VMXE clear: not in VMX operation (VMXON needs it set and it
+	 * cannot be cleared in VMX operation, 23.8); an interrupted disable()
+	 * may still owe CR0 its bits back, done below. */
+	bool in_vmx = (read_cr4() & X86_CR4_VMXE) &&
+		      (st->state == VMX_CPU_ON || write_cr4_safe(read_cr4() & ~X86_CR4_VMXE) != 0);
 	if (in_vmx) {
 		uint64_t vmcs = st->loaded_vmcs;
 		if (vmcs)
@@ -256,6 +255,7 @@ void vmx_emergency_disable(void)
 		(void)vmxoff();
 		write_cr4(read_cr4() & ~X86_CR4_VMXE);
 	}
+	st->loaded_vmcs = 0;
 	if (st->cr0_set) {
 		write_cr0(read_cr0() & ~st->cr0_set);
 		st->cr0_set = 0;
