@@ -5,6 +5,7 @@
 #include <vigil/arch.h>
 #include <vigil/cmdline.h>
 #include <vigil/cpu.h>
+#include <vigil/cpuhp.h>
 #include <vigil/kernel.h>
 #include <vigil/printk.h>
 #include <vigil/shell.h>
@@ -31,6 +32,7 @@ void kernel_main(const struct boot_info *bi)
 	printk("vigil: %u possible CPUs, %u online; console ready\n", nr_possible_cpus,
 	       cpu_count_in_state(CPU_ONLINE));
 	virt_init();
+	cpuhp_init(); /* after virt_init: its ONLINE step needs the backend */
 	selftest_boot(bp->selftest);
 	shell_init(console_sink, NULL);
 	if (boot_params()->autorun[0])

@@ -18,6 +18,7 @@
 #include <asm/trap.h>
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
+#include <vigil/cpuhp.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
@@ -32,6 +33,7 @@ void gdt_set_ist_stacks(unsigned cpu, uint8_t *df, uint8_t *nmi, uint8_t *mce);
 
 static uint64_t trampoline_phys;
 static uint64_t *ap_stacks;                 /* indexed by ticket */
+static uint64_t cpu_stack[CONFIG_MAX_CPUS];  /* the stack each CPU took (free again once it is dead) */
 static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
 static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
 uint64_t smp_boot_ns;                        /* time to bring all APs up */
@@ -72,6 +74,8 @@ static uint32_t read_own_apic_id(void)
 /* Per-CPU state an AP needs before it runs any C that could fault. */
 static int prepare_cpu(unsigned cpu)
 {
+	if (percpu_of[cpu])
+		return 0; /* a CPU coming back online keeps what it had */
 	struct percpu *p = kzalloc(sizeof(*p));
 	if (!p)
 		return -1;
@@ -91,11 +95,13 @@ static int prepare_cpu(unsigned cpu)
 /* C entry of every AP, on the stack the trampoline gave it. */
 static __noreturn void ap_entry(unsigned ticket)
 {
-	(void)ticket;
 	uint32_t apic_id = read_own_apic_id();
 	int cpu = cpu_by_apic_id(apic_id);
 	if (cpu <= 0 || cpu_abandoned[cpu] || !percpu_of[cpu])
 		halt_forever(); /* unknown, or given up on: stay out of the way */
+	/* The n-th AP through the trampoline took stack n: remember which, so
+	 * a later online of this CPU alone reuses it. */
+	cpu_stack[cpu] = ap_stacks[ticket];
 	gdt_init_cpu((unsigned)cpu);
 	percpu_install(percpu_of[cpu]);
 	idt_load();
@@ -103,6 +109,7 @@ static __noreturn void ap_entry(unsigned ticket)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	write_cr4(read_cr4() | X86_CR4_PGE);
 	lapic_init_cpu();
+	cpuhp_ap_starting((unsigned)cpu); /* STARTING steps: interrupts still off */
 	__atomic_store_n(&cpu_arrived[cpu], true, __ATOMIC_RELEASE);
 	ap_started((unsigned)cpu);
 }
@@ -141,12 +148,21 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 	if (!trampoline_phys || n == 0)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t s = pmm_alloc_pages(AP_STACK_ORDER);
-		if (!s || prepare_cpu(cpus[i]) != 0) {
+		if (!cpu_stack[cpus[i]]) {
+			uint64_t s = pmm_alloc_pages(AP_STACK_ORDER);
+			if (!s) {
+				printk("smp: out of memory preparing CPU %u\n", cpus[i]);
+				return 0;
+			}
+			cpu_stack[cpus[i]] = (uint64_t)phys_to_virt(s) + (PAGE_SIZE << AP_STACK_ORDER);
+		}
+		if (prepare_cpu(cpus[i]) != 0) {
 			printk("smp: out of memory preparing CPU %u\n", cpus[i]);
 			return 0;
 		}
-		ap_stacks[i] = (uint64_t)phys_to_virt(s) + (PAGE_SIZE << AP_STACK_ORDER);
+		/* The listed CPUs are not running: their stacks are free, in any
+		 * order (each AP records the one its ticket gave it). */
+		ap_stacks[i] = cpu_stack[cpus[i]];
 		cpu_arrived[cpus[i]] = false;
 	}
 	setup_trampoline();
@@ -194,4 +210,20 @@ void smp_boot_aps(uint64_t tramp_phys)
 	kfree(list);
 	if (n)
 		printk("smp: %u of %u application processors online in %lu us\n", up, n, smp_boot_ns / 1000);
+}
+
+/* Hotplug: start one offline CPU (include/vigil/cpuhp.h). */
+int arch_cpu_bringup(unsigned cpu, char *why, size_t len)
+{
+	if (!trampoline_phys) {
+		snprintf(why, len, "no trampoline page: application processors cannot be started");
+		return -1;
+	}
+	cpu_abandoned[cpu] = false;
+	unsigned list[1] = { cpu };
+	if (smp_start_cpus(list, 1) != 1) {
+		snprintf(why, len, "CPU %u (APIC ID %u) did not start", cpu, cpu_table[cpu].apic_id);
+		return -1;
+	}
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <vigil/arch.h>
 #include <vigil/config.h>
 #include <vigil/cpu.h>
+#include <vigil/cpuhp.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
@@ -27,7 +28,8 @@ struct runqueue {
 	struct task *curr;
 	struct task *idle;
 	struct task *last;           /* the task switched away from (finish_switch) */
-	struct task *migrate_out;    /* runnable task leaving this CPU (finish_switch) */
+	struct task *migrate_out;    /* runnable tasks leaving this CPU (finish_switch; chained by rq_next) */
+	bool dying;                  /* going offline: takes no tasks, pushes its own away */
 	uint64_t switches;
 	struct task *curr_set_by;    /* the task that last set curr (hang reports) */
 };
@@ -213,11 +215,46 @@ static void lock_task_rq(struct task *t, unsigned *cpu_out)
 	}
 }
 
+/* Where a task goes when its CPU is going offline: the next online CPU that
+ * is not going away too (the boot CPU never does). */
+static unsigned fallback_cpu(unsigned from)
+{
+	unsigned n = nr_possible_cpus;
+	for (unsigned i = 1; i <= n; i++) {
+		unsigned c = (from + i) % n;
+		if (cpu_is_online(c) && !__atomic_load_n(&rqs[c].dying, __ATOMIC_ACQUIRE))
+			return c;
+	}
+	return 0;
+}
+
+/* A task bound to a CPU that is going offline is moved for good (Linux
+ * breaks the affinity the same way); counted for `cpus`-side reports. */
+static unsigned long affinity_broken;
+
+static unsigned leave_target(struct task *t, unsigned from)
+{
+	if (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != from)
+		return (unsigned)t->bound_cpu;
+	unsigned to = fallback_cpu(from);
+	if (t->bound_cpu >= 0) {
+		t->bound_cpu = (int)to;
+		affinity_broken++;
+	}
+	return to;
+}
+
 /* Queue a runnable task that is neither running nor queued on its CPU and
- * kick that CPU.  Called with interrupts off and no run-queue lock held. */
+ * kick that CPU.  Called with interrupts off and no run-queue lock held.  A
+ * CPU going offline takes nothing: the task goes to another one. */
 static void enqueue_remote(struct task *t, unsigned cpu)
 {
 	raw_lock(&rqs[cpu].lock);
+	while (rqs[cpu].dying) {
+		raw_unlock(&rqs[cpu].lock);
+		cpu = leave_target(t, cpu);
+		raw_lock(&rqs[cpu].lock);
+	}
 	t->cpu = cpu;
 	rq_enqueue(&rqs[cpu], t);
 	/* After on_rq is set: a waker that sees migrating clear sees on_rq. */
@@ -241,8 +278,12 @@ static void finish_switch(void)
 	if (prev)
 		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
 	raw_unlock(&rq->lock);
-	if (mig)
-		enqueue_remote(mig, (unsigned)mig->bound_cpu);
+	while (mig) {
+		struct task *next_mig = mig->rq_next;
+		mig->rq_next = NULL;
+		enqueue_remote(mig, leave_target(mig, smp_processor_id()));
+		mig = next_mig;
+	}
 	if (prev && prev->state == TASK_DEAD) {
 		/* Only now is nobody on prev's stack: the joiner may free it. */
 		__atomic_store_n(&prev->exited, true, __ATOMIC_SEQ_CST);
@@ -254,6 +295,8 @@ static void finish_switch(void)
 
 static struct task *steal_task(unsigned this_cpu)
 {
+	if (rqs[this_cpu].dying)
+		return NULL;
 	/* An idle CPU takes a free (unbound) task from another queue.  Our lock
 	 * is held; the other is taken only with trylock, so two CPUs stealing
 	 * from each other cannot deadlock. */
@@ -316,9 +359,21 @@ static void __schedule(bool preempt)
 
 	bool runnable = (prev->state == TASK_RUNNING || (preempt && prev->state == TASK_BLOCKED)) &&
 			!prev->is_idle;
-	bool leaves = runnable && prev->bound_cpu >= 0 && (unsigned)prev->bound_cpu != cpu;
+	bool leaves = runnable && (rq->dying || (prev->bound_cpu >= 0 && (unsigned)prev->bound_cpu != cpu));
 	if (runnable && !leaves && !prev->on_rq)
 		rq_enqueue(rq, prev);
+
+	struct task *chain = NULL;
+	if (rq->dying) {
+		/* Going offline: everything queued here leaves with prev (pushed
+		 * by finish_switch, when no run-queue lock is held). */
+		struct task *t;
+		while ((t = rq_dequeue(rq))) {
+			t->migrating = true;
+			t->rq_next = chain;
+			chain = t;
+		}
+	}
 
 	struct task *next = rq_dequeue(rq);
 	if (!next)
@@ -326,9 +381,23 @@ static void __schedule(bool preempt)
 	if (!next)
 		next = prev->is_idle ? prev : rq->idle;
 
-	if (next == prev) {
+	if (next == prev && !chain) {
 		prev->slice_start_ns = arch_time_ns();
 		raw_unlock(&rq->lock);
+		arch_irq_restore(flags);
+		return;
+	}
+	if (leaves) {
+		prev->migrating = true;
+		prev->rq_next = chain;
+		chain = prev;
+	}
+	rq->migrate_out = chain;
+	if (next == prev) {
+		/* Only the idle task stays (a dying CPU pushed the rest away):
+		 * push them now, no switch needed. */
+		rq->last = NULL;
+		finish_switch();
 		arch_irq_restore(flags);
 		return;
 	}
@@ -342,10 +411,6 @@ static void __schedule(bool preempt)
 	rq->curr = next;
 	rq->curr_set_by = prev;
 	rq->last = prev;
-	if (leaves) {
-		prev->migrating = true;
-		rq->migrate_out = prev;
-	}
 	rq->switches++;
 	next->switches++;
 	next->cpu = cpu;
@@ -380,9 +445,9 @@ void wake_up_task(struct task *t)
 	 * queueing a migrating task too would put it on two queues. */
 	if (rq->curr != t && !t->on_rq && rq->last != t &&
 	    !__atomic_load_n(&t->migrating, __ATOMIC_ACQUIRE)) {
-		if (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu) {
+		if (rq->dying || (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu)) {
 			raw_unlock(&rq->lock);
-			enqueue_remote(t, (unsigned)t->bound_cpu);
+			enqueue_remote(t, rq->dying ? leave_target(t, cpu) : (unsigned)t->bound_cpu);
 			arch_irq_restore(flags);
 			return;
 		}
@@ -679,6 +744,22 @@ static struct task *make_static_task(struct task *t, const char *name, unsigned 
 	return t;
 }
 
+/* The idle task of a CPU going offline, interrupts off: once nothing is
+ * queued (every enqueue onto a dying run queue is redirected, under its
+ * lock), run the STARTING teardowns and park the CPU. */
+static void idle_die(void)
+{
+	unsigned cpu = smp_processor_id();
+	struct runqueue *rq = &rqs[cpu];
+	raw_lock(&rq->lock);
+	bool empty = rq->nr == 0 && !rq->migrate_out;
+	raw_unlock(&rq->lock);
+	if (!empty)
+		return;
+	cpuhp_ap_dying(cpu);
+	arch_cpu_park();
+}
+
 static __noreturn void idle_loop(void)
 {
 	struct task *me = current_task();
@@ -690,6 +771,8 @@ static __noreturn void idle_loop(void)
 			continue;
 		}
 		check_rq_curr(&rqs[smp_processor_id()], me, "idle");
+		if (rqs[smp_processor_id()].dying)
+			idle_die();
 		arch_idle(); /* sti; hlt */
 	}
 }
@@ -724,12 +807,19 @@ void sched_init_boot_cpu(void)
 
 __noreturn void sched_start_ap(unsigned cpu)
 {
-	struct task *idle = kzalloc(sizeof(*idle));
-	if (!idle)
-		panic("sched: no memory for idle/%u", cpu);
-	char name[TASK_NAME_LEN];
-	snprintf(name, sizeof(name), "idle/%u", cpu);
-	make_static_task(idle, name, cpu, true);
+	struct task *idle = rqs[cpu].idle;
+	if (!idle) {
+		idle = kzalloc(sizeof(*idle));
+		if (!idle)
+			panic("sched: no memory for idle/%u", cpu);
+		char name[TASK_NAME_LEN];
+		snprintf(name, sizeof(name), "idle/%u", cpu);
+		make_static_task(idle, name, cpu, true);
+	}
+	/* Back online after being parked: the idle task starts afresh on
+	 * the boot stack (its old context died with the CPU). */
+	idle->preempt_count = 0;
+	idle->need_resched = false;
 	arch_set_current(idle);
 	idle->on_cpu = true;
 	rqs[cpu].idle = idle;
@@ -764,4 +854,34 @@ void sched_dump(void)
 		       rq->head ? rq->head->name : "-", rq->lock);
 	}
 	sched_for_each_task(dump_task, NULL);
+}
+
+/* ---- CPU hotplug (include/vigil/cpuhp.h) ---- */
+
+void sched_cpu_activate(unsigned cpu)
+{
+	unsigned long flags = arch_irq_save();
+	raw_lock(&rqs[cpu].lock);
+	rqs[cpu].dying = false;
+	raw_unlock(&rqs[cpu].lock);
+	arch_irq_restore(flags);
+}
+
+void sched_cpu_deactivate(unsigned cpu)
+{
+	unsigned long flags = arch_irq_save();
+	raw_lock(&rqs[cpu].lock);
+	__atomic_store_n(&rqs[cpu].dying, true, __ATOMIC_RELEASE);
+	struct task *curr = rqs[cpu].curr;
+	if (curr)
+		curr->need_resched = true;
+	raw_unlock(&rqs[cpu].lock);
+	arch_irq_restore(flags);
+	/* Whatever runs there reschedules: it and everything queued leave. */
+	arch_send_ipi(cpu, IPI_RESCHEDULE);
+}
+
+unsigned long sched_affinity_broken(void)
+{
+	return affinity_broken;
 }

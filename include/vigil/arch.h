@@ -34,6 +34,9 @@ __noreturn void arch_reboot(void);
 
 /* Stop this CPU for good (interrupts off, halted). */
 __noreturn void arch_idle_forever(void);
+/* An offlined CPU's last act (from its idle task, interrupts off): stop its
+ * timer and halt until the next online restarts it with INIT-SIPI-SIPI. */
+__noreturn void arch_cpu_park(void);
 
 /* Print a backtrace of the current stack (frame pointers + ksyms). */
 void arch_dump_stack(void);

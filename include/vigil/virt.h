@@ -149,10 +149,10 @@ int virt_cpu_online(unsigned cpu, char *why, size_t len); /* on cpu, its hotplug
 void virt_cpu_offline(unsigned cpu);                        /* on cpu */
 void virt_syscore_suspend(void);                            /* boot CPU, irqs off */
 void virt_syscore_resume(void);                             /* boot CPU, irqs off */
-/* Shutdown/reboot: from now on every enable is refused ("the system is
- * rebooting"); waits (bounded) for an enable under way, then disables on
- * every online CPU.  Returns on how many CPUs it was on, -1 without a
- * backend.  Sleeping context. */
+/* Shutdown/reboot: waits (bounded, 5 s) for an enable under way, latches
+ * `rebooting` so that every later enable is refused ("the system is
+ * rebooting"), then disables on every online CPU.  Returns on how many CPUs
+ * it was on, -1 without a backend.  Sleeping context. */
 int virt_reboot(void);
 /* NMI/panic context, any CPU: leave virtualization at any cost; no locks, no
  * printk.  Returns what the hardware says afterwards: 0 off, 1 still on,

@@ -1,0 +1,82 @@
+/*
+ * The CPU-hotplug state machine (DESIGN.md section 6), modelled on Linux's
+ * cpuhp: an ordered table of states, each with a startup callback (run on
+ * the way up) and a teardown callback (run on the way down, in reverse
+ * order), in three sections:
+ *
+ *   PREPARE   run on the control CPU (the one doing `cpu online`), before the
+ *             target runs / after it died.  May sleep and fail.
+ *   STARTING  run on the target CPU itself with interrupts off, early in its
+ *             bring-up and late in its death.  Cannot fail, cannot sleep.
+ *   ONLINE    run on the target CPU in its hotplug thread "cpuhp/<n>": may
+ *             sleep and may fail; a failure rolls back the steps already
+ *             done and vetoes the online (the CPU ends offline).
+ *
+ * cpu_up() and cpu_down() hold cpus_write_lock() for the whole walk, so a
+ * cpus_read_lock() holder sees the set of online CPUs stand still.  The boot
+ * CPU cannot be taken offline.
+ *
+ * The architecture and the scheduler supply the transitions in the middle
+ * (arch_cpu_bringup, sched_cpu_deactivate); the host test build supplies its
+ * own, so the same state machine runs under real threads in tests/unit.
+ */
+#ifndef VIGIL_CPUHP_H
+#define VIGIL_CPUHP_H
+#include <vigil/types.h>
+
+enum cpuhp_section { CPUHP_PREPARE, CPUHP_STARTING, CPUHP_ONLINE };
+
+/* Startup: 0, or -1 with why (ignored for STARTING, which cannot fail). */
+typedef int (*cpuhp_startup_fn)(unsigned cpu, char *why, size_t len);
+typedef void (*cpuhp_teardown_fn)(unsigned cpu);
+
+#define CPUHP_MAX_STATES 16
+
+/* Register a state at the end of the ONLINE section (dynamic states, like
+ * Linux's CPUHP_AP_ONLINE_DYN): its startup runs now on every online CPU, in
+ * that CPU's hotplug thread; if one fails, the teardown runs on the CPUs done
+ * and the registration fails with why.  Returns the state's id (>= 0). */
+int cpuhp_setup_state(const char *name, cpuhp_startup_fn startup, cpuhp_teardown_fn teardown, char *why,
+		      size_t len);
+/* The same in the STARTING section (interrupts off on the target CPU;
+ * cannot fail).  For self-tests and arch code. */
+int cpuhp_setup_starting_state(const char *name, cpuhp_startup_fn startup, cpuhp_teardown_fn teardown);
+/* Unregister: its teardown runs on every online CPU first. */
+void cpuhp_remove_state(int id);
+
+/* Bring a CPU online / take it offline (cpus_write_lock inside; may sleep).
+ * 0, or -1 with why; on failure the CPU is left as it was before. */
+int cpu_up(unsigned cpu, char *why, size_t len);
+int cpu_down(unsigned cpu, char *why, size_t len);
+
+/* Boot: take over the CPUs that are already online (registering their
+ * hotplug threads) once the scheduler runs on all of them. */
+void cpuhp_init(void);
+
+/* The highest state reached by cpu, for `cpus` and tests. */
+const char *cpuhp_state_name(unsigned cpu);
+/* Operations done since boot (for benches and stress). */
+extern unsigned long cpuhp_ups, cpuhp_downs;
+
+/* ---- called by the architecture / scheduler ---- */
+
+/* On the target CPU, interrupts off, before it is marked online: run the
+ * STARTING startups. */
+void cpuhp_ap_starting(unsigned cpu);
+/* On the dying CPU, interrupts off, from its idle task once nothing else is
+ * left there: run the STARTING teardowns and report the CPU dead.  The
+ * caller then parks the CPU for good (arch_cpu_park). */
+void cpuhp_ap_dying(unsigned cpu);
+
+/* Hooks the state machine calls (arch/x86 + core/sched in the kernel, the
+ * host test support in tests/unit). */
+/* Start cpu (INIT-SIPI-SIPI); returns when it ran cpuhp_ap_starting() and is
+ * marked online, or -1 with why (the CPU is then failed or offline). */
+int arch_cpu_bringup(unsigned cpu, char *why, size_t len);
+/* The scheduler: make cpu take no more tasks, move its tasks elsewhere and
+ * let its idle task call cpuhp_ap_dying(). */
+void sched_cpu_deactivate(unsigned cpu);
+/* The scheduler: cpu may take tasks again (before it is started). */
+void sched_cpu_activate(unsigned cpu);
+
+#endif
