@@ -226,7 +226,7 @@ static int ensure_thread(struct cpuhp_cpu *st)
 		return 0;
 	char name[TASK_NAME_LEN];
 	snprintf(name, sizeof(name), "cpuhp/%u", st->cpu);
-	st->thread = kthread_run(cpuhp_thread_fn, st, (int)st->cpu, name);
+	st->thread = kthread_run_percpu(cpuhp_thread_fn, st, st->cpu, name);
 	return st->thread ? 0 : -1;
 }
 

@@ -232,6 +232,12 @@ static unsigned fallback_cpu(unsigned from)
  * breaks the affinity the same way); counted for `cpus`-side reports. */
 static unsigned long affinity_broken;
 
+/* A CPU's own thread stays on it while it goes down (until it sleeps). */
+static bool stays_while_dying(const struct task *t, unsigned cpu)
+{
+	return t->percpu_thread && t->bound_cpu == (int)cpu;
+}
+
 static unsigned leave_target(struct task *t, unsigned from)
 {
 	if (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != from)
@@ -250,7 +256,7 @@ static unsigned leave_target(struct task *t, unsigned from)
 static void enqueue_remote(struct task *t, unsigned cpu)
 {
 	raw_lock(&rqs[cpu].lock);
-	while (rqs[cpu].dying) {
+	while (rqs[cpu].dying && !stays_while_dying(t, cpu)) {
 		raw_unlock(&rqs[cpu].lock);
 		cpu = leave_target(t, cpu);
 		raw_lock(&rqs[cpu].lock);
@@ -359,7 +365,8 @@ static void __schedule(bool preempt)
 
 	bool runnable = (prev->state == TASK_RUNNING || (preempt && prev->state == TASK_BLOCKED)) &&
 			!prev->is_idle;
-	bool leaves = runnable && (rq->dying || (prev->bound_cpu >= 0 && (unsigned)prev->bound_cpu != cpu));
+	bool leaves = runnable && ((rq->dying && !stays_while_dying(prev, cpu)) ||
+				   (prev->bound_cpu >= 0 && (unsigned)prev->bound_cpu != cpu));
 	if (runnable && !leaves && !prev->on_rq)
 		rq_enqueue(rq, prev);
 
@@ -367,11 +374,21 @@ static void __schedule(bool preempt)
 	if (rq->dying) {
 		/* Going offline: everything queued here leaves with prev (pushed
 		 * by finish_switch, when no run-queue lock is held). */
-		struct task *t;
+		struct task *t, *keep = NULL;
 		while ((t = rq_dequeue(rq))) {
+			if (stays_while_dying(t, cpu)) {
+				t->rq_next = keep;
+				keep = t;
+				continue;
+			}
 			t->migrating = true;
 			t->rq_next = chain;
 			chain = t;
+		}
+		while (keep) {
+			t = keep;
+			keep = keep->rq_next;
+			rq_enqueue(rq, t);
 		}
 	}
 
@@ -445,7 +462,7 @@ void wake_up_task(struct task *t)
 	 * queueing a migrating task too would put it on two queues. */
 	if (rq->curr != t && !t->on_rq && rq->last != t &&
 	    !__atomic_load_n(&t->migrating, __ATOMIC_ACQUIRE)) {
-		if (rq->dying || (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu)) {
+		if ((rq->dying && !stays_while_dying(t, cpu)) || (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu)) {
 			raw_unlock(&rq->lock);
 			enqueue_remote(t, rq->dying ? leave_target(t, cpu) : (unsigned)t->bound_cpu);
 			arch_irq_restore(flags);
@@ -531,7 +548,19 @@ static void unregister_task(struct task *t)
 
 static unsigned next_free_cpu;
 
+static struct task *kthread_create_run(void (*fn)(void *), void *arg, int cpu, const char *name, bool percpu);
+
 struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *name)
+{
+	return kthread_create_run(fn, arg, cpu, name, false);
+}
+
+struct task *kthread_run_percpu(void (*fn)(void *), void *arg, unsigned cpu, const char *name)
+{
+	return kthread_create_run(fn, arg, (int)cpu, name, true);
+}
+
+static struct task *kthread_create_run(void (*fn)(void *), void *arg, int cpu, const char *name, bool percpu)
 {
 	struct task *t = kzalloc(sizeof(*t));
 	if (!t)
@@ -546,6 +575,7 @@ struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *nam
 	t->fn = fn;
 	t->arg = arg;
 	t->bound_cpu = cpu;
+	t->percpu_thread = percpu;
 	t->state = TASK_RUNNING;
 	stack_fill(t);
 	void *top = (char *)phys_to_virt(t->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);

@@ -28,6 +28,7 @@ struct task {
 	bool need_resched;
 	bool is_idle;
 	bool frozen_ok;                /* may be frozen for suspend */
+	bool percpu_thread;            /* belongs to its CPU: never moved off it (cpuhp/<n>) */
 	struct task *rq_next;          /* run-queue link */
 	struct task *all_next;         /* list of every task */
 	uint64_t slice_start_ns;
@@ -44,6 +45,10 @@ struct task {
 /* Create a kernel thread running fn(arg); cpu = TASK_ANY_CPU or a CPU to bind
  * it to.  It starts runnable.  Returns NULL when out of memory. */
 struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *name);
+/* A thread that belongs to one CPU (like cpuhp/<n>): while that CPU goes
+ * offline it keeps running there until it sleeps, instead of being moved,
+ * and it runs there again once the CPU is back. */
+struct task *kthread_run_percpu(void (*fn)(void *), void *arg, unsigned cpu, const char *name);
 /* Wait for t to return from its function, then free it. */
 void kthread_join(struct task *t);
 /* Move a task (bound or not) to cpu; the current task moves itself too. */

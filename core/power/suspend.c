@@ -1,0 +1,138 @@
+/*
+ * One suspend/resume cycle (include/vigil/suspend.h, DESIGN.md section 7).
+ *
+ * Lock order: pm_mutex, then (inside cpu_down/cpu_up) cpus_write_lock.  A
+ * suspend asked for while another thread is inside a virtualization enable
+ * (virt_get holds cpus_read_lock around it) waits in the first cpu_down for
+ * that enable to finish, as every hotplug writer does.
+ *
+ * Syscore callbacks run on the boot CPU with interrupts off and every other
+ * CPU offline; nothing can hold usage_lock there (its holders hold
+ * cpus_read_lock too, which the offlining excluded), which
+ * virt_syscore_suspend asserts.
+ */
+#include <vigil/arch.h>
+#include <vigil/cpu.h>
+#include <vigil/cpuhp.h>
+#include <vigil/mm.h>
+#include <vigil/mutex.h>
+#include <vigil/printk.h>
+#include <vigil/sched.h>
+#include <vigil/string.h>
+#include <vigil/suspend.h>
+#include <vigil/virt.h>
+#include "freezer_internal.h"
+
+struct syscore_ops {
+	const char *name;
+	void (*suspend)(void);
+	void (*resume)(void);
+};
+
+/* In suspend order; resume runs them backwards. */
+static const struct syscore_ops syscore[] = {
+	{ "virt", virt_syscore_suspend, virt_syscore_resume },
+};
+
+static DEFINE_MUTEX(pm_mutex);
+static unsigned long cycles;
+
+unsigned long suspend_cycles(void)
+{
+	return __atomic_load_n(&cycles, __ATOMIC_RELAXED);
+}
+
+/* Bring back the CPUs taken down; a CPU that does not come back is
+ * reported (its reason printed) and left offline. */
+static void online_again(const bool *was, char *why, size_t len)
+{
+	for (unsigned c = 1; c < nr_possible_cpus; c++) {
+		if (!was[c])
+			continue;
+		char w[160];
+		if (cpu_up(c, w, sizeof(w)) != 0) {
+			printk("WARNING: suspend: CPU %u did not come back online: %s\n", c, w);
+			if (why && !why[0])
+				snprintf(why, len, "CPU %u did not come back online: %s", c, w);
+		}
+	}
+}
+
+int suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t)
+{
+	why[0] = 0;
+	memset(t, 0, sizeof(*t));
+	if (preempt_count()) {
+		snprintf(why, len, "suspend called in atomic context");
+		return -1;
+	}
+	mutex_lock(&pm_mutex);
+	uint64_t t0 = arch_time_ns();
+	if (s3 && arch_s3_supported(why, len) != 0) {
+		char w[160];
+		snprintf(w, sizeof(w), "S3 not supported: %s", why);
+		strlcpy(why, w, len);
+		mutex_unlock(&pm_mutex);
+		return -1;
+	}
+	if (freeze_tasks(why, len) != 0) {
+		mutex_unlock(&pm_mutex);
+		return -1;
+	}
+	bool *was = kzalloc(sizeof(bool) * nr_possible_cpus);
+	if (!was) {
+		snprintf(why, len, "out of memory");
+		thaw_tasks();
+		mutex_unlock(&pm_mutex);
+		return -1;
+	}
+	/* Non-boot CPUs down, highest first (as Linux's freeze_secondary_cpus). */
+	for (unsigned c = nr_possible_cpus; c-- > 1;) {
+		if (!cpu_is_online(c))
+			continue;
+		char w[160];
+		if (cpu_down(c, w, sizeof(w)) != 0) {
+			snprintf(why, len, "CPU %u would not go offline: %s", c, w);
+			online_again(was, NULL, 0);
+			kfree(was);
+			thaw_tasks();
+			mutex_unlock(&pm_mutex);
+			return -1;
+		}
+		was[c] = true;
+	}
+
+	unsigned long flags = arch_irq_save();
+	for (unsigned i = 0; i < ARRAY_SIZE(syscore); i++)
+		syscore[i].suspend();
+	uint64_t t1 = arch_time_ns();
+	t->suspend_ns = t1 - t0;
+	int r = 0;
+	if (s3)
+		r = arch_s3_enter(why, len);
+	uint64_t t2 = arch_time_ns();
+	t->asleep_ns = t2 - t1;
+	for (unsigned i = ARRAY_SIZE(syscore); i-- > 0;)
+		syscore[i].resume();
+	arch_irq_restore(flags);
+
+	char late[160] = "";
+	online_again(was, late, sizeof(late));
+	kfree(was);
+	thaw_tasks();
+	t->resume_ns = arch_time_ns() - t2;
+	if (r == 0)
+		cycles++;
+	mutex_unlock(&pm_mutex);
+	if (r != 0) {
+		char w[200];
+		snprintf(w, sizeof(w), "S3 not entered: %s", why);
+		strlcpy(why, w, len);
+		return -1;
+	}
+	if (late[0]) {
+		strlcpy(why, late, len);
+		return -1;
+	}
+	return 0;
+}
