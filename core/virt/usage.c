@@ -31,6 +31,7 @@
 #include "virt_internal.h"
 
 INJECT_POINT(virt_enable_fail, "virt_enable_fail", "enabling virtualization fails on the CPU");
+INJECT_POINT(virt_enable_slow, "virt_enable_slow", "enabling virtualization takes 300 ms on the CPU");
 
 static const struct virt_ops *ops;
 static char unavailable[128] = "not initialised";
@@ -87,6 +88,13 @@ static int enable_this_cpu(char *why, size_t len)
 	}
 	if (virt_check_this_cpu(why, len) != 0)
 		return -1;
+	if (inject_hit(&inject_virt_enable_slow, cpu)) {
+		/* A slow enable (the interrupts-off spin a real one may do), so
+		 * tests can make other work run into an enable under way. */
+		uint64_t end = arch_time_ns() + 300000000ULL;
+		while (arch_time_ns() < end)
+			arch_cpu_relax();
+	}
 	if (inject_hit(&inject_virt_enable_fail, cpu)) {
 		snprintf(why, len, "enable failed (injected)");
 		return -1;

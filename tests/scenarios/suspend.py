@@ -1,0 +1,81 @@
+"""Suspend and resume through the hotplug machinery (issue 5 item 3):
+`suspend [sim|s3]` freezes freezable tasks, takes every non-boot CPU offline
+(their ONLINE teardown disables virtualization), runs the syscore callbacks on
+the boot CPU with interrupts off (virtualization off there too), sleeps --
+simulated, or ACPI S3 woken by the harness's QMP system_wakeup -- and comes
+back the same way.  After every cycle: every CPU is online again, each has
+virtualization on exactly when VMs exist (`virt`, `cpus`, `check` with the
+hardware read back), and a guest runs on the last CPU.  Refusals (no S3 in the
+DSDT, bad mode) change nothing.  The ordering against an enable under way
+(suspend waits for it) is the `suspend_waits_for_enable` self-test."""
+
+from harness.scenario import bochs, qemu, scenario
+from _expect import BOCHS_GFXPAYLOAD
+
+QEMU_4 = qemu(smp=4)
+NO_S3 = qemu(smp=2, args=("-global", "ICH9-LPC.disable_s3=1"))
+BOCHS_VMX_2 = bochs(model="corei7_skylake_x", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
+
+
+def _state_after(s, ncpu, nvms, last_cpu, vm=None):
+    r = s.ok("cpus")
+    cpus = r.where("cpu")
+    s.eq(sum(1 for c in cpus if c["state"] == "online"), ncpu, "CPUs online after resume")
+    want = "on" if nvms else "off"
+    s.eq([c["virt"] for c in cpus], [want] * ncpu, "virt= per CPU with %d VMs" % nvms)
+    v = s.ok("virt").records[0]
+    s.eq(v.get("usage"), str(nvms), "usage count")
+    s.ok("check")
+    if vm is not None:
+        r = s.ok("vm run %s cpu=%d exits=20" % (vm, last_cpu), timeout=s.scaled(120))
+        s.eq(r.records[0].get("exits"), "20", "guest exits on CPU %d after resume" % last_cpu)
+
+
+def _cycles(s, mode, ncpu, rounds):
+    s3_before = s.wakeups if mode == "s3" else 0
+    for nvms in (0, 1, 3):
+        ids = [s.ok("vm create").records[0]["vm"] for _ in range(nvms)]
+        for i in range(rounds):
+            r = s.ok("suspend %s" % mode, timeout=s.scaled(300))
+            rec = r.records[0]
+            s.eq(rec.get("mode"), mode, "suspend reply mode")
+            s.check(int(rec["suspend_us"]) >= 0 and int(rec["resume_us"]) > 0, "suspend times", r.text())
+            _state_after(s, ncpu, nvms, ncpu - 1, ids[0] if ids else None)
+        for vid in ids:
+            s.ok("vm destroy %s" % vid)
+    if mode == "s3":
+        s.eq(s.wakeups - s3_before, 3 * rounds, "QMP wake-ups (one per S3 cycle)")
+    r = s.ok("lockdep")
+    s.eq(r.records[0].get("violations"), "0", "lockdep violations")
+
+
+@scenario(targets=[QEMU_4], timeout=900)
+def suspend_sim_cycles(s):
+    """Simulated suspend/resume, twice each with 0, 1 and 3 VMs."""
+    _cycles(s, "sim", 4, 2)
+
+
+@scenario(targets=[QEMU_4], timeout=1200)
+def suspend_s3_cycles(s):
+    """ACPI S3 with 4 CPUs, twice each with 0, 1 and 3 VMs."""
+    _cycles(s, "s3", 4, 2)
+
+
+@scenario(targets=[BOCHS_VMX_2], timeout=1200)
+def suspend_sim_vmx(s):
+    """Simulated suspend/resume on VMX (Bochs), with 0, 1 and 3 VMs."""
+    _cycles(s, "sim", 2, 1)
+
+
+@scenario(targets=[NO_S3], timeout=300)
+def suspend_refusals(s):
+    """No \\_S3 in the DSDT, a bad mode, extra words: an error, nothing changes."""
+    vm = s.ok("vm create").records[0]["vm"]
+    s.error("suspend s3", match=r"S3 not supported: no \\_S3")
+    s.error("suspend hibernate", match=r"bad value 'hibernate' for <mode>")
+    s.error("suspend sim now")
+    _state_after(s, 2, 1, 1, vm)
+    s.ok("vm destroy %s" % vm)
+    r = s.ok("selftest suspend_waits_for_enable", timeout=s.scaled(300))
+    s.check("skipped" not in r.text(), "the self-test skipped", r.text())
+    s.note(" ".join(l for l in r.text().splitlines() if l.startswith("# ")))
