@@ -53,7 +53,7 @@ struct cpuhp_cpu {
 	enum cpuhp_request req;
 	int req_step;
 	int result;
-	char why[96];
+	char why[200];
 	volatile bool dead;         /* set by the dying CPU itself */
 };
 
@@ -157,7 +157,7 @@ static int online_up(struct cpuhp_cpu *st)
 		bool ok = run_startup(st, id, st->why, sizeof(st->why));
 		if (ok && i == nr_order - 1 && inject_hit(&inject_cpuhp_online_fail, st->cpu)) {
 			run_teardown(st, id);
-			snprintf(st->why, sizeof(st->why), "%s failed (injected)", steps[id].name);
+			snprintf(st->why, sizeof(st->why), "failed (injected)");
 			ok = false;
 		}
 		if (!ok) {
@@ -165,8 +165,8 @@ static int online_up(struct cpuhp_cpu *st)
 			for (int j = (int)i - 1; j >= 0; j--)
 				if (steps[order[j]].section == CPUHP_ONLINE)
 					run_teardown(st, order[j]);
-			char msg[128];
-			snprintf(msg, sizeof(msg), "%s: %s", steps[id].name, st->why);
+			char msg[256];
+			snprintf(msg, sizeof(msg), "CPU %u: %s: %s", st->cpu, steps[id].name, st->why);
 			strlcpy(st->why, msg, sizeof(st->why));
 			return -1;
 		}
@@ -269,8 +269,8 @@ static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 			continue;
 		why[0] = 0;
 		if (!run_startup(st, id, why, len)) {
-			char msg[128];
-			snprintf(msg, sizeof(msg), "%s: %s", steps[id].name, why);
+			char msg[256];
+			snprintf(msg, sizeof(msg), "CPU %u: %s: %s", cpu, steps[id].name, why);
 			strlcpy(why, msg, len);
 			prepare_down(st);
 			return -1;
@@ -292,7 +292,7 @@ static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 	}
 	/* Vetoed: back to offline (the thread already undid its steps). */
 	printk("cpuhp: CPU %u stays offline: %s\n", cpu, why);
-	char why2[96];
+	char why2[128];
 	kill_cpu(st, why2, sizeof(why2));
 	return -1;
 }
@@ -409,14 +409,18 @@ int cpuhp_setup_state(const char *name, cpuhp_startup_fn startup, cpuhp_teardown
 	why[0] = 0;
 	cpus_read_lock();
 	mutex_lock(&cpuhp_mutex);
-	int id = add_step(name, CPUHP_ONLINE, startup, teardown);
-	if (id < 0) {
+	int id = cpuhp_ready ? add_step(name, CPUHP_ONLINE, startup, teardown) : -1;
+	if (!cpuhp_ready) {
+		/* cpuhp_init marks every step done on the boot CPUs: a state
+		 * registered earlier would get teardowns without startups. */
+		snprintf(why, len, "CPU hotplug is not initialised yet");
+	} else if (id < 0) {
 		snprintf(why, len, "no free hotplug state (%d in use)", CPUHP_MAX_STATES);
-	} else if (cpuhp_ready) {
+	} else {
 		for (unsigned c = 0; c < nr_possible_cpus; c++) {
 			if (!cpu_is_online(c))
 				continue;
-			char w[96] = "";
+			char w[200] = "";
 			if (step_on_cpu(c, id, true, w, sizeof(w)) == 0)
 				continue;
 			snprintf(why, len, "%s on CPU %u: %s", name, c, w);
@@ -455,8 +459,8 @@ int cpuhp_setup_starting_state(const char *name, cpuhp_startup_fn startup, cpuhp
 {
 	cpus_read_lock();
 	mutex_lock(&cpuhp_mutex);
-	int id = add_step(name, CPUHP_STARTING, startup, teardown);
-	if (id >= 0 && cpuhp_ready) {
+	int id = cpuhp_ready ? add_step(name, CPUHP_STARTING, startup, teardown) : -1;
+	if (id >= 0) {
 		char w[64];
 		for (unsigned c = 0; c < nr_possible_cpus; c++)
 			if (cpu_is_online(c))

@@ -20,7 +20,7 @@ static int cmd_cpu(struct shell_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (cpu >= nr_possible_cpus)
 		return shell_error(ctx, "no CPU %lu (%u possible)", (unsigned long)cpu, nr_possible_cpus);
-	char why[160];
+	char why[256];
 	int r = up ? cpu_up((unsigned)cpu, why, sizeof(why)) : cpu_down((unsigned)cpu, why, sizeof(why));
 	if (r != 0)
 		return shell_error(ctx, "%s", why);
