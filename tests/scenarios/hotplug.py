@@ -283,3 +283,16 @@ def stress_errors(s):
     s.error("stress ops=0", match=r"bad value '0' for ops= \(expected 1\.\.10000000\)")
     s.error("stress bogus=1", match=r"unknown option 'bogus=1'")
     s.error("stress 5", match=r"unexpected argument '5'")
+
+
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600)
+def hotplug_online_fails_during_first_vm(s):
+    """An enable failure injected into an online while another CPU creates the
+    first VM (the creation's enable made slow): the online waits for the
+    creation, which succeeds; the online is vetoed; the invariant holds
+    (self-test hotplug_online_fails_during_first_vm, twice)."""
+    for _ in range(2):
+        r = s.ok("selftest hotplug_online_fails_during_first_vm", timeout=s.scaled(300))
+        s.check("skipped" not in r.text(), "the self-test skipped", r.text())
+        s.note(" ".join(l for l in r.text().splitlines() if l.startswith("# ")))
+    _state(s, set(range(s.smp)), 0, "after the race")
