@@ -336,30 +336,28 @@ static int check_target(unsigned cpu, bool up, char *why, size_t len)
 	return 0;
 }
 
-int cpu_up(unsigned cpu, char *why, size_t len)
+/* One walk, up or down, under the hotplug write lock. */
+static int hotplug_walk(unsigned cpu, bool up, char *why, size_t len)
 {
 	why[0] = 0;
 	cpus_write_lock();
 	mutex_lock(&cpuhp_mutex);
-	int r = check_target(cpu, true, why, len);
+	int r = check_target(cpu, up, why, len);
 	if (r == 0)
-		r = do_cpu_up(&cpus[cpu], why, len);
+		r = up ? do_cpu_up(&cpus[cpu], why, len) : do_cpu_down(&cpus[cpu], why, len);
 	mutex_unlock(&cpuhp_mutex);
 	cpus_write_unlock();
 	return r;
 }
 
+int cpu_up(unsigned cpu, char *why, size_t len)
+{
+	return hotplug_walk(cpu, true, why, len);
+}
+
 int cpu_down(unsigned cpu, char *why, size_t len)
 {
-	why[0] = 0;
-	cpus_write_lock();
-	mutex_lock(&cpuhp_mutex);
-	int r = check_target(cpu, false, why, len);
-	if (r == 0)
-		r = do_cpu_down(&cpus[cpu], why, len);
-	mutex_unlock(&cpuhp_mutex);
-	cpus_write_unlock();
-	return r;
+	return hotplug_walk(cpu, false, why, len);
 }
 
 /* ---- dynamic states ---- */

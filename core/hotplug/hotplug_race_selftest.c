@@ -20,8 +20,6 @@
 INJECT_DECLARE(virt_enable_slow);
 INJECT_DECLARE(virt_enable_fail);
 
-#define st_skip(ctx, ...) (st_note(ctx, "skipped: " __VA_ARGS__), 0)
-
 static volatile uint64_t create_started_ns, create_done_ns;
 static volatile int create_result;
 static char create_why[128];

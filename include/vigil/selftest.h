@@ -22,6 +22,9 @@ __printf(2, 3) int st_fail(struct selftest_ctx *ctx, const char *fmt, ...);
 /* A KTAP diagnostic line ("# ...") in the test's output. */
 __printf(2, 3) void st_note(struct selftest_ctx *ctx, const char *fmt, ...);
 
+/* Nothing to test in this configuration (one CPU, no backend...): say
+ * so in a note and pass. */
+#define st_skip(ctx, ...) (st_note(ctx, "skipped: " __VA_ARGS__), 0)
 #define ST_ASSERT(ctx, cond, ...) do { if (!(cond)) return st_fail(ctx, __VA_ARGS__); } while (0)
 
 /* Run the tests matching name ("all" for every one); returns failures. */
