@@ -24,7 +24,7 @@ int crash_panic(struct shell_ctx *ctx, int argc, char **argv); /* core/crash_pan
 
 static int cmd_crash(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 2 && !strcmp(argv[1], "panic"))
+	if (argc >= 2 && !strcmp(argv[1], "panic"))
 		return crash_panic(ctx, argc - 2, argv + 2);
 	if (argc != 2)
 		return shell_usage(ctx);
@@ -32,8 +32,6 @@ static int cmd_crash(struct shell_ctx *ctx, int argc, char **argv)
 		crash_page_fault();
 	else if (!strcmp(argv[1], "ud"))
 		crash_invalid_opcode();
-	else if (!strcmp(argv[1], "panic"))
-		panic("crash command: panic requested from the console");
 	else
 		return shell_error(ctx, "bad value '%s' for <kind> (expected pagefault, ud or panic)", argv[1]);
 	return shell_error(ctx, "the crash did not happen");

@@ -3,8 +3,9 @@
  * test aid, in the places a real panic can come from, to test that panic
  * stops every CPU and leaves virtualization off on each (core/panic_stop.c):
  *
- *   cpu=<n> in=irq   CPU n panics in a cross-CPU call (interrupt context);
- *                    the default when n is not the CPU running the shell
+ *   (no cpu=)        the boot CPU panics in the shell's task, moved there
+ *   cpu=<n> [in=irq] CPU n panics in a cross-CPU call (interrupt context)
+ *   cpu=<n> in=task  CPU n panics in the shell's task, moved there first
  *   in=nmi           CPU n (default this one) panics in its NMI handler,
  *                    where the panicking CPU's own NMIs are blocked
  *   also=<m>         CPU m panics too, from NMI context, while this one is
@@ -28,6 +29,7 @@
 #include <vigil/shell.h>
 #include <vigil/smp.h>
 #include <vigil/string.h>
+#include <vigil/task.h>
 
 int crash_panic(struct shell_ctx *ctx, int argc, char **argv);
 
@@ -120,12 +122,20 @@ int crash_panic(struct shell_ctx *ctx, int argc, char **argv)
 	if (in && strcmp(in, "task") && strcmp(in, "irq") && strcmp(in, "nmi"))
 		return shell_error(ctx, "bad value '%s' for in= (expected task, irq or nmi)", in);
 
+	/* Without cpu=, the boot CPU.  A panic in task context happens in the
+	 * shell's own task, so move it to that CPU first (the console task is
+	 * not bound to any CPU). */
+	if (!cpu_given)
+		cpu = 0;
+	if (!in)
+		in = cpu_given ? "irq" : "task";
+	bool moved = false;
+	if (!strcmp(in, "task") && cpu_is_online((unsigned)cpu)) {
+		sched_bind_current((int)cpu);
+		moved = true;
+	}
 	preempt_disable();
 	unsigned self = smp_processor_id();
-	if (!cpu_given)
-		cpu = self;
-	if (!in)
-		in = cpu == self ? "task" : "irq";
 	const char *bad = NULL;
 	if (!cpu_is_online((unsigned)cpu))
 		bad = "cpu= is not online";
@@ -139,6 +149,8 @@ int crash_panic(struct shell_ctx *ctx, int argc, char **argv)
 		bad = "nested=1 panics in the shell's task only";
 	if (bad) {
 		preempt_enable();
+		if (moved)
+			sched_bind_current(TASK_ANY_CPU);
 		return shell_error(ctx, "%s", bad);
 	}
 
