@@ -27,6 +27,7 @@
 #include <vigil/cpuhp_lock.h>
 #include <vigil/inject.h>
 #include <vigil/mutex.h>
+#include <vigil/percpu_rwsem.h>
 #include <vigil/printk.h>
 #include <vigil/smp.h>
 #include <vigil/string.h>
@@ -186,6 +187,13 @@ static void cpuhp_thread_fn(void *arg)
 	struct cpuhp_cpu *st = arg;
 	for (;;) {
 		wait_for_completion(&st->kick);
+		/* The walker (or registrar) holds the hotplug lock for this
+		 * thread and waits for it: tell lockdep the callbacks run under
+		 * it, so one that takes cpus_read_lock() -- a deadlock once a
+		 * writer waits -- is reported, as Linux's cpuhp_state lockdep
+		 * maps do.  Released before the walker is told we are done. */
+		lock_acquire(&cpuhp_lock()->dep_map, 0, false, true, "cpuhp thread, for the hotplug walker",
+			     LOCKDEP_RET_IP);
 		switch (st->req) {
 		case REQ_UP:
 			st->result = online_up(st);
@@ -206,6 +214,7 @@ static void cpuhp_thread_fn(void *arg)
 			break;
 		}
 		st->req = REQ_NONE;
+		lock_release(&cpuhp_lock()->dep_map, "cpuhp thread, for the hotplug walker", LOCKDEP_RET_IP);
 		complete(&st->finished);
 	}
 }
