@@ -52,7 +52,11 @@ static void acpi_s5(void)
 	outw(power_regs.pm1a_cnt, (uint16_t)((power_regs.s5_typa << 10) | (1u << 13)));
 	if (power_regs.pm1b_cnt)
 		outw(power_regs.pm1b_cnt, (uint16_t)((power_regs.s5_typb << 10) | (1u << 13)));
-	for (int i = 0; i < 100000; i++)
+	/* The machine goes down asynchronously (QEMU handles the request in its
+	 * main loop, which a loaded host may run late): give it 3 s of real
+	 * time, not a loop count, before falling back. */
+	uint64_t end = arch_time_ns() + 3000000000ULL;
+	for (unsigned i = 0; i < 10000000 && arch_time_ns() < end; i++) /* bounded before the TSC is calibrated */
 		io_delay();
 }
 
