@@ -58,15 +58,7 @@ int rdmsr_safe(uint32_t msr, uint64_t *val)
 	uint32_t lo = 0, hi = 0;
 	int err = 0;
 	__asm__ volatile("1: rdmsr\n"
-			 "2:\n"
-			 ".pushsection ex_table, \"a\"\n"
-			 ".balign 8\n"
-			 ".quad 1b, 3f\n"
-			 ".popsection\n"
-			 ".pushsection .text.fixup, \"ax\"\n"
-			 "3: movl $-1, %2\n"
-			 "jmp 2b\n"
-			 ".popsection\n"
+			 ASM_GP_FIXUP("%2", "-1")
 			 : "=a"(lo), "=d"(hi), "+r"(err)
 			 : "c"(msr));
 	*val = ((uint64_t)hi << 32) | lo;
@@ -79,15 +71,7 @@ int wrmsr_safe(uint32_t msr, uint64_t val)
 {
 	int err = 0;
 	__asm__ volatile("1: wrmsr\n"
-			 "2:\n"
-			 ".pushsection ex_table, \"a\"\n"
-			 ".balign 8\n"
-			 ".quad 1b, 3f\n"
-			 ".popsection\n"
-			 ".pushsection .text.fixup, \"ax\"\n"
-			 "3: movl $-1, %0\n"
-			 "jmp 2b\n"
-			 ".popsection\n"
+			 ASM_GP_FIXUP("%0", "-1")
 			 : "+r"(err)
 			 : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
 			 : "memory");

@@ -50,15 +50,7 @@ static int vmxon_safe(uint64_t pa)
 	bool cf = false, zf = false;
 	int fault = 0;
 	__asm__ volatile("1: vmxon %[pa]\n"
-			 "2:\n"
-			 ".pushsection ex_table, \"a\"\n"
-			 ".balign 8\n"
-			 ".quad 1b, 3f\n"
-			 ".popsection\n"
-			 ".pushsection .text.fixup, \"ax\"\n"
-			 "3: movl $1, %[fault]\n"
-			 "jmp 2b\n"
-			 ".popsection\n"
+			 ASM_GP_FIXUP("%[fault]", "1")
 			 : "=@ccc"(cf), "=@ccz"(zf), [fault] "+r"(fault)
 			 : [pa] "m"(pa)
 			 : "memory");
@@ -72,15 +64,7 @@ static int write_cr4_safe(uint64_t v)
 {
 	int fault = 0;
 	__asm__ volatile("1: mov %[v], %%cr4\n"
-			 "2:\n"
-			 ".pushsection ex_table, \"a\"\n"
-			 ".balign 8\n"
-			 ".quad 1b, 3f\n"
-			 ".popsection\n"
-			 ".pushsection .text.fixup, \"ax\"\n"
-			 "3: movl $-1, %[fault]\n"
-			 "jmp 2b\n"
-			 ".popsection\n"
+			 ASM_GP_FIXUP("%[fault]", "-1")
 			 : [fault] "+r"(fault)
 			 : [v] "r"(v)
 			 : "memory");

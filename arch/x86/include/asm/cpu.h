@@ -89,4 +89,22 @@ struct cpu_features {
 };
 extern struct cpu_features boot_cpu;
 void cpu_identify(void);
+/*
+ * The fault-tolerant instruction pattern: the instruction at local label 1
+ * may raise #GP; traps.c (fixup_exception) then resumes at a fixup that sets
+ * the asm operand `err` (e.g. "%2" or "%[fault]") to `val` and continues at
+ * label 2, right after the instruction.  Use as
+ *     asm volatile("1: wrmsr\n" ASM_GP_FIXUP("%0", "-1") : ...);
+ */
+#define ASM_GP_FIXUP(err, val)                                  \
+	"2:\n"                                                  \
+	".pushsection ex_table, \"a\"\n"                        \
+	".balign 8\n"                                           \
+	".quad 1b, 3f\n"                                        \
+	".popsection\n"                                         \
+	".pushsection .text.fixup, \"ax\"\n"                    \
+	"3: movl $" val ", " err "\n"                            \
+	"jmp 2b\n"                                              \
+	".popsection\n"
+
 #endif
