@@ -38,6 +38,7 @@
 #include <asm/apic.h>
 #include <asm/cpu.h>
 #include <asm/io.h>
+#include <asm/mtrr.h>
 #include <asm/paging.h>
 #include <asm/percpu.h>
 #include <asm/s3.h>
@@ -76,34 +77,15 @@ _Static_assert(offsetof(struct s3_context, cs) == S3CTX_CS, "s3_context layout")
  * write itself. */
 #define S3_ENTRY_TIMEOUT_MS 2000
 
-#define MSR_MTRRCAP          0xFE
-#define MSR_MTRR_DEF_TYPE    0x2FF
-#define MSR_MTRR_PHYSBASE(n) (0x200 + 2 * (n))
-#define MSR_MTRR_PHYSMASK(n) (0x201 + 2 * (n))
-#define MSR_PAT              0x277
 #define MSR_IA32_TSC         0x10
 #define MSR_AMD_VM_CR        0xC0010114
-#define MTRR_DEF_E           (1ULL << 11)
-#define MTRR_DEF_FE          (1ULL << 10)
-#define MTRR_MAX_VAR         32
-#define X86_CR0_CD           (1UL << 30)
-#define X86_CR0_NW           (1UL << 29)
 #define X86_CR4_OSXSAVE      (1UL << 18)
-
-/* The fixed-range MTRRs (SDM vol 3, "Fixed Range MTRRs", 12.11.2.2). */
-static const uint32_t mtrr_fixed_msrs[] = {
-	0x250, 0x258, 0x259, 0x268, 0x269, 0x26A, 0x26B, 0x26C, 0x26D, 0x26E, 0x26F,
-};
 
 /* Everything that must outlive the sleep: static, not on the stack, since
  * arch_s3_enter's locals are whatever the registers held when it was saved
  * (setjmp rules). */
 static struct {
 	struct s3_context ctx;
-	bool has_pat, has_mtrr, mtrr_fixed;
-	unsigned mtrr_vcnt;
-	uint64_t pat, mtrr_def, mtrr_fix[ARRAY_SIZE(mtrr_fixed_msrs)];
-	uint64_t mtrr_base[MTRR_MAX_VAR], mtrr_mask[MTRR_MAX_VAR];
 	uint64_t apic_base;
 	bool has_feature_control, has_vm_cr;
 	uint64_t feature_control, vm_cr;
@@ -131,11 +113,6 @@ static uint64_t tsc_to_ns(uint64_t d)
 	if (!tsc_hz)
 		return 0;
 	return (d / tsc_hz) * 1000000000ULL + (d % tsc_hz) * 1000000000ULL / tsc_hz;
-}
-
-static inline void wbinvd(void)
-{
-	__asm__ volatile("wbinvd" ::: "memory");
 }
 
 static inline uint64_t xgetbv(uint32_t idx)
@@ -245,24 +222,6 @@ static void set_waking_vector(uint32_t vector, uint64_t x_vector)
 
 static void save_msrs(void)
 {
-	struct cpuid_regs r = cpuid(1);
-	s3.has_pat = r.edx & (1u << 16);
-	s3.has_mtrr = r.edx & (1u << 12);
-	if (s3.has_pat)
-		s3.pat = rdmsr(MSR_PAT);
-	if (s3.has_mtrr) {
-		uint64_t cap = rdmsr(MSR_MTRRCAP);
-		s3.mtrr_vcnt = MIN((unsigned)(cap & 0xFF), MTRR_MAX_VAR);
-		s3.mtrr_fixed = cap & (1u << 8);
-		s3.mtrr_def = rdmsr(MSR_MTRR_DEF_TYPE);
-		if (s3.mtrr_fixed)
-			for (size_t i = 0; i < ARRAY_SIZE(mtrr_fixed_msrs); i++)
-				s3.mtrr_fix[i] = rdmsr(mtrr_fixed_msrs[i]);
-		for (unsigned i = 0; i < s3.mtrr_vcnt; i++) {
-			s3.mtrr_base[i] = rdmsr(MSR_MTRR_PHYSBASE(i));
-			s3.mtrr_mask[i] = rdmsr(MSR_MTRR_PHYSMASK(i));
-		}
-	}
 	s3.apic_base = rdmsr(MSR_IA32_APIC_BASE);
 	s3.has_feature_control = rdmsr_safe(MSR_IA32_FEATURE_CONTROL, &s3.feature_control) == 0;
 	s3.has_vm_cr = boot_cpu.is_amd && rdmsr_safe(MSR_AMD_VM_CR, &s3.vm_cr) == 0;
@@ -270,71 +229,14 @@ static void save_msrs(void)
 		s3.xcr0 = xgetbv(0);
 }
 
-/* How many MTRRs differ from the saved ones; *first the first of them. */
-static unsigned mtrrs_changed(uint32_t *first)
-{
-	unsigned n = 0;
-	*first = 0;
-#define MTRR_CMP(msr, want)                                  \
-	do {                                                 \
-		if (rdmsr(msr) != (want) && !n++)            \
-			*first = (msr);                      \
-	} while (0)
-	MTRR_CMP(MSR_MTRR_DEF_TYPE, s3.mtrr_def);
-	if (s3.mtrr_fixed)
-		for (size_t i = 0; i < ARRAY_SIZE(mtrr_fixed_msrs); i++)
-			MTRR_CMP(mtrr_fixed_msrs[i], s3.mtrr_fix[i]);
-	for (unsigned i = 0; i < s3.mtrr_vcnt; i++) {
-		MTRR_CMP(MSR_MTRR_PHYSBASE(i), s3.mtrr_base[i]);
-		MTRR_CMP(MSR_MTRR_PHYSMASK(i), s3.mtrr_mask[i]);
-	}
-#undef MTRR_CMP
-	return n;
-}
-
-/* Rewrite every MTRR the way SDM vol 3 prescribes ("MemTypeSet Function",
- * 12.11.7.2, and "MTRR Considerations in MP Systems", 12.11.8): caches off
- * and flushed, TLBs flushed, MTRRs disabled while they change, then
- * everything back on. */
-static void restore_mtrrs(void)
-{
-	uint64_t cr0 = read_cr0(), cr4 = read_cr4();
-	write_cr0((cr0 | X86_CR0_CD) & ~X86_CR0_NW);
-	wbinvd();
-	if (cr4 & X86_CR4_PGE)
-		write_cr4(cr4 & ~X86_CR4_PGE);
-	else
-		write_cr3(read_cr3());
-	wrmsr(MSR_MTRR_DEF_TYPE, s3.mtrr_def & ~(MTRR_DEF_E | MTRR_DEF_FE));
-	if (s3.mtrr_fixed)
-		for (size_t i = 0; i < ARRAY_SIZE(mtrr_fixed_msrs); i++)
-			wrmsr(mtrr_fixed_msrs[i], s3.mtrr_fix[i]);
-	for (unsigned i = 0; i < s3.mtrr_vcnt; i++) {
-		wrmsr(MSR_MTRR_PHYSBASE(i), s3.mtrr_base[i]);
-		wrmsr(MSR_MTRR_PHYSMASK(i), s3.mtrr_mask[i]);
-	}
-	wbinvd();
-	write_cr3(read_cr3());
-	wrmsr(MSR_MTRR_DEF_TYPE, s3.mtrr_def);
-	write_cr0(cr0);
-	if (cr4 & X86_CR4_PGE)
-		write_cr4(cr4);
-}
-
 static void restore_msrs(void)
 {
-	if (s3.has_mtrr) {
-		uint32_t first;
-		unsigned n = mtrrs_changed(&first);
-		if (n) {
-			printk("s3: the firmware left %u MTRRs changed (first: MSR 0x%x); restoring them\n", n, first);
-			restore_mtrrs();
-		}
-	}
-	/* PAT after the MTRRs, with the caches as the kernel runs them
-	 * (SDM vol 3, "Programming the PAT", 12.12.4). */
-	if (s3.has_pat && rdmsr(MSR_PAT) != s3.pat)
-		wrmsr(MSR_PAT, s3.pat);
+	/* The boot CPU's MTRRs and PAT as at boot (asm/mtrr.h); the APs get
+	 * theirs when they come online. */
+	uint32_t first;
+	unsigned n = mtrr_sync_this_cpu(&first);
+	if (n)
+		printk("s3: the firmware left %u MTRR/PAT registers changed (first: MSR 0x%x); restored\n", n, first);
 	/* The virtualization compatibility check compares these with the boot
 	 * snapshot.  Firmware is expected to lock IA32_FEATURE_CONTROL again
 	 * on resume (SDM vol 3, "Enabling and Entering VMX Operation"); if it left it unlocked, put back what

@@ -6,6 +6,7 @@
  */
 #include <asm/apic.h>
 #include <asm/cpu.h>
+#include <asm/mtrr.h>
 #include <asm/io.h>
 #include <asm/paging.h>
 #include <asm/s3.h>
@@ -102,6 +103,7 @@ void x86_boot(uint64_t boot_info_phys)
 	lapic_timer_start(1000);
 	sti();
 	s3_init(bi->trampoline_phys);
+	mtrr_init_boot();
 	smp_boot_aps(bi->trampoline_phys);
 	kernel_main(bi);
 }

@@ -10,6 +10,7 @@
  */
 #include <asm/apic.h>
 #include <asm/cpu.h>
+#include <asm/mtrr.h>
 #include <asm/paging.h>
 #include <asm/percpu.h>
 #include <asm/segment.h>
@@ -108,6 +109,15 @@ static __noreturn void ap_entry(unsigned ticket)
 	if (boot_cpu.nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	write_cr4(read_cr4() | X86_CR4_PGE);
+	/* A CPU that lost power (every AP after S3) has its MTRRs off and the
+	 * power-up PAT: give it the boot CPU's before it runs anything.  QEMU
+	 * hands out APs like that even at boot, so only the first load on a
+	 * CPU is reported. */
+	uint32_t first_msr;
+	unsigned mtrr_diff = mtrr_sync_this_cpu(&first_msr);
+	if (mtrr_diff && mtrr_syncs((unsigned)cpu) == 1)
+		printk("smp: CPU %d had %u MTRR/PAT registers unlike the boot CPU's (first: MSR 0x%x); loaded the boot CPU's\n",
+		       cpu, mtrr_diff, first_msr);
 	lapic_init_cpu();
 	cpuhp_ap_starting((unsigned)cpu); /* STARTING steps: interrupts still off */
 	__atomic_store_n(&cpu_arrived[cpu], true, __ATOMIC_RELEASE);

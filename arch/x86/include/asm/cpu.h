@@ -76,6 +76,8 @@ static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+/* Write back and invalidate every cache level (SDM vol 2, WBINVD). */
+static inline void wbinvd(void) { __asm__ volatile("wbinvd" ::: "memory"); }
 __noreturn void halt_forever(void);
 
 /* Boot-time CPU facts of the boot CPU (filled by cpu_identify()). */
