@@ -20,6 +20,7 @@
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
+#include <vigil/inject.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
@@ -30,13 +31,19 @@ extern char tr_cr3[], tr_efer_nx[], tr_ticket[], tr_stacks[], tr_entry[];
 void gdt_set_ist_stacks(unsigned cpu, uint8_t *df, uint8_t *nmi, uint8_t *mce);
 
 #define AP_STACK_ORDER 2                    /* 16 KiB kernel stack */
-#define AP_CHECKIN_TIMEOUT_US 2000000       /* per bring-up round; TCG is slow */
+/* How long a started AP has to check in.  Healthy hardware needs well under
+ * a millisecond; an emulated AP whose host thread is descheduled on a busy
+ * host can need seconds (Linux waits 10 s).  A CPU that misses it is put
+ * back into wait-for-SIPI with INIT and marked failed; `cpu online` may try
+ * it again. */
+#define AP_CHECKIN_TIMEOUT_US 5000000
 
 static uint64_t trampoline_phys;
 static uint64_t *ap_stacks;                 /* indexed by ticket */
 static uint64_t cpu_stack[CONFIG_MAX_CPUS];  /* the stack each CPU took (free again once it is dead) */
 static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
 static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
+INJECT_POINT(ap_silent, "ap_silent", "the CPU being started never checks in (halts before its first step)");
 uint64_t smp_boot_ns;                        /* time to bring all APs up */
 uint64_t boot_to_all_online_ns;              /* kernel entry (TSC at _start64) to all APs online */
 
@@ -100,6 +107,8 @@ static __noreturn void ap_entry(unsigned ticket)
 	int cpu = cpu_by_apic_id(apic_id);
 	if (cpu <= 0 || cpu_abandoned[cpu] || !percpu_of[cpu])
 		halt_forever(); /* unknown, or given up on: stay out of the way */
+	if (inject_hit(&inject_ap_silent, (unsigned)cpu))
+		halt_forever(); /* a CPU that never checks in */
 	/* The n-th AP through the trampoline took stack n: remember which, so
 	 * a later online of this CPU alone reuses it. */
 	cpu_stack[cpu] = ap_stacks[ticket];
@@ -188,7 +197,14 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 			cpu_table[cpu].state = CPU_ONLINE;
 			up++;
 		} else {
+			/* Late is as bad as never: an AP that arrived now would take a
+			 * trampoline ticket, and a stack, that the next bring-up hands
+			 * to another CPU.  INIT puts it back into wait-for-SIPI
+			 * wherever it is (SDM vol 3, 10.4 "Multiple-Processor (MP)
+			 * Initialization"); the flag covers one already past the
+			 * trampoline. */
 			cpu_abandoned[cpu] = true;
+			lapic_send_ipi(cpu_table[cpu].apic_id, APIC_DM_INIT | APIC_LEVEL_ASSERT);
 			cpu_table[cpu].state = CPU_FAILED;
 			printk("smp: CPU %u (APIC ID %u) did not start within %u ms; marked failed\n", cpu,
 			       cpu_table[cpu].apic_id, AP_CHECKIN_TIMEOUT_US / 1000);
@@ -232,7 +248,8 @@ int arch_cpu_bringup(unsigned cpu, char *why, size_t len)
 	cpu_abandoned[cpu] = false;
 	unsigned list[1] = { cpu };
 	if (smp_start_cpus(list, 1) != 1) {
-		snprintf(why, len, "CPU %u (APIC ID %u) did not start", cpu, cpu_table[cpu].apic_id);
+		snprintf(why, len, "CPU %u (APIC ID %u) did not check in within %u ms; marked failed", cpu,
+			 cpu_table[cpu].apic_id, AP_CHECKIN_TIMEOUT_US / 1000);
 		return -1;
 	}
 	return 0;

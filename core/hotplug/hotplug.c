@@ -288,6 +288,7 @@ static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 	st->dead = false;
 	sched_cpu_activate(cpu);
 	if (arch_cpu_bringup(cpu, why, len) != 0) {
+		sched_cpu_start_failed(cpu);
 		prepare_down(st);
 		return -1;
 	}

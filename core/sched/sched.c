@@ -897,6 +897,15 @@ void sched_cpu_activate(unsigned cpu)
 	arch_irq_restore(flags);
 }
 
+void sched_cpu_start_failed(unsigned cpu)
+{
+	unsigned long flags = arch_irq_save();
+	raw_lock(&rqs[cpu].lock);
+	__atomic_store_n(&rqs[cpu].dying, true, __ATOMIC_RELEASE);
+	raw_unlock(&rqs[cpu].lock);
+	arch_irq_restore(flags);
+}
+
 void sched_cpu_deactivate(unsigned cpu)
 {
 	unsigned long flags = arch_irq_save();

@@ -78,5 +78,8 @@ int arch_cpu_bringup(unsigned cpu, char *why, size_t len);
 void sched_cpu_deactivate(unsigned cpu);
 /* The scheduler: cpu may take tasks again (before it is started). */
 void sched_cpu_activate(unsigned cpu);
+/* The scheduler: the cpu activated for a start never came; its run queue
+ * takes no tasks again (nothing runs there, so nothing is moved). */
+void sched_cpu_start_failed(unsigned cpu);
 
 #endif

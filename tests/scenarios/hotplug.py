@@ -231,6 +231,31 @@ def hotplug_online_failures(s):
     s.ok("inject clear")
 
 
+@scenario(targets=[QEMU_SVM4], timeout=600)
+def hotplug_ap_never_checks_in(s):
+    """A CPU that does not check in after INIT-SIPI-SIPI (injected: it halts
+    before its first step) is given up on after the check-in timeout, put
+    back into wait-for-SIPI with INIT and marked failed; nothing else changes,
+    virtualization stays right on the others, and a later online starts it."""
+    c = 2
+    everyone = set(range(s.smp))
+    vm = _create(s)
+    s.ok("cpu offline %d" % c)
+    s.ok("inject ap_silent cpu=%d" % c)
+    s.error("cpu online %d" % c, match=r"^CPU %d \(APIC ID \d+\) did not check in within \d+ ms; marked failed$" % c,
+            timeout=s.scaled(60))
+    recs = {int(r["cpu"]): r for r in s.ok("cpus").where("cpu")}
+    s.eq((recs[c].get("state"), recs[c].get("virt")), ("failed", "off"), "cpu %d after the silent start" % c)
+    s.eq(s.ok("virt").records[0].get("enabled"), _cpu_list(everyone - {c}), "enabled CPUs")
+    s.ok("check")
+    s.error("cpu offline %d" % c, match=r"CPU %d is already failed" % c)
+    s.ok("cpu online %d" % c, timeout=s.scaled(60))
+    _state(s, everyone, 1, "cpu %d online after the failed start" % c)
+    _run(s, vm, c)
+    s.ok("vm destroy %s" % vm)
+    _state(s, everyone, 0, "after the VM")
+
+
 def _stress(s, ops, seed, timeout):
     t0 = time.monotonic()
     r = s.cmd("stress ops=%d seed=%d" % (ops, seed), timeout=timeout)

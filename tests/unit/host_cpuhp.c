@@ -25,6 +25,7 @@
 static struct task *dying_task[HOST_MAX_CPUS];
 static unsigned long bringups[HOST_MAX_CPUS];
 static unsigned long deaths[HOST_MAX_CPUS];   /* atomic: written by the dying CPU */
+static unsigned long start_failures[HOST_MAX_CPUS];
 static int fail_bringup[HOST_MAX_CPUS];
 
 void host_cpuhp_boot(unsigned possible, unsigned online, cpuhp_startup_fn prep_up,
@@ -92,6 +93,13 @@ void sched_cpu_activate(unsigned cpu)
 		host_task_join(dying_task[cpu]);
 		dying_task[cpu] = NULL;
 	}
+}
+
+void sched_cpu_start_failed(unsigned cpu)
+{
+	/* Nothing ran there: no death to wait for, and host_cpu_online()
+	 * was never called for it. */
+	__atomic_add_fetch(&start_failures[cpu], 1, __ATOMIC_RELAXED);
 }
 
 void sched_cpu_deactivate(unsigned cpu)
@@ -181,6 +189,11 @@ uint32_t host_cpuhp_done(unsigned cpu)
 unsigned long host_cpuhp_bringups(unsigned cpu)
 {
 	return bringups[cpu];
+}
+
+unsigned long host_cpuhp_start_failures(unsigned cpu)
+{
+	return __atomic_load_n(&start_failures[cpu], __ATOMIC_RELAXED);
 }
 
 unsigned long host_cpuhp_deaths(unsigned cpu)

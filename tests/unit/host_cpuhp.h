@@ -45,6 +45,8 @@ uint32_t host_cpuhp_done(unsigned cpu);
 /* Times arch_cpu_bringup / cpuhp_ap_dying ran for cpu. */
 unsigned long host_cpuhp_bringups(unsigned cpu);
 unsigned long host_cpuhp_deaths(unsigned cpu);
+/* Times the state machine told the scheduler a start of cpu failed. */
+unsigned long host_cpuhp_start_failures(unsigned cpu);
 
 /* The next count bring-ups of cpu fail as if the CPU did not answer
  * INIT-SIPI-SIPI (0: disarm). */

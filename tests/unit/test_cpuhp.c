@@ -419,14 +419,18 @@ static void test_online_failure_rolls_back(void **state)
 	assert_int_equal(cpu_table[3].state, CPU_OFFLINE);
 	assert_int_equal(host_cpuhp_done(3), 0);
 
-	/* A CPU that does not answer: PREPARE undone, nothing else ran. */
+	/* A CPU that does not answer: PREPARE undone, nothing else ran, and
+	 * the scheduler told its run queue is closed again. */
 	host_cpuhp_fail_bringup(3, 1);
+	unsigned long deaths = host_cpuhp_deaths(3), failed = host_cpuhp_start_failures(3);
 	rec_start();
 	assert_int_equal(cpu_up(3, why, sizeof(why)), -1);
 	expect_log("P+3 P-3 ");
 	why_has(why, "CPU 3", "did not answer INIT-SIPI-SIPI (host test)");
 	assert_int_equal(cpu_table[3].state, CPU_OFFLINE);
 	assert_int_equal(host_cpuhp_done(3), 0);
+	assert_int_equal(host_cpuhp_start_failures(3), failed + 1);
+	assert_int_equal(host_cpuhp_deaths(3), deaths);
 
 	up_ok(3);
 	remove_state(f);
