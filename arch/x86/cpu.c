@@ -18,8 +18,13 @@ void cpu_identify(void)
 	copy_regs_string(boot_cpu.vendor, v, 3);
 	boot_cpu.is_intel = !strcmp(boot_cpu.vendor, "GenuineIntel");
 	boot_cpu.is_amd = !strcmp(boot_cpu.vendor, "AuthenticAMD");
+	boot_cpu.is_hygon = !strcmp(boot_cpu.vendor, "HygonGenuine");
 
 	r = cpuid(1);
+	/* SDM vol 2, CPUID: the extended family adds only when the base is 0xF. */
+	boot_cpu.family = (r.eax >> 8) & 0xF;
+	if (boot_cpu.family == 0xF)
+		boot_cpu.family += (r.eax >> 20) & 0xFF;
 	boot_cpu.x2apic = r.ecx & (1u << 21);
 	boot_cpu.tsc_deadline = r.ecx & (1u << 24);
 	boot_cpu.hypervisor = r.ecx & (1u << 31);

@@ -133,11 +133,28 @@ static __noreturn void ap_entry(unsigned ticket)
 	ap_started((unsigned)cpu);
 }
 
+/*
+ * The wait between INIT and the first SIPI.  The SDM's MP initialization
+ * example (vol 3, 10.4.4.1 "Typical BSP Initialization Sequence") waits
+ * 10 ms, which parts with an external APIC needed.  CPUs with an integrated
+ * local APIC (Intel family 6 and later, AMD family 0Fh and later, Hygon)
+ * accept the SIPI as soon as the INIT is delivered, and Linux has skipped
+ * the wait on them since 4.4 (smp_quirk_init_udelay).  The second SIPI, 200
+ * us later, still covers a first one that arrived too early.
+ */
+static unsigned init_to_sipi_us(void)
+{
+	if ((boot_cpu.is_intel && boot_cpu.family >= 6) || (boot_cpu.is_amd && boot_cpu.family >= 0xF) ||
+	    boot_cpu.is_hygon)
+		return 10;
+	return 10000;
+}
+
 static void send_init_sipi_sipi(const unsigned *cpus, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		lapic_send_ipi(cpu_table[cpus[i]].apic_id, APIC_DM_INIT | APIC_LEVEL_ASSERT);
-	udelay(10000);
+	udelay(init_to_sipi_us());
 	uint32_t vector = (uint32_t)(trampoline_phys >> 12);
 	for (int round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < n; i++)

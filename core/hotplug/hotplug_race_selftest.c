@@ -13,6 +13,7 @@
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
 #include <vigil/inject.h>
+#include <vigil/sched.h>
 #include <vigil/selftest.h>
 #include <vigil/task.h>
 #include <vigil/virt.h>
@@ -45,16 +46,26 @@ static int test_online_fails_during_first_vm(struct selftest_ctx *ctx)
 		return st_skip(ctx, "no virtualization backend");
 	if (virt_usage_count() != 0)
 		return st_skip(ctx, "virtualization is in use (usage count %u)", virt_usage_count());
-	unsigned last = nr_possible_cpus - 1;
-	if (last < 2 || !cpu_is_online(last) || !cpu_is_online(1))
-		return st_skip(ctx, "needs three online CPUs (boot, slow enable, target)");
+	/* Four CPUs with a job each: the creator waits in the fan-out on CPU 0
+	 * (preemption off), CPU 1 spins in the slow enable with interrupts off,
+	 * the last CPU is the one coming online, and this task must run
+	 * somewhere else to start the online while the creation is under way
+	 * (unbound, it may be queued behind the spin on CPU 1 and wake only
+	 * after the creation ended). */
+	unsigned last = nr_possible_cpus - 1, me_cpu = 2;
+	if (last < 3 || !cpu_is_online(last) || !cpu_is_online(1) || !cpu_is_online(me_cpu))
+		return st_skip(ctx, "needs four online CPUs (creator, slow enable, this task, target)");
 	char why[256];
 	ST_ASSERT(ctx, cpu_down(last, why, sizeof(why)) == 0, "cpu_down(%u): %s", last, why);
+	struct task *me = current_task();
+	int old_bound = me->bound_cpu;
+	sched_migrate(me, me_cpu);
 
 	create_started_ns = create_done_ns = 0;
 	/* Slow on a CPU other than the boot CPU when there is one: the boot
 	 * CPU's tick wakes sleepers, and this task must wake mid-creation. */
 	unsigned slow = 1;
+	uint64_t slow_hits0 = inject_virt_enable_slow.hits;
 	arm(&inject_virt_enable_slow, slow);
 	arm(&inject_virt_enable_fail, last);
 	struct task *t = kthread_run(creator, NULL, 0, "st-first-vm");
@@ -76,12 +87,19 @@ static int test_online_fails_during_first_vm(struct selftest_ctx *ctx)
 	if (vm)
 		virt_put();
 	bool back_online = cpu_is_online(last) || cpu_up(last, why, sizeof(why)) == 0;
+	if (old_bound >= 0)
+		sched_migrate(me, (unsigned)old_bound);
+	else
+		sched_bind_current(TASK_ANY_CPU);
 
 	ST_ASSERT(ctx, vm, "the first VM's enable failed: %s", create_why);
 	ST_ASSERT(ctx, up != 0, "the online with an injected enable failure succeeded");
 	ST_ASSERT(ctx, !fail_left, "the injected failure was not used by the online");
-	ST_ASSERT(ctx, online_start < create_done_ns, "no race: the online started %lu us after the creation ended",
-		  (unsigned long)((online_start - create_done_ns) / 1000));
+	ST_ASSERT(ctx, online_start < create_done_ns,
+		  "no race: the online started %lu us after the creation ended (creation took %lu us, slow enable hits %lu -> %lu)",
+		  (unsigned long)((online_start - create_done_ns) / 1000),
+		  (unsigned long)((create_done_ns - create_started_ns) / 1000), (unsigned long)slow_hits0,
+		  (unsigned long)inject_virt_enable_slow.hits);
 	ST_ASSERT(ctx, online_end > create_done_ns, "the online finished before the VM creation it raced");
 	ST_ASSERT(ctx, inv_r == 0, "invariant after the race: %s", inv);
 	ST_ASSERT(ctx, back_online, "CPU %u did not come back online afterwards", last);

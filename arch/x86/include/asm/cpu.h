@@ -84,7 +84,8 @@ __noreturn void halt_forever(void);
 struct cpu_features {
 	char vendor[13];
 	uint32_t max_leaf, max_ext_leaf;
-	bool is_intel, is_amd;
+	bool is_intel, is_amd, is_hygon;
+	unsigned family;             /* CPUID.01H display family (base + extended) */
 	bool x2apic, tsc_deadline, invariant_tsc, nx, pdpe1gb, hypervisor;
 	char hypervisor_id[13];
 	char brand[49];
