@@ -12,6 +12,7 @@
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
 #include <vigil/inject.h>
+#include <vigil/sched.h>
 #include <vigil/selftest.h>
 #include <vigil/suspend.h>
 #include <vigil/task.h>
@@ -53,9 +54,14 @@ static int test_suspend_waits_for_enable(struct selftest_ctx *ctx)
 		return st_skip(ctx, "no virtualization backend");
 	if (virt_usage_count() != 0)
 		return st_skip(ctx, "virtualization is in use (usage count %u)", virt_usage_count());
-	unsigned last = nr_possible_cpus - 1;
-	if (last == 0 || !cpu_is_online(last))
-		return st_skip(ctx, "needs a second online CPU");
+	/* Three CPUs with a job each: the enabler waits in the fan-out on CPU 0
+	 * (preemption off), the last CPU spins in the slow enable with
+	 * interrupts off, and this task must run on a third to ask for the
+	 * suspend while the enable is under way.  With two CPUs it could only
+	 * wake up after the enable, and the test would prove nothing. */
+	unsigned last = nr_possible_cpus - 1, me_cpu = 1;
+	if (last < 2 || !cpu_is_online(last) || !cpu_is_online(me_cpu))
+		return st_skip(ctx, "needs three online CPUs (enabler, slow enable, this task)");
 	char why[160];
 	int state = cpuhp_setup_state("selftest:suspend", noop_startup, record_teardown, why, sizeof(why));
 	ST_ASSERT(ctx, state >= 0, "cpuhp_setup_state: %s", why);
@@ -63,6 +69,10 @@ static int test_suspend_waits_for_enable(struct selftest_ctx *ctx)
 	inject_virt_enable_slow.cpu = (int)last;
 	inject_virt_enable_slow.remaining = 1;
 	inject_virt_enable_slow.armed = 1;
+	struct task *me = current_task();
+	int old_bound = me->bound_cpu;
+	sched_migrate(me, me_cpu);
+	enable_started_ns = 0;
 	struct task *t = kthread_run(enabler, NULL, 0, "st-enabler");
 	ST_ASSERT(ctx, t, "out of memory");
 	/* Let the enabler get inside the slow enable, then suspend. */
@@ -70,21 +80,30 @@ static int test_suspend_waits_for_enable(struct selftest_ctx *ctx)
 		sleep_ns(1000000);
 	sleep_ns(50000000);
 	struct suspend_times times;
+	uint64_t requested = arch_time_ns();
 	int r = suspend_cycle(false, why, sizeof(why), &times);
 	kthread_join(t);
+	if (old_bound >= 0)
+		sched_migrate(me, (unsigned)old_bound);
+	else
+		sched_bind_current(TASK_ANY_CPU);
 	inject_virt_enable_slow.armed = 0;
 	cpuhp_remove_state(state);
 	if (enable_result == 0)
 		virt_put();
 	ST_ASSERT(ctx, r == 0, "suspend failed: %s", why);
 	ST_ASSERT(ctx, enable_result == 0, "the enable failed");
+	ST_ASSERT(ctx, requested < enable_done_ns, "no race: the suspend was asked for %lu us after the enable finished",
+		  (unsigned long)((requested - enable_done_ns) / 1000));
 	ST_ASSERT(ctx, first_teardown_ns, "the suspend took no CPU offline");
 	ST_ASSERT(ctx, first_teardown_ns > enable_done_ns,
 		  "a CPU went offline %lu us before the enable under way finished",
 		  (unsigned long)((enable_done_ns - first_teardown_ns) / 1000));
 	char inv[160];
 	ST_ASSERT(ctx, invariants_check(inv, sizeof(inv)) == 0, "invariant: %s", inv);
-	st_note(ctx, "offline began %lu us after the enable finished", (unsigned long)((first_teardown_ns - enable_done_ns) / 1000));
+	st_note(ctx, "suspend asked for %lu us into the enable; first offline %lu us after the enable finished",
+		(unsigned long)((requested - enable_started_ns) / 1000),
+		(unsigned long)((first_teardown_ns - enable_done_ns) / 1000));
 	return 0;
 }
 SELFTEST(suspend_waits_for_enable, test_suspend_waits_for_enable);
