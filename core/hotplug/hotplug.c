@@ -56,6 +56,7 @@ struct cpuhp_cpu {
 	int result;
 	char why[200];
 	volatile bool dead;         /* set by the dying CPU itself */
+	bool stuck;                 /* taken offline, but did not stop in time */
 };
 
 static struct cpuhp_step steps[CPUHP_MAX_STATES];
@@ -67,7 +68,9 @@ static DEFINE_MUTEX(cpuhp_mutex);
 static bool cpuhp_ready;
 unsigned long cpuhp_ups, cpuhp_downs;
 
+#ifndef DIE_TIMEOUT_NS  /* the host tests shorten it */
 #define DIE_TIMEOUT_NS (10ULL * 1000000000ULL)
+#endif
 
 /* ---- the table ---- */
 
@@ -257,7 +260,12 @@ static int kill_cpu(struct cpuhp_cpu *st, char *why, size_t len)
 	uint64_t deadline = arch_time_ns() + DIE_TIMEOUT_NS;
 	while (!__atomic_load_n(&st->dead, __ATOMIC_ACQUIRE)) {
 		if (arch_time_ns() > deadline) {
+			/* Still running (its STARTING steps and PREPARE steps
+			 * still done): it must not be restarted under its own
+			 * feet.  A later online finishes the teardown once it
+			 * has stopped after all, or refuses. */
 			cpu_table[cpu].state = CPU_FAILED;
+			st->stuck = true;
 			snprintf(why, len, "CPU %u did not stop within %llu s; marked failed", cpu,
 				 DIE_TIMEOUT_NS / 1000000000ULL);
 			printk("cpuhp: %s\n", why);
@@ -272,6 +280,15 @@ static int kill_cpu(struct cpuhp_cpu *st, char *why, size_t len)
 static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 {
 	unsigned cpu = st->cpu;
+	if (st->stuck) {
+		if (!__atomic_load_n(&st->dead, __ATOMIC_ACQUIRE)) {
+			snprintf(why, len, "CPU %u has not stopped since it was taken offline; it cannot be started until it does", cpu);
+			return -1;
+		}
+		/* It stopped late: finish what the offline left undone. */
+		prepare_down(st);
+		st->stuck = false;
+	}
 	for (unsigned i = 0; i < nr_order; i++) {
 		int id = order[i];
 		if (steps[id].section != CPUHP_PREPARE)

@@ -14,6 +14,7 @@
 #include <vigil/config.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
+#include <vigil/inject.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
@@ -777,9 +778,15 @@ static struct task *make_static_task(struct task *t, const char *name, unsigned 
 /* The idle task of a CPU going offline, interrupts off: once nothing is
  * queued (every enqueue onto a dying run queue is redirected, under its
  * lock), run the STARTING teardowns and park the CPU. */
+INJECT_POINT(cpu_wont_die, "cpu_wont_die",
+	     "the CPU being taken offline keeps idling instead of stopping (count=0: until cleared)");
+
 static void idle_die(void)
 {
 	unsigned cpu = smp_processor_id();
+	/* Checked again at every pass of the idle loop (each tick). */
+	if (inject_hit(&inject_cpu_wont_die, cpu))
+		return;
 	struct runqueue *rq = &rqs[cpu];
 	raw_lock(&rq->lock);
 	bool empty = rq->nr == 0 && !rq->migrate_out;

@@ -256,6 +256,33 @@ def hotplug_ap_never_checks_in(s):
     _state(s, everyone, 0, "after the VM")
 
 
+@scenario(targets=[QEMU_SVM4], timeout=600)
+def hotplug_cpu_that_will_not_stop(s):
+    """A CPU that keeps running after it was taken offline (injected: its
+    idle task will not stop) is given up on after the 10 s timeout and marked
+    failed; an online is refused while it still runs; once it has stopped
+    the online finishes the teardown, starts it, and virtualization and the
+    guest work there again."""
+    c = 2
+    everyone = set(range(s.smp))
+    vm = _create(s)
+    s.ok("inject cpu_wont_die cpu=%d count=0" % c)
+    s.error("cpu offline %d" % c, match=r"^CPU %d did not stop within 10 s; marked failed$" % c, timeout=s.scaled(60))
+    recs = {int(r["cpu"]): r for r in s.ok("cpus").where("cpu")}
+    s.eq((recs[c].get("state"), recs[c].get("virt")), ("failed", "off"), "cpu %d after the stuck offline" % c)
+    s.eq(s.ok("virt").records[0].get("enabled"), _cpu_list(everyone - {c}), "enabled CPUs")
+    s.ok("check")
+    s.error("cpu online %d" % c, match=r"^CPU %d has not stopped since it was taken offline" % c)
+    s.ok("inject clear")
+    s.ok("cpu online %d" % c, timeout=s.scaled(60))
+    _state(s, everyone, 1, "cpu %d online after it stopped late" % c)
+    _run(s, vm, c)
+    s.ok("cpu offline %d" % c)
+    s.ok("cpu online %d" % c)
+    s.ok("vm destroy %s" % vm)
+    _state(s, everyone, 0, "after the VM")
+
+
 def _stress(s, ops, seed, timeout):
     t0 = time.monotonic()
     r = s.cmd("stress ops=%d seed=%d" % (ops, seed), timeout=timeout)

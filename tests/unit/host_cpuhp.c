@@ -7,6 +7,9 @@
  * an API for dynamic PREPARE states that nothing there needs -- and so the
  * tests can read which steps it believes done for a CPU.
  */
+/* A CPU that will not stop is given up on after this long (10 s in the
+ * kernel). */
+#define DIE_TIMEOUT_NS (300ULL * 1000000ULL)
 #include "../../core/hotplug/hotplug.c"
 
 #include <errno.h>
@@ -27,6 +30,7 @@ static unsigned long bringups[HOST_MAX_CPUS];
 static unsigned long deaths[HOST_MAX_CPUS];   /* atomic: written by the dying CPU */
 static unsigned long start_failures[HOST_MAX_CPUS];
 static int fail_bringup[HOST_MAX_CPUS];
+static volatile bool hold_death[HOST_MAX_CPUS];  /* atomic */
 
 void host_cpuhp_boot(unsigned possible, unsigned online, cpuhp_startup_fn prep_up,
 		     cpuhp_teardown_fn prep_down)
@@ -78,6 +82,9 @@ static void idle_die_fn(void *arg)
 	 * task: a state machine that did not wait for it would run the
 	 * PREPARE teardowns first, and the order tests would see it. */
 	host_msleep(2);
+	/* A CPU that keeps running after it was told to stop. */
+	while (__atomic_load_n(&hold_death[cpu], __ATOMIC_ACQUIRE))
+		host_msleep(1);
 	/* The idle task of the dying CPU, the last thing to run there. */
 	unsigned long flags = arch_irq_save();
 	__atomic_add_fetch(&deaths[cpu], 1, __ATOMIC_RELAXED);
@@ -199,6 +206,11 @@ unsigned long host_cpuhp_start_failures(unsigned cpu)
 unsigned long host_cpuhp_deaths(unsigned cpu)
 {
 	return __atomic_load_n(&deaths[cpu], __ATOMIC_RELAXED);
+}
+
+void host_cpuhp_hold_death(unsigned cpu, bool hold)
+{
+	__atomic_store_n(&hold_death[cpu], hold, __ATOMIC_RELEASE);
 }
 
 void host_cpuhp_fail_bringup(unsigned cpu, int count)

@@ -48,6 +48,10 @@ unsigned long host_cpuhp_deaths(unsigned cpu);
 /* Times the state machine told the scheduler a start of cpu failed. */
 unsigned long host_cpuhp_start_failures(unsigned cpu);
 
+/* While held, a CPU being taken offline does not stop (its dying idle task
+ * waits before cpuhp_ap_dying()). */
+void host_cpuhp_hold_death(unsigned cpu, bool hold);
+
 /* The next count bring-ups of cpu fail as if the CPU did not answer
  * INIT-SIPI-SIPI (0: disarm). */
 void host_cpuhp_fail_bringup(unsigned cpu, int count);

@@ -490,6 +490,45 @@ static void test_boot_cpu_and_bad_targets_refused(void **state)
 	assert_int_equal(host_cpuhp_bringups(0), b);
 }
 
+/* A CPU that does not stop when taken offline: marked failed with its
+ * STARTING and PREPARE steps still done; an online is refused while it keeps
+ * running, and once it has stopped after all, the online first finishes the
+ * teardown the offline could not do (PREPARE undone, then redone). */
+static void test_cpu_that_will_not_stop(void **state)
+{
+	(void)state;
+	char why[200];
+	int s = setup_starting();
+	int a = setup_state("test:a", sta_up, sta_down);
+	unsigned long bringups = host_cpuhp_bringups(4), deaths = host_cpuhp_deaths(4);
+	host_cpuhp_hold_death(4, true);
+	rec_start();
+	assert_int_equal(cpu_down(4, why, sizeof(why)), -1);
+	why_has(why, "CPU 4", "did not stop within");
+	expect_log("A-4 ");
+	assert_int_equal(cpu_table[4].state, CPU_FAILED);
+	assert_int_equal(host_cpuhp_deaths(4), deaths);
+
+	rec_start();
+	assert_int_equal(cpu_up(4, why, sizeof(why)), -1);
+	why_has(why, "CPU 4", "has not stopped since it was taken offline");
+	expect_log("");
+	assert_int_equal(host_cpuhp_bringups(4), bringups);
+	assert_int_equal(cpu_table[4].state, CPU_FAILED);
+
+	/* It stops late: its STARTING teardowns run then, on it. */
+	rec_start();
+	host_cpuhp_hold_death(4, false);
+	host_cpuhp_join_dying();
+	assert_int_equal(host_cpuhp_deaths(4), deaths + 1);
+	up_ok(4);
+	expect_log("S-4 P-4 P+4 S+4 A+4 ");
+	assert_int_equal(host_cpuhp_bringups(4), bringups + 1);
+	invariant_holds();
+	remove_state(a);
+	remove_state(s);
+}
+
 /* ---- virtualization follows ---- */
 
 static void test_virt_follows_hotplug(void **state)
@@ -703,6 +742,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_online_failure_rolls_back, teardown),
 		cmocka_unit_test_teardown(test_setup_state_everywhere_and_rollback, teardown),
 		cmocka_unit_test_teardown(test_boot_cpu_and_bad_targets_refused, teardown),
+		cmocka_unit_test_teardown(test_cpu_that_will_not_stop, teardown),
 		cmocka_unit_test_teardown(test_virt_follows_hotplug, teardown),
 		cmocka_unit_test_teardown(test_stress_hotplug_races_virt, teardown),
 	};
