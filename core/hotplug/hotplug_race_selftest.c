@@ -57,9 +57,7 @@ static int test_online_fails_during_first_vm(struct selftest_ctx *ctx)
 		return st_skip(ctx, "needs four online CPUs (creator, slow enable, this task, target)");
 	char why[256];
 	ST_ASSERT(ctx, cpu_down(last, why, sizeof(why)) == 0, "cpu_down(%u): %s", last, why);
-	struct task *me = current_task();
-	int old_bound = me->bound_cpu;
-	sched_migrate(me, me_cpu);
+	int old_bound = sched_pin_current(me_cpu);
 
 	create_started_ns = create_done_ns = 0;
 	/* Slow on a CPU other than the boot CPU when there is one: the boot
@@ -87,10 +85,7 @@ static int test_online_fails_during_first_vm(struct selftest_ctx *ctx)
 	if (vm)
 		virt_put();
 	bool back_online = cpu_is_online(last) || cpu_up(last, why, sizeof(why)) == 0;
-	if (old_bound >= 0)
-		sched_migrate(me, (unsigned)old_bound);
-	else
-		sched_bind_current(TASK_ANY_CPU);
+	sched_bind_current(old_bound);
 
 	ST_ASSERT(ctx, vm, "the first VM's enable failed: %s", create_why);
 	ST_ASSERT(ctx, up != 0, "the online with an injected enable failure succeeded");

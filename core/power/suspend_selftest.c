@@ -69,9 +69,7 @@ static int test_suspend_waits_for_enable(struct selftest_ctx *ctx)
 	inject_virt_enable_slow.cpu = (int)last;
 	inject_virt_enable_slow.remaining = 1;
 	inject_virt_enable_slow.armed = 1;
-	struct task *me = current_task();
-	int old_bound = me->bound_cpu;
-	sched_migrate(me, me_cpu);
+	int old_bound = sched_pin_current(me_cpu);
 	enable_started_ns = 0;
 	struct task *t = kthread_run(enabler, NULL, 0, "st-enabler");
 	ST_ASSERT(ctx, t, "out of memory");
@@ -83,10 +81,7 @@ static int test_suspend_waits_for_enable(struct selftest_ctx *ctx)
 	uint64_t requested = arch_time_ns();
 	int r = suspend_cycle(false, why, sizeof(why), &times);
 	kthread_join(t);
-	if (old_bound >= 0)
-		sched_migrate(me, (unsigned)old_bound);
-	else
-		sched_bind_current(TASK_ANY_CPU);
+	sched_bind_current(old_bound);
 	inject_virt_enable_slow.armed = 0;
 	cpuhp_remove_state(state);
 	if (enable_result == 0)

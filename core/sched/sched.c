@@ -664,6 +664,13 @@ void sched_bind_current(int cpu)
 		sched_migrate(current_task(), (unsigned)cpu);
 }
 
+int sched_pin_current(unsigned cpu)
+{
+	int old = current_task()->bound_cpu;
+	sched_migrate(current_task(), cpu);
+	return old;
+}
+
 /* ---- sleeping ---- */
 
 struct sleeper {

@@ -192,9 +192,7 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 		snprintf(why, len, "cpu %u is %s", cpu, cpu < nr_possible_cpus ? cpu_state_name(cpu_table[cpu].state) : "not present");
 		r = -1;
 	} else {
-		struct task *me = current_task();
-		int old_bound = me->bound_cpu;
-		sched_migrate(me, cpu);
+		int old_bound = sched_pin_current(cpu);
 		preempt_disable();
 		if (smp_processor_id() != cpu || !cpu_table[cpu].virt_enabled) {
 			snprintf(why, len, "cpu %u: virtualization is not enabled there", cpu);
@@ -205,10 +203,7 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 				snprintf(why, len, "%s", run->why);
 		}
 		preempt_enable();
-		if (old_bound >= 0)
-			sched_migrate(me, (unsigned)old_bound);
-		else
-			sched_bind_current(TASK_ANY_CPU);
+		sched_bind_current(old_bound);
 	}
 	cpus_read_unlock();
 

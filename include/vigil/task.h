@@ -55,6 +55,9 @@ void kthread_join(struct task *t);
 int sched_migrate(struct task *t, unsigned cpu);
 /* Bind (cpu >= 0) or unbind (TASK_ANY_CPU) the current task. */
 void sched_bind_current(int cpu);
+/* Bind the current task to cpu, moving it there; returns its previous
+ * binding, which sched_bind_current() puts back. */
+int sched_pin_current(unsigned cpu);
 /* Voluntary yield. */
 void yield(void);
 /* Sleep for at least ns (timer-tick granularity). */
