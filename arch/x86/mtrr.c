@@ -34,60 +34,58 @@ static const uint32_t fixed_msrs[] = {
 	0x250, 0x258, 0x259, 0x268, 0x269, 0x26A, 0x26B, 0x26C, 0x26D, 0x26E, 0x26F,
 };
 
+/* The reference: MTRR_DEF_TYPE on its own (it is written twice when
+ * loading), then every other register with its value: fixed ranges,
+ * variable pairs, PAT. */
+#define MAX_REGS (ARRAY_SIZE(fixed_msrs) + 2 * MTRR_MAX_VAR + 1)
 static struct {
-	bool has_pat, has_mtrr, has_fixed;
-	unsigned vcnt;
-	uint64_t pat, def_type, fixed[ARRAY_SIZE(fixed_msrs)];
-	uint64_t base[MTRR_MAX_VAR], mask[MTRR_MAX_VAR];
+	bool has_mtrr;
+	uint64_t def_type;
+	unsigned n;
+	struct {
+		uint32_t msr;
+		uint64_t value;
+	} reg[MAX_REGS];
 } ref;
 
 static unsigned syncs[CONFIG_MAX_CPUS];
+
+static void ref_add(uint32_t msr)
+{
+	ref.reg[ref.n].msr = msr;
+	ref.reg[ref.n].value = rdmsr(msr);
+	ref.n++;
+}
 
 void mtrr_init_boot(void)
 {
 	/* CPUID.01H:EDX.MTRR[12] and .PAT[16] (SDM vol 3, 12.11.1, 12.12.1). */
 	struct cpuid_regs r = cpuid(1);
 	ref.has_mtrr = r.edx & (1u << 12);
-	ref.has_pat = r.edx & (1u << 16);
-	if (ref.has_pat)
-		ref.pat = rdmsr(MSR_PAT);
-	if (!ref.has_mtrr)
-		return;
-	uint64_t cap = rdmsr(MSR_MTRRCAP);
-	ref.vcnt = MIN((unsigned)(cap & MTRRCAP_VCNT), MTRR_MAX_VAR);
-	ref.has_fixed = cap & MTRRCAP_FIX;
-	ref.def_type = rdmsr(MSR_MTRR_DEF_TYPE);
-	if (ref.has_fixed)
-		for (size_t i = 0; i < ARRAY_SIZE(fixed_msrs); i++)
-			ref.fixed[i] = rdmsr(fixed_msrs[i]);
-	for (unsigned i = 0; i < ref.vcnt; i++) {
-		ref.base[i] = rdmsr(MSR_MTRR_PHYSBASE(i));
-		ref.mask[i] = rdmsr(MSR_MTRR_PHYSMASK(i));
+	if (ref.has_mtrr) {
+		uint64_t cap = rdmsr(MSR_MTRRCAP);
+		ref.def_type = rdmsr(MSR_MTRR_DEF_TYPE);
+		if (cap & MTRRCAP_FIX)
+			for (size_t i = 0; i < ARRAY_SIZE(fixed_msrs); i++)
+				ref_add(fixed_msrs[i]);
+		for (unsigned i = 0; i < MIN((unsigned)(cap & MTRRCAP_VCNT), MTRR_MAX_VAR); i++) {
+			ref_add(MSR_MTRR_PHYSBASE(i));
+			ref_add(MSR_MTRR_PHYSMASK(i));
+		}
 	}
+	if (r.edx & (1u << 16))
+		ref_add(MSR_PAT);
 }
 
 unsigned mtrr_diff_this_cpu(uint32_t *first_msr)
 {
 	unsigned n = 0;
 	*first_msr = 0;
-#define CMP(msr, want)                                       \
-	do {                                                 \
-		if (rdmsr(msr) != (want) && !n++)            \
-			*first_msr = (msr);                  \
-	} while (0)
-	if (ref.has_mtrr) {
-		CMP(MSR_MTRR_DEF_TYPE, ref.def_type);
-		if (ref.has_fixed)
-			for (size_t i = 0; i < ARRAY_SIZE(fixed_msrs); i++)
-				CMP(fixed_msrs[i], ref.fixed[i]);
-		for (unsigned i = 0; i < ref.vcnt; i++) {
-			CMP(MSR_MTRR_PHYSBASE(i), ref.base[i]);
-			CMP(MSR_MTRR_PHYSMASK(i), ref.mask[i]);
-		}
-	}
-	if (ref.has_pat)
-		CMP(MSR_PAT, ref.pat);
-#undef CMP
+	if (ref.has_mtrr && rdmsr(MSR_MTRR_DEF_TYPE) != ref.def_type && !n++)
+		*first_msr = MSR_MTRR_DEF_TYPE;
+	for (unsigned i = 0; i < ref.n; i++)
+		if (rdmsr(ref.reg[i].msr) != ref.reg[i].value && !n++)
+			*first_msr = ref.reg[i].msr;
 	return n;
 }
 
@@ -105,18 +103,10 @@ static void load_reference(void)
 		write_cr4(cr4 & ~X86_CR4_PGE);
 	else
 		write_cr3(read_cr3());
-	if (ref.has_mtrr) {
+	if (ref.has_mtrr)
 		wrmsr(MSR_MTRR_DEF_TYPE, ref.def_type & ~(MTRR_DEF_E | MTRR_DEF_FE));
-		if (ref.has_fixed)
-			for (size_t i = 0; i < ARRAY_SIZE(fixed_msrs); i++)
-				wrmsr(fixed_msrs[i], ref.fixed[i]);
-		for (unsigned i = 0; i < ref.vcnt; i++) {
-			wrmsr(MSR_MTRR_PHYSBASE(i), ref.base[i]);
-			wrmsr(MSR_MTRR_PHYSMASK(i), ref.mask[i]);
-		}
-	}
-	if (ref.has_pat)
-		wrmsr(MSR_PAT, ref.pat);
+	for (unsigned i = 0; i < ref.n; i++)
+		wrmsr(ref.reg[i].msr, ref.reg[i].value);
 	wbinvd();
 	write_cr3(read_cr3());
 	if (ref.has_mtrr)
@@ -157,7 +147,7 @@ static void diff_ipi(void *arg)
 
 static int memory_types_agree(char *why, size_t len)
 {
-	if (!ref.has_mtrr && !ref.has_pat)
+	if (!ref.has_mtrr && !ref.n)
 		return 0;
 	struct diff_report *d = kzalloc(sizeof(*d));
 	if (!d) {
