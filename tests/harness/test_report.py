@@ -54,6 +54,17 @@ class KtapTest(unittest.TestCase):
         self.assertEqual(lines[-2], "harness: 1 skipped")
         self.assertEqual(lines[-1], "harness: 1 passed, 1 failed")
 
+    def test_alarm_lines_above_the_tail(self):
+        chatter = ["[ 36.3] cpuhp: CPU 3 stays offline: failed (injected)"] * 40
+        details = "\n".join(["vigil> stress ops=2000", "stress: violation op=17 check: timer: stuck"]
+                             + chatter + ["error: stress: 1 violations (0 lockdep)"])
+        lines = self.lines([result("stress", "fail", message="stress failed", details=details)])
+        self.assertIn("# ! stress: violation op=17 check: timer: stuck", lines)
+        # Above the tail only, once, and before it.
+        self.assertEqual(sum(1 for l in lines if l.startswith("# ! ")), 1)
+        self.assertLess(lines.index("# ! stress: violation op=17 check: timer: stuck"),
+                        lines.index("# | error: stress: 1 violations (0 lockdep)"))
+
     def test_summary_is_exact(self):
         self.assertTrue(re.fullmatch(r"harness: \d+ passed, \d+ failed",
                                      summary_line([result("a", "pass")])))

@@ -15,12 +15,18 @@ it); skipped results are counted on a line of their own before it.
 """
 
 import os
+import re
 import socket
 import sys
 import time
 import xml.etree.ElementTree as ET
 
 TAIL_LINES = 25
+ALARM_LINES = 10
+# Lines that usually are the cause of a failure: shown (marked "# !") even
+# when they scrolled out of the tail, as a stress run's violation does under
+# a few hundred lines of hotplug chatter.
+ALARM = re.compile(r"violation[: ]|BUG:|WARNING:|panic|^not ok|^error: |lockdep: ")
 
 
 class Reporter:
@@ -47,6 +53,8 @@ class Reporter:
                 self._print("# %s" % line)
             if res.log:
                 self._print("# log: %s" % res.log)
+            for line in alarms(res.details, self.tail_lines):
+                self._print("# ! %s" % line)
             for line in tail(res.details, self.tail_lines):
                 self._print("# | %s" % line)
 
@@ -81,6 +89,15 @@ def tail(text, n):
         return []
     lines = str(text).splitlines()
     return lines[-n:]
+
+
+def alarms(text, tail_lines, most=ALARM_LINES):
+    """The first alarm lines above the last tail_lines of text."""
+    if not text:
+        return []
+    lines = str(text).splitlines()
+    above = lines[:-tail_lines] if tail_lines else lines
+    return [line for line in above if ALARM.search(line)][:most]
 
 
 def _clean(text):
@@ -119,7 +136,8 @@ def junit_xml(results, name="vigil", started=None):
                 fail = ET.SubElement(case, "failure", message=_clean(r.message.splitlines()[0]
                                                                      if r.message else "failed"),
                                      type="failure")
-                fail.text = _clean("\n".join([r.message] + tail(r.details, 60)))
+                fail.text = _clean("\n".join([r.message] + ["! " + a for a in alarms(r.details, 60)]
+                                              + tail(r.details, 60)))
             out = []
             if r.notes:
                 out += [str(n) for n in r.notes]
