@@ -4,6 +4,7 @@
  * CRLF, so output translates LF to CR LF here and nowhere else.
  */
 #include <asm/io.h>
+#include <vigil/arch.h>
 #include <vigil/uart.h>
 
 #define UART_THR 0  /* transmit holding (DLAB=0) */
@@ -71,12 +72,38 @@ bool uart_init(uint16_t port)
 	return uart_setup();
 }
 
+/*
+ * How long one character may wait for room in the transmitter.  A real
+ * 16550 at 115200 baud has it within 87 us; an emulated one waits for its
+ * host side, which a loaded host can hold up for a good part of a second (a
+ * bound of a million status reads, about 0.1 s under TCG, once dropped
+ * characters from a panic report that way).  After a character timed out
+ * the UART counts as stalled, and later ones wait only briefly until it
+ * moves again: a stuck UART costs one timeout, not one per character, and
+ * never hangs the kernel.
+ */
+#define THR_WAIT_NS      1000000000ULL
+#define THR_STALLED_NS   1000000ULL
+#define THR_WAIT_SPINS   1000000u     /* before the clock is calibrated */
+static bool uart_stalled;
+
+static bool thr_wait(void)
+{
+	uint64_t limit = uart_stalled ? THR_STALLED_NS : THR_WAIT_NS;
+	uint64_t start = arch_time_ns();
+	for (unsigned spins = 0; !(reg_read(UART_LSR) & LSR_THR_EMPTY); spins++)
+		if (start ? arch_time_ns() - start > limit : spins > THR_WAIT_SPINS) {
+			uart_stalled = true;
+			return false;
+		}
+	uart_stalled = false;
+	return true;
+}
+
 static void uart_putc_raw(char c)
 {
-	for (unsigned spins = 0; !(reg_read(UART_LSR) & LSR_THR_EMPTY); spins++)
-		if (spins > 1000000)
-			return; /* a stuck UART must not hang the kernel */
-	reg_write(UART_THR, (uint8_t)c);
+	if (thr_wait())
+		reg_write(UART_THR, (uint8_t)c);
 }
 
 void uart_write(const char *s, size_t n)
