@@ -223,7 +223,7 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 			cpu_abandoned[cpu] = true;
 			lapic_send_ipi(cpu_table[cpu].apic_id, APIC_DM_INIT | APIC_LEVEL_ASSERT);
 			cpu_table[cpu].state = CPU_FAILED;
-			printk("smp: CPU %u (APIC ID %u) did not start within %u ms; marked failed\n", cpu,
+			printk("smp: CPU %u (APIC ID %u) did not check in within %u ms; marked failed\n", cpu,
 			       cpu_table[cpu].apic_id, AP_CHECKIN_TIMEOUT_US / 1000);
 		}
 	}
