@@ -902,34 +902,33 @@ void sched_dump(void)
 
 /* ---- CPU hotplug (include/vigil/cpuhp.h) ---- */
 
-void sched_cpu_activate(unsigned cpu)
+/* Open or close cpu's run queue to new work; closing also asks whatever
+ * runs there to reschedule (when kick). */
+static void set_rq_dying(unsigned cpu, bool dying, bool kick)
 {
 	unsigned long flags = arch_irq_save();
 	raw_lock(&rqs[cpu].lock);
-	rqs[cpu].dying = false;
+	__atomic_store_n(&rqs[cpu].dying, dying, __ATOMIC_RELEASE);
+	struct task *curr = rqs[cpu].curr;
+	if (kick && curr)
+		curr->need_resched = true;
 	raw_unlock(&rqs[cpu].lock);
 	arch_irq_restore(flags);
+}
+
+void sched_cpu_activate(unsigned cpu)
+{
+	set_rq_dying(cpu, false, false);
 }
 
 void sched_cpu_start_failed(unsigned cpu)
 {
-	unsigned long flags = arch_irq_save();
-	raw_lock(&rqs[cpu].lock);
-	__atomic_store_n(&rqs[cpu].dying, true, __ATOMIC_RELEASE);
-	raw_unlock(&rqs[cpu].lock);
-	arch_irq_restore(flags);
+	set_rq_dying(cpu, true, false); /* nothing runs there to kick */
 }
 
 void sched_cpu_deactivate(unsigned cpu)
 {
-	unsigned long flags = arch_irq_save();
-	raw_lock(&rqs[cpu].lock);
-	__atomic_store_n(&rqs[cpu].dying, true, __ATOMIC_RELEASE);
-	struct task *curr = rqs[cpu].curr;
-	if (curr)
-		curr->need_resched = true;
-	raw_unlock(&rqs[cpu].lock);
-	arch_irq_restore(flags);
+	set_rq_dying(cpu, true, true);
 	/* Whatever runs there reschedules: it and everything queued leave. */
 	arch_send_ipi(cpu, IPI_RESCHEDULE);
 }
