@@ -1,4 +1,3 @@
 # The \_Sx sleep-type scan over AML (drivers/acpi/aml_sleep.c).
 UNIT_TESTS += acpi_aml
 acpi_aml_SRCS := tests/unit/test_acpi_aml.c $(sort $(wildcard drivers/acpi/*.c))
-$(BUILD)/unit/acpi_aml: $(wildcard drivers/acpi/*.h)

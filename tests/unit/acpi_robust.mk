@@ -3,4 +3,3 @@
 UNIT_TESTS += acpi_robust
 acpi_robust_SRCS := tests/unit/test_acpi_robust.c tests/unit/acpi_builder.c \
 	$(sort $(wildcard drivers/acpi/*.c))
-$(BUILD)/unit/acpi_robust: $(wildcard drivers/acpi/*.h)

@@ -3,4 +3,3 @@
 UNIT_TESTS += completion
 completion_SRCS = tests/unit/test_completion.c $(SYNC_HOST_SRCS)
 completion_SAN := thread
-$(BUILD)/unit/completion: $(SYNC_HOST_DEPS)

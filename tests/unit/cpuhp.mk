@@ -10,4 +10,3 @@ cpuhp_SRCS = tests/unit/test_cpuhp.c tests/unit/host_cpuhp.c tests/unit/host_vir
 	core/virt/compat.c core/inject.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
 cpuhp_SAN := thread
 cpuhp_CFLAGS := -Icore/virt
-$(BUILD)/unit/cpuhp: $(SYNC_HOST_DEPS) core/hotplug/hotplug.c core/virt/virt_internal.h tests/unit/host_cpuhp.c

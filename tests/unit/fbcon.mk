@@ -4,4 +4,3 @@ UNIT_TESTS += fbcon
 fbcon_SRCS := tests/unit/test_fbcon.c drivers/fb/fbcon.c drivers/fb/fbtext.c drivers/fb/font8x16.c
 fbcon_CFLAGS := -Idrivers/fb
 # The unit rule only tracks include/vigil and tests/unit headers.
-$(BUILD)/unit/fbcon: $(wildcard drivers/fb/*.h)

@@ -10,15 +10,12 @@
 # whatever the include order.
 SYNC_HOST_SRCS = tests/unit/host_sched.c core/printk.c core/boot_params.c core/cmdline.c \
 	core/lib/kstrto.c $(filter-out %_selftest.c,$(sort $(wildcard core/sync/*.c core/lockdep/*.c)))
-SYNC_HOST_DEPS = $(wildcard core/lockdep/*.h)
 
 UNIT_TESTS += lockdep
 lockdep_SRCS = tests/unit/test_lockdep.c $(SYNC_HOST_SRCS)
-$(BUILD)/unit/lockdep: $(SYNC_HOST_DEPS)
 
 # The console command, through the real shell.
 UNIT_TESTS += lockdep_cmd
 lockdep_cmd_SRCS = tests/unit/test_lockdep_cmd.c core/lockdep_cmd.c core/console/shell.c \
 	core/console/shell_args.c core/console/shell_builtins.c core/console/line_editor.c \
 	core/console/autorun.c $(SYNC_HOST_SRCS)
-$(BUILD)/unit/lockdep_cmd: $(SYNC_HOST_DEPS)

@@ -3,4 +3,3 @@
 UNIT_TESTS += mutex
 mutex_SRCS = tests/unit/test_mutex.c $(SYNC_HOST_SRCS)
 mutex_SAN := thread
-$(BUILD)/unit/mutex: $(SYNC_HOST_DEPS)

@@ -3,4 +3,3 @@
 UNIT_TESTS += percpu_rwsem
 percpu_rwsem_SRCS = tests/unit/test_percpu_rwsem.c $(SYNC_HOST_SRCS)
 percpu_rwsem_SAN := thread
-$(BUILD)/unit/percpu_rwsem: $(SYNC_HOST_DEPS)

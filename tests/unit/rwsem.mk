@@ -3,4 +3,3 @@
 UNIT_TESTS += rwsem
 rwsem_SRCS = tests/unit/test_rwsem.c $(SYNC_HOST_SRCS)
 rwsem_SAN := thread
-$(BUILD)/unit/rwsem: $(SYNC_HOST_DEPS)

@@ -3,4 +3,3 @@
 UNIT_TESTS += spinlock
 spinlock_SRCS = tests/unit/test_spinlock.c $(SYNC_HOST_SRCS)
 spinlock_SAN := thread
-$(BUILD)/unit/spinlock: $(SYNC_HOST_DEPS)

@@ -15,13 +15,19 @@ UNIT_TESTS :=
 include $(filter-out tests/unit/unit.mk,$(sort $(wildcard tests/unit/*.mk)))
 
 unit_bin = $(BUILD)/unit/$(1)
+unit_objs = $(patsubst %.c,$(BUILD)/unit/obj/$(1)/%.o,$($(1)_SRCS))
 UNIT_BINS := $(foreach t,$(UNIT_TESTS),$(call unit_bin,$(t)))
 
+# Each test compiles its sources into its own object directory (its sanitizer
+# and <name>_CFLAGS apply to all of them); -MMD -MP records every header and
+# every #included .c file, so no .mk file lists dependencies by hand.
 define unit_rule
-$(call unit_bin,$(1)): $$($(1)_SRCS) $$(wildcard include/vigil/*.h tests/unit/*.h) | $(BUILD)/.tools-ok
+$(BUILD)/unit/obj/$(1)/%.o: %.c | $(BUILD)/.tools-ok
 	@mkdir -p $$(dir $$@)
-	$$(HOST_CC) $$(HOST_CFLAGS) $$(SAN_$$(or $$($(1)_SAN),address)) $$($(1)_CFLAGS) \
-		$$($(1)_SRCS) -o $$@ -lcmocka -lpthread
+	$$(HOST_CC) $$(HOST_CFLAGS) $$(SAN_$$(or $$($(1)_SAN),address)) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+$(call unit_bin,$(1)): $(call unit_objs,$(1))
+	$$(HOST_CC) $$(SAN_$$(or $$($(1)_SAN),address)) $$^ -o $$@ -lcmocka -lpthread
+-include $(patsubst %.o,%.d,$(call unit_objs,$(1)))
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 

@@ -7,4 +7,3 @@ UNIT_TESTS += virt_reboot
 virt_reboot_SRCS = tests/unit/test_virt_reboot.c tests/unit/host_virt.c core/virt/usage.c core/virt/compat.c \
 	core/inject.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
 virt_reboot_SAN := thread
-$(BUILD)/unit/virt_reboot: $(SYNC_HOST_DEPS) core/virt/virt_internal.h

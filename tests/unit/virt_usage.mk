@@ -18,4 +18,3 @@ virt_usage_SRCS = tests/unit/test_virt_usage.c tests/unit/host_virt.c core/virt/
 	core/inject.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
 virt_usage_SAN := thread
 virt_usage_CFLAGS := -Icore/virt
-$(BUILD)/unit/virt_usage: $(SYNC_HOST_DEPS) core/virt/virt_internal.h

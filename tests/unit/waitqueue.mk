@@ -3,4 +3,3 @@
 UNIT_TESTS += waitqueue
 waitqueue_SRCS = tests/unit/test_waitqueue.c $(SYNC_HOST_SRCS)
 waitqueue_SAN := thread
-$(BUILD)/unit/waitqueue: $(SYNC_HOST_DEPS)
