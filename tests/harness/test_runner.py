@@ -124,6 +124,27 @@ class LoadPlanTest(Base):
         pairs, _ = plan(scs, only=["basic.alone"], kinds=["qemu"])
         self.assertEqual(len(pairs), 1)
 
+    def test_selection_groups(self):
+        self.write("extra.py", "from harness.scenario import scenario, qemu\n"
+                               "GROUPS = ('virt',)\n"
+                               "@scenario(targets=[qemu(smp=1)])\ndef in_file_group(s): pass\n"
+                               "@scenario(targets=[qemu(smp=1)], groups='power')\n"
+                               "def also_power(s): pass\n")
+        scs = load_scenarios([self.dir])
+        by_name = {sc.name: sc for sc in scs}
+        self.assertEqual(by_name["first"].groups, ("basic",))
+        self.assertEqual(by_name["also_power"].groups, ("extra", "virt", "power"))
+        pairs, _ = plan(scs, groups=["virt"])
+        self.assertEqual([s.name for s, t in pairs], ["in_file_group", "also_power"])
+        pairs, _ = plan(scs, groups=["power", "basic"], only=["alone"])
+        self.assertEqual([(s.name, t.kind) for s, t in pairs], [("alone", "qemu"), ("alone", "bochs")])
+        pairs, _ = plan(scs, groups=["power"])
+        self.assertEqual([s.name for s, t in pairs], ["also_power"])
+        with self.assertRaises(ValueError) as cm:
+            plan(scs, groups=["nope"])
+        self.assertIn("unknown group nope", str(cm.exception))
+        self.assertIn("virt", str(cm.exception))
+
 
 class RunTest(Base):
     def test_results(self):

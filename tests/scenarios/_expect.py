@@ -2,7 +2,8 @@
 kernel grows; the scenarios read them (files starting with '_' are not
 scenario files)."""
 
-from harness.scenario import bochs, qemu
+# The targets live in _targets.py; these names stay importable from here.
+from _targets import BOCHS_1, BOCHS_2, BOCHS_GFXPAYLOAD, QEMU_1, QEMU_4  # noqa: F401
 
 # After boot, are the application processors online?  False while the kernel
 # only brings up the boot CPU; True once SMP bring-up lands (then `cpus` must
@@ -14,18 +15,6 @@ APS_ONLINE_AT_BOOT = True
 #   help version cpus cpu virt vm suspend check inject stress lockdep selftest
 #   bench poweroff reboot
 HELP_REQUIRED = ["help", "version", "cpus", "check", "poweroff"]
-
-# GRUB's gfxpayload for the Bochs targets: "text" keeps VGA text mode (no
-# framebuffer for the kernel; the harness rebuilds the ISO with it), None
-# boots the ISO as built (a graphics framebuffer).  framebuffer.py always
-# tests the graphics path on Bochs, so the others can stay in text mode.
-BOCHS_GFXPAYLOAD = "text"
-
-# The targets most scenarios use.
-QEMU_1 = qemu(smp=1)
-QEMU_4 = qemu(smp=4)
-BOCHS_1 = bochs(model="corei7_skylake_x", smp=1, gfxpayload=BOCHS_GFXPAYLOAD)
-BOCHS_2 = bochs(model="corei7_skylake_x", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
 
 
 def expected_online(smp):

@@ -11,10 +11,10 @@ the fault in the boot log, for example
 ignore that table, and still find the CPUs in QEMU's own MADT.
 """
 
-from harness import acpi as acpi_tables
-from harness.scenario import qemu, scenario
+from harness.scenario import scenario
+from _targets import BAD_MADT
 
-BAD_MADT = qemu(smp=2, acpi_tables=[acpi_tables.bad_madt()])
+GROUPS = ("firmware",)
 
 
 @scenario(targets=[BAD_MADT])

@@ -2,7 +2,10 @@
 "basic"): each leaves the machine exactly as it found it."""
 
 from harness.scenario import scenario
-from _expect import BOCHS_2, HELP_REQUIRED, QEMU_1, QEMU_4, expected_online
+from _expect import HELP_REQUIRED, expected_online
+from _targets import BOCHS_2, QEMU_1, QEMU_4
+
+GROUPS = ("smoke",)
 
 EVERYWHERE = [QEMU_1, QEMU_4, BOCHS_2]
 ONE_PER_EMULATOR = [QEMU_1, BOCHS_2]

@@ -1,7 +1,9 @@
 """The kernel command line: unknown and malformed parameters are reported."""
 
 from harness.scenario import scenario
-from _expect import BOCHS_1, QEMU_1
+from _targets import BOCHS_1, QEMU_1
+
+GROUPS = ("smoke",)
 
 
 @scenario(targets=[QEMU_1, BOCHS_1], cmdline="bogus=1")

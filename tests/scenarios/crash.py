@@ -4,7 +4,7 @@ machine with a failure status (QEMU exits through isa-debug-exit with status
 3; Bochs writes to its shutdown port, the text being the verdict)."""
 
 from harness.scenario import scenario
-from _expect import BOCHS_1, QEMU_1, QEMU_4
+from _targets import BOCHS_1, QEMU_1, QEMU_4
 
 
 def _crash(s, kind):

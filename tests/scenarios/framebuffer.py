@@ -7,7 +7,7 @@ GRUB's VBE mode switch, before the kernel runs (the harness boots Bochs in
 text mode for that reason)."""
 
 from harness.scenario import scenario
-from _expect import QEMU_1
+from _targets import QEMU_1
 
 
 @scenario(targets=[QEMU_1])

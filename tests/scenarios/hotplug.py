@@ -17,11 +17,10 @@ SVM under QEMU TCG (-cpu max, 4 CPUs), VMX under Bochs (corei7_skylake_x,
 import re
 import time
 
-from harness.scenario import bochs, qemu, scenario
-from _expect import BOCHS_GFXPAYLOAD
+from harness.scenario import scenario
+from _targets import BOCHS_VMX4, QEMU_SVM4
 
-QEMU_SVM4 = qemu(smp=4, cpu="max")
-BOCHS_VMX4 = bochs(model="corei7_skylake_x", smp=4, gfxpayload=BOCHS_GFXPAYLOAD)
+GROUPS = ("virt", "cpu")
 
 
 def _cpu_list(cpus):

@@ -2,7 +2,7 @@
 debug-exit success code; Bochs: the 'Shutdown' port)."""
 
 from harness.scenario import scenario
-from _expect import BOCHS_1, QEMU_1, QEMU_4
+from _targets import BOCHS_1, QEMU_1, QEMU_4
 
 
 @scenario(targets=[QEMU_1, QEMU_4, BOCHS_1])

@@ -18,13 +18,13 @@ import os
 import statistics
 import time
 
-from harness.scenario import qemu, scenario
-from _expect import BOCHS_1, QEMU_1
+from harness.scenario import scenario
+from _targets import BOCHS_1, NO_S3_1, QEMU_1, QEMU_2
 
 CYCLES = 5
 LONG_WAKEUP = 3.0        # seconds asleep in the last cycle: longer than OVMF's resume, so
                          # a TSC that stopped in S3 would show it
-NO_S3 = qemu(smp=1, args=("-global", "ICH9-LPC.disable_s3=1"))
+GROUPS = ("power",)
 
 
 def _info(s):
@@ -129,7 +129,7 @@ def _framebuffer_alive(s):
             "its output goes nowhere after S3")
 
 
-@scenario(targets=[qemu(smp=2)], cmdline="maxcpus=1", timeout=600)
+@scenario(targets=[QEMU_2], cmdline="maxcpus=1", timeout=600)
 def s3_second_cpu_left_offline(s):
     """A 2-CPU machine booted with maxcpus=1: the AP is reset by every wake
     (and may be started by the firmware's resume path); vigil never uses it,
@@ -142,7 +142,7 @@ def s3_second_cpu_left_offline(s):
     s.eq(r.get("online"), "1", "online CPUs after S3")
 
 
-@scenario(targets=[qemu(smp=2)], s3_wakeup=None)
+@scenario(targets=[QEMU_2], s3_wakeup=None)
 def s3_refused_with_other_cpus_online(s):
     """`s3 enter` is for the boot CPU alone; with an AP online it refuses
     before touching anything (the real `suspend s3` offlines the APs)."""
@@ -152,7 +152,7 @@ def s3_refused_with_other_cpus_online(s):
     s.ok("check")
 
 
-@scenario(targets=[NO_S3], s3_wakeup=None)
+@scenario(targets=[NO_S3_1], s3_wakeup=None)
 def s3_unsupported_machine(s):
     """QEMU with S3 disabled: no \\_S3 in the DSDT, so `s3 enter` fails with
     that reason and the machine carries on unchanged."""

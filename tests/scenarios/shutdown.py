@@ -17,11 +17,10 @@ the console to ask.)"""
 
 import re
 
-from harness.scenario import bochs, qemu, scenario
-from _expect import BOCHS_GFXPAYLOAD
+from harness.scenario import scenario
+from _targets import BOCHS_VMX4, QEMU_SVM4
 
-QEMU_SVM4 = qemu(smp=4, cpu="max")
-BOCHS_VMX4 = bochs(model="corei7_skylake_x", smp=4, gfxpayload=BOCHS_GFXPAYLOAD)
+GROUPS = ("virt", "power")
 
 # panic_report_cpus() in core/panic_stop.c.
 _CPU_LINE = re.compile(r"panic: cpu (\d+) (\(this CPU\)|stopped(?: \(it panicked too\))?|did not answer the NMI)"

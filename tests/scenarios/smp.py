@@ -4,11 +4,11 @@
 self-test (scheduler, cross-CPU calls, NMIs, locks, lockdep) must pass on
 that many CPUs.  Bochs runs the same with 4 CPUs."""
 
-from harness.scenario import bochs, qemu, scenario
-from _expect import BOCHS_GFXPAYLOAD
+from harness.scenario import scenario
+from _targets import BOCHS_VMX4, QEMU_1, QEMU_2, QEMU_4, QEMU_8, QEMU_16
 
-SMP_TARGETS = [qemu(smp=1), qemu(smp=2), qemu(smp=4), qemu(smp=8), qemu(smp=16),
-               bochs(model="corei7_skylake_x", smp=4, gfxpayload=BOCHS_GFXPAYLOAD)]
+GROUPS = ("cpu",)
+SMP_TARGETS = [QEMU_1, QEMU_2, QEMU_4, QEMU_8, QEMU_16, BOCHS_VMX4]
 
 
 def _ktap(s, r):
@@ -55,7 +55,7 @@ def smp_all_online_and_selftests(s):
     s.ok("check")
 
 
-@scenario(targets=[qemu(smp=4)])
+@scenario(targets=[QEMU_4])
 def selftest_errors(s):
     s.error("selftest nosuchtest", match=r"no selftest named 'nosuchtest'")
     r = s.ok("selftest list")
@@ -64,7 +64,7 @@ def selftest_errors(s):
         s.check(want in names, "selftest list lacks %s" % want, r.text())
 
 
-@scenario(targets=[qemu(smp=2)], cmdline="maxcpus=1")
+@scenario(targets=[QEMU_2], cmdline="maxcpus=1")
 def maxcpus_limits_cpus(s):
     r = s.ok("cpus")
     s.eq(r.where("possible")[0].get("possible"), "1", "possible CPUs with maxcpus=1")

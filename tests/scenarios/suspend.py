@@ -9,12 +9,10 @@ hardware read back), and a guest runs on the last CPU.  Refusals (no S3 in the
 DSDT, bad mode) change nothing.  The ordering against an enable under way
 (suspend waits for it) is the `suspend_waits_for_enable` self-test, on 4 CPUs."""
 
-from harness.scenario import bochs, qemu, scenario
-from _expect import BOCHS_GFXPAYLOAD
+from harness.scenario import scenario
+from _targets import BOCHS_2, NO_S3_2, QEMU_4
 
-QEMU_4 = qemu(smp=4)
-NO_S3 = qemu(smp=2, args=("-global", "ICH9-LPC.disable_s3=1"))
-BOCHS_VMX_2 = bochs(model="corei7_skylake_x", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
+GROUPS = ("virt", "power")
 
 
 def _state_after(s, ncpu, nvms, last_cpu, vm=None):
@@ -61,13 +59,13 @@ def suspend_s3_cycles(s):
     _cycles(s, "s3", 4, 2)
 
 
-@scenario(targets=[BOCHS_VMX_2], timeout=1200)
+@scenario(targets=[BOCHS_2], timeout=1200)
 def suspend_sim_vmx(s):
     """Simulated suspend/resume on VMX (Bochs), with 0, 1 and 3 VMs."""
     _cycles(s, "sim", 2, 1)
 
 
-@scenario(targets=[NO_S3], timeout=300)
+@scenario(targets=[NO_S3_2], timeout=300)
 def suspend_refusals(s):
     """No \\_S3 in the DSDT, a bad mode, extra words: an error, nothing changes."""
     vm = s.ok("vm create").records[0]["vm"]

@@ -7,14 +7,11 @@ failures roll every CPU back with a message naming the CPU and the reason.
 SVM under QEMU TCG (several AMD models), VMX under Bochs (several Intel
 models), SVM under Bochs too (ryzen)."""
 
-from harness.scenario import bochs, qemu, scenario
-from _expect import BOCHS_GFXPAYLOAD
+from harness.scenario import scenario
+from _targets import BOCHS_SVM, BOCHS_VMX_MODELS, QEMU_AMD_MODELS, QEMU_SVM2, QEMU_SVM4
 
-QEMU_SVM = [qemu(smp=4, cpu="max"), qemu(smp=2, cpu="EPYC"), qemu(smp=2, cpu="EPYC-Milan"),
-            qemu(smp=2, cpu="Opteron_G5")]
-BOCHS_VMX = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
-             for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770")]
-BOCHS_SVM = [bochs(model="ryzen", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)]
+QEMU_SVM = [QEMU_SVM4] + QEMU_AMD_MODELS
+BOCHS_VMX = BOCHS_VMX_MODELS
 
 
 def _virt(s):
@@ -101,7 +98,7 @@ def virt_vmx_lifecycle(s):
     _bad_guests(s)
 
 
-@scenario(targets=[qemu(smp=4, cpu="max")] + BOCHS_SVM)
+@scenario(targets=[QEMU_SVM4] + BOCHS_SVM)
 def virt_svm_injected(s):
     _injected(s, "cr4_mask", r"cr4_reserved_mask=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
     _injected(s, "svm_disabled", r"SVM disabled by firmware \(VM_CR\.SVMDIS=1\) \(injected\)")
@@ -113,14 +110,14 @@ def virt_vmx_injected(s):
     _injected(s, "vmx_cap", r"VMX_PROCBASED_CTLS2=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
 
 
-@scenario(targets=[qemu(smp=2, cpu="max")], cmdline="virt=off")
+@scenario(targets=[QEMU_SVM2], cmdline="virt=off")
 def virt_off(s):
     s.eq(_virt(s).get("vendor"), "none", "backend with virt=off")
     s.error("vm create", match=r"virtualization unavailable: virtualization is off \(virt=off\)")
     s.ok("check")
 
 
-@scenario(targets=[qemu(smp=2, cpu="max")])
+@scenario(targets=[QEMU_SVM2])
 def virt_console_errors(s):
     s.error("vm destroy 99", match=r"no VM with id 99")
     s.error("vm run 99", match=r"no VM with id 99")
@@ -137,7 +134,7 @@ def virt_console_errors(s):
     s.ok("check")
 
 
-@scenario(targets=[qemu(smp=2, cpu="max")], cmdline="virt_lock=vmlist")
+@scenario(targets=[QEMU_SVM2], cmdline="virt_lock=vmlist")
 def virt_old_design_lockdep(s):
     """The old design (count under the VM-list lock): lockdep reports the
     cycle with the CPU-hotplug lock the first time it is seen."""
@@ -149,7 +146,7 @@ def virt_old_design_lockdep(s):
     s.eq(s.ok("lockdep").records[0].get("violations"), "0", "planted report not counted")
 
 
-@scenario(targets=[qemu(smp=2, cpu="max")])
+@scenario(targets=[QEMU_SVM2])
 def virt_new_design_lockdep(s):
     r = s.ok("selftest virt_lock_order")
     s.check(any("design=usage" in l and "reports=0" in l for l in r.lines), "lockdep reported", r.text())

@@ -5,8 +5,10 @@ they found it, and that they refuse while virtualization is in use or an
 enable fault is armed -- never the figures themselves (emulated time is
 noisy); those go to the report as notes."""
 
-from harness.scenario import bochs, qemu, scenario
-from _expect import BOCHS_GFXPAYLOAD
+from harness.scenario import scenario
+from _targets import BOCHS_2, QEMU_SVM4, QEMU_SVM8
+
+GROUPS = ("virt", "bench")
 
 BENCHES = ("virt_enable", "virt_disable", "virt_fanout", "virt_fanout_put")   # refuse while in use
 FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=ns samples=(\d+)$"
@@ -35,8 +37,7 @@ def _untouched(s, what):
     s.ok("check")
 
 
-@scenario(targets=[qemu(smp=4, cpu="max"), qemu(smp=8, cpu="max"),
-                   bochs(model="corei7_skylake_x", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)],
+@scenario(targets=[QEMU_SVM4, QEMU_SVM8, BOCHS_2],
           timeout=900)
 def virt_bench(s):
     for name in BENCHES + ("virt_compat",):

@@ -76,10 +76,15 @@ def _verbose_printer(enabled):
 def cmd_check(args):
     paths = args.paths or [os.path.join(REPO, "tests", "scenarios")]
     scenarios = load_scenarios(paths)
-    pairs, units = plan(scenarios, only=args.only, kinds=args.target)
+    try:
+        pairs, units = plan(scenarios, only=args.only, kinds=args.target, groups=args.group)
+    except ValueError as e:
+        print("harness: %s" % e, file=sys.stderr)
+        return 2
     if args.list:
         for sc, t in pairs:
-            print("%s (%s)%s" % (sc.name, t.label, "  [shared: %s]" % sc.group if sc.group else ""))
+            print("%s (%s)  groups: %s%s" % (sc.name, t.label, " ".join(sc.groups),
+                                             "  [shared: %s]" % sc.group if sc.group else ""))
         print("harness: %d scenario runs in %d boots" % (len(pairs), len(units)))
         return 0
     rep = Reporter()
@@ -257,6 +262,7 @@ def cmd_list(args):
     args.list = True
     args.only = args.only or []
     args.target = args.target or []
+    args.group = args.group or []
     args.junit = None
     args.jobs = 1
     args.verbose = False
@@ -311,6 +317,8 @@ def parser():
                     help="scenario name (substring, or glob on 'name (target)'); repeatable")
     sp.add_argument("--target", action="append", default=[], metavar="KIND",
                     help="qemu, bochs, or a glob on the target label; repeatable")
+    sp.add_argument("--group", action="append", default=[], metavar="NAME",
+                    help="scenarios of this group (see --list); repeatable")
     sp.add_argument("--jobs", "-j", type=int, default=1, help="boots in parallel (default 1)")
     sp.add_argument("--verbose", "-v", action="store_true", help="mirror serial output to stderr")
     sp.add_argument("--list", action="store_true", help="list what would run")
@@ -336,6 +344,7 @@ def parser():
     sp.add_argument("paths", nargs="*")
     sp.add_argument("--only", action="append", default=[])
     sp.add_argument("--target", action="append", default=[])
+    sp.add_argument("--group", action="append", default=[])
     sp.set_defaults(func=cmd_list)
     return p
 

@@ -71,11 +71,24 @@ def target_matches(target, kinds):
     return False
 
 
-def plan(scenarios, only=None, kinds=None):
+def known_groups(scenarios):
+    """Every selection group the scenarios name, sorted."""
+    return sorted({g for sc in scenarios for g in sc.groups})
+
+
+def plan(scenarios, only=None, kinds=None, groups=None):
     """(pairs, units): the selected (scenario, target) pairs in report order
-    and the units that run them."""
+    and the units that run them.  `groups`: keep the scenarios in any of
+    these selection groups; a name no scenario has raises ValueError."""
+    if groups:
+        unknown = sorted(set(groups) - set(known_groups(scenarios)))
+        if unknown:
+            raise ValueError("unknown group %s (groups: %s)" % (
+                ", ".join(unknown), " ".join(known_groups(scenarios))))
     pairs = []
     for sc in scenarios:
+        if groups and not set(groups) & set(sc.groups):
+            continue
         for t in sc.targets:
             if target_matches(t, kinds) and matches(sc, t, only):
                 pairs.append((sc, t))

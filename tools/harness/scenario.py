@@ -22,6 +22,9 @@ Decorator arguments:
                   slowness factor: 1 for QEMU, more for Bochs and many vCPUs)
     boot_timeout  seconds to the first prompt (default: the target's)
     name          default: the function name
+    groups        extra selection groups (`check --group NAME`); a scenario is
+                  always in the group named after its file, and in every group
+                  its file lists in a module-level GROUPS tuple
     s3_wakeup     QEMU: seconds from the guest entering ACPI S3 (QMP SUSPEND)
                   to the harness's system_wakeup (default 0.1); None: the
                   guest stays asleep (wake it with s.qmp.wakeup())
@@ -57,7 +60,7 @@ DEFAULT_S3_WAKEUP = 0.1     # seconds; tools/harness/qemu.py has the same defaul
 
 class Scenario:
     def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path,
-                 s3_wakeup=DEFAULT_S3_WAKEUP):
+                 s3_wakeup=DEFAULT_S3_WAKEUP, groups=()):
         self.func = func
         self.name = name
         self.targets = targets
@@ -70,6 +73,7 @@ class Scenario:
         self.doc = (func.__doc__ or "").strip()
         self.order = 0
         self.s3_wakeup = s3_wakeup
+        self.groups = tuple(groups)  # selection groups; load_scenarios adds the file's
 
     @property
     def group(self):
@@ -86,10 +90,14 @@ _pending = []
 
 
 def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None,
-             s3_wakeup=DEFAULT_S3_WAKEUP):
+             s3_wakeup=DEFAULT_S3_WAKEUP, groups=()):
+    if isinstance(groups, str):
+        groups = (groups,)
+
     def wrap(func):
         sc = Scenario(func, name or func.__name__, list(targets or [qemu()]), cmdline, shared,
-                      timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup)
+                      timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup,
+                      groups=groups)
         if not sc.targets:
             raise ValueError("%s: no targets" % sc.name)
         _pending.append(sc)
@@ -122,9 +130,13 @@ def load_scenarios(paths):
             spec.loader.exec_module(mod)
         finally:
             sys.path.pop(0)
+        file_groups = getattr(mod, "GROUPS", ())
+        if isinstance(file_groups, str):
+            file_groups = (file_groups,)
         for sc in list(_pending):
             sc.module = stem
             sc.path = path
+            sc.groups = tuple(dict.fromkeys((stem,) + tuple(file_groups) + sc.groups))
             if sc.name in seen:
                 raise ValueError("scenario %r defined in both %s and %s" % (
                     sc.name, seen[sc.name], path))
