@@ -19,7 +19,7 @@
 	},                                                                       \
 	.maxcpus = CONFIG_MAX_CPUS,                                              \
 	.loglevel = BOOT_LOGLEVEL_MAX, /* everything but debug, as Linux */      \
-	.lockdep = true,               /* DESIGN.md: on in every build tests run */ \
+	.lockdep = true,               /* on in every boot the tests run */      \
 	.quiet = false,                                                          \
 	.virt = "auto",                                                          \
 	.virt_lock = "usage",                                                          \

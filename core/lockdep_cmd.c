@@ -1,5 +1,5 @@
 /*
- * Console command `lockdep` (console-protocol.md):
+ * Console command `lockdep` (docs/console.md):
  *
  *     classes=<k> deps=<k> violations=<k>
  *     violation=1 kind=cycle locks=A,B task=<t> site=<file:line>

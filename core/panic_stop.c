@@ -1,5 +1,5 @@
 /*
- * Stopping every CPU on panic (DESIGN.md section 5, "Panic/crash"; the model
+ * Stopping every CPU on panic (docs/design.md section 7; the model
  * is Linux's nmi_shootdown_cpus() with cpu_emergency_disable_virtualization()).
  *
  * Why NMIs: the other CPUs may have interrupts off, be spinning on a lock the

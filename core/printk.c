@@ -1,7 +1,7 @@
 /*
  * printk: the kernel log.  Each line gets a "[seconds.micros] " prefix, so a
  * log line always starts with '[' and is never mistaken for a console status
- * line (console-protocol.md).  Lines are assembled in a per-call buffer and
+ * line (docs/console.md).  Lines are assembled in a per-call buffer and
  * written whole under a lock so that CPUs do not interleave mid-line.
  */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 #!/bin/sh
-# House rule (docs/HACKING.md, "Layering"): core/ never includes an arch/
+# House rule (docs/HACKING.md): core/ never includes an arch/
 # header and its code never names VMX or SVM; generic code reaches the machine
 # through include/vigil/arch.h and the virtualization backends through
 # virt_ops.  The include rule is also enforced by the build (core/ objects are

@@ -4,8 +4,8 @@
  * an optional "b" block that OSPM writes separately (16.1: "two fixed
  * PM1x_CNT registers").  The blocks come from the FADT as Generic Address
  * Structures: system I/O on every PC we know, system memory allowed.
- * Poweroff (S5) has its own copy in power.c, which predates this file and
- * only handles I/O.
+ * Poweroff (S5) writes PM1 control through its own code in power.c, which
+ * handles system I/O blocks only.
  */
 #include <asm/cpu.h>
 #include <asm/io.h>

@@ -6,7 +6,7 @@
  *    rights (text RX, rodata R, data/bss RW+NX);
  *  - an ioremap window of uncached 4 KiB mappings for MMIO.  Caching of the
  *    MMIO ranges in the direct map is still UC through the firmware's MTRRs
- *    (SDM vol 3, 11.5.2.2: a UC MTRR wins over a WB PAT type), and nothing
+ *    (SDM vol 3, 12.5.2.2: a UC MTRR wins over a WB PAT type), and nothing
  *    accesses MMIO through it.
  * The loader's identity map is dropped: nothing below PAGE_OFFSET is mapped
  * except pages mapped on purpose (the AP trampoline).

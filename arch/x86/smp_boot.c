@@ -135,7 +135,7 @@ static __noreturn void ap_entry(unsigned ticket)
 
 /*
  * The wait between INIT and the first SIPI.  The SDM's MP initialization
- * example (vol 3, 10.4.4.1 "Typical BSP Initialization Sequence") waits
+ * example (vol 3, 9.4.4.1 "Typical BSP Initialization Sequence") waits
  * 10 ms, which parts with an external APIC needed.  CPUs with an integrated
  * local APIC (Intel family 6 and later, AMD family 0Fh and later, Hygon)
  * accept the SIPI as soon as the INIT is delivered, and Linux has skipped
@@ -217,7 +217,7 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 			/* Late is as bad as never: an AP that arrived now would take a
 			 * trampoline ticket, and a stack, that the next bring-up hands
 			 * to another CPU.  INIT puts it back into wait-for-SIPI
-			 * wherever it is (SDM vol 3, 10.4 "Multiple-Processor (MP)
+			 * wherever it is (SDM vol 3, 9.4 "Multiple-Processor (MP)
 			 * Initialization"); the flag covers one already past the
 			 * trampoline. */
 			cpu_abandoned[cpu] = true;

@@ -10,7 +10,7 @@
 ;    tr_s3_wake first rebases CS to the page, after which both paths share
 ;    the same code.
 ; It climbs to protected mode, then to long mode with the kernel's page
-; tables (SDM vol 3, 9.8.5 "Initializing IA-32e mode").  An AP then takes a
+; tables (SDM vol 3, 10.8.5 "Initializing IA-32e mode").  An AP then takes a
 ; stack by ticket (so any number of APs can run it at the same time) and
 ; calls the kernel's C entry; the S3 path jumps to the kernel's resume code
 ; (arch/x86/s3_wake.asm), which needs no stack of its own.  ESI tells the

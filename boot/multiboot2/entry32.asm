@@ -16,7 +16,7 @@
 ;  3. build page tables inside the image: identity map of 0..4 GiB (what
 ;     include/vigil/boot_info.h promises the kernel) and the kernel window
 ;     0xFFFFFFFF80000000 -> physical 0 (1 GiB), both with 2 MiB pages;
-;  4. switch to long mode in the order of SDM vol 3, 9.8.5 "Initializing
+;  4. switch to long mode in the order of SDM vol 3, 10.8.5 "Initializing
 ;     IA-32e mode" (CR4.PAE, CR3, EFER.LME, CR0.PG, far jump to a 64-bit
 ;     code segment);
 ;  5. in 64-bit mode jump to the high-half link address, convert the MBI into
@@ -150,7 +150,7 @@ mb2_entry32:
 	; 2048 2 MiB pages: entry i maps physical i * 2 MiB.  All of them stay
 	; below 4 GiB, so the high halves of the entries stay zero.  The large
 	; page over the first MiB is fine: the processor splits pages that
-	; overlap the fixed-range MTRRs (SDM vol 3, 11.11.9 "Large page size
+	; overlap the fixed-range MTRRs (SDM vol 3, 12.11.9 "Large page size
 	; considerations"); MMIO holes get their UC type from the MTRRs.
 	xor ecx, ecx
 .fill_pd:
@@ -162,7 +162,7 @@ mb2_entry32:
 	cmp ecx, 4 * 512
 	jb .fill_pd
 
-	; SDM vol 3, 9.8.5 "Initializing IA-32e mode": (1) paging is off (the
+	; SDM vol 3, 10.8.5 "Initializing IA-32e mode": (1) paging is off (the
 	; loader left CR0.PG = 0); (2) enable PAE; (3) point CR3 at the PML4,
 	; which must lie below 4 GiB since only 32 bits of CR3 are written
 	; here; (4) set EFER.LME; (5) enable paging, which activates IA-32e
@@ -187,13 +187,13 @@ mb2_entry32:
 	wrmsr
 
 	; This MOV and the jump after it run from identity-mapped pages, as
-	; 9.8.5 requires.
+	; 10.8.5 requires.
 	mov eax, cr0
 	or eax, CR0_PG
 	mov cr0, eax
 
 	; Now in compatibility mode; a far jump to a code segment with L = 1
-	; enters 64-bit mode (SDM vol 3, 9.8.5 and 5.2.1 "Code-segment
+	; enters 64-bit mode (SDM vol 3, 10.8.5 and 5.2.1 "Code-segment
 	; descriptor in 64-bit mode").
 	jmp GDT_CODE64:PHYS(.long_mode)
 

@@ -30,7 +30,7 @@
 #define PAGE_4K 0x1000ULL
 
 /* Where the AP trampoline may go: SIPI vectors address 4 KiB pages below
- * 1 MiB (SDM vol 3, 8.4.4.1 "Typical BSP initialization sequence"); stay
+ * 1 MiB (SDM vol 3, 9.4.4.1 "Typical BSP initialization sequence"); stay
  * above page 0 and below the EBDA, which starts at 0x9FC00 or lower. */
 #define TRAMPOLINE_PREFERRED 0x8000ULL
 #define TRAMPOLINE_LOW       0x1000ULL

@@ -1,6 +1,6 @@
 /*
  * autorun=<cmd>[;<cmd>...]: console commands run at boot exactly as if typed
- * (console-protocol.md, "Command line").  Each one is echoed after a prompt,
+ * (docs/console.md, "autorun").  Each one is echoed after a prompt,
  * so a boot log reads like an interactive session and the harness parses
  * both the same way.  The parameter itself is in autorun_param.c.
  */

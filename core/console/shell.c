@@ -1,7 +1,7 @@
 /*
  * The console shell: input, dispatch and reply framing.
  *
- * The framing rules of console-protocol.md are enforced here and nowhere
+ * The framing rules of docs/console.md are enforced here and nowhere
  * else, so a command cannot get them wrong: a command only prints data lines
  * and says whether it failed; the shell adds exactly one status line ("ok" or
  * "error: <reason>") and then the prompt.  If a command's last data line

@@ -1,5 +1,5 @@
 /*
- * The CPU-hotplug state machine (include/vigil/cpuhp.h, DESIGN.md section 6).
+ * The CPU-hotplug state machine (include/vigil/cpuhp.h, docs/design.md section 3).
  *
  * The walk for one CPU, up:
  *     PREPARE startups          control CPU, in table order
@@ -517,8 +517,8 @@ const char *cpuhp_state_name(unsigned cpu)
 
 void cpuhp_init(void)
 {
-	/* The virtualization callbacks live in the ONLINE section (DESIGN.md
-	 * section 5): online = compatibility check + enable under usage_lock
+	/* The virtualization callbacks live in the ONLINE section (docs/design.md
+	 * section 4): online = compatibility check + enable under usage_lock
 	 * when the count is up; a failure vetoes the online. */
 	add_step("virt:online", CPUHP_ONLINE, virt_online_step, virt_offline_step);
 	/* CPUs already up at boot have been through all of it (the boot path

@@ -1,4 +1,4 @@
-/* Console: `cpu online <n>`, `cpu offline <n>` (console-protocol.md). */
+/* Console: `cpu online <n>`, `cpu offline <n>` (docs/console.md). */
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
 #include <vigil/shell.h>

@@ -1,6 +1,6 @@
 /*
  * An enable failure injected into a CPU's online while another CPU is
- * creating the first VM (issue 5): the VM creation (virt_get, 0 -> 1 under
+ * creating the first VM: the VM creation (virt_get, 0 -> 1 under
  * cpus_read_lock) is made slow on the boot CPU (inject virt_enable_slow),
  * and while it is inside the enable, `cpu online` of the last CPU runs with
  * virt_enable_fail armed for that CPU.  The online needs cpus_write_lock, so

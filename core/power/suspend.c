@@ -1,5 +1,5 @@
 /*
- * One suspend/resume cycle (include/vigil/suspend.h, DESIGN.md section 7).
+ * One suspend/resume cycle (include/vigil/suspend.h, docs/design.md section 6).
  *
  * Lock order: pm_mutex, then (inside cpu_down/cpu_up) cpus_write_lock.  A
  * suspend asked for while another thread is inside a virtualization enable

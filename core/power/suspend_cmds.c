@@ -1,4 +1,4 @@
-/* Console: `suspend [sim|s3]` (console-protocol.md) and the suspend bench. */
+/* Console: `suspend [sim|s3]` (docs/console.md) and the suspend bench. */
 #include <vigil/arch.h>
 #include <vigil/bench.h>
 #include <vigil/shell.h>

@@ -1,6 +1,6 @@
 /*
  * A suspend asked for while another task is inside a virtualization enable
- * waits for it (DESIGN.md section 7; issue 5): the enabler holds
+ * waits for it (docs/design.md section 6): the enabler holds
  * cpus_read_lock around the 0 -> 1 fan-out, and the suspend's first CPU
  * offline needs cpus_write_lock.  The enable is made slow (300 ms on one
  * CPU, inject virt_enable_slow); a dynamic ONLINE hotplug state records

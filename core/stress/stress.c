@@ -1,7 +1,7 @@
 /*
  * `stress [ops=<n>] [seed=<s>]`: random CPU hotplug, VM create/destroy/run,
  * simulated suspend and injected failures, with the system invariants
- * (`check`) run after every step (DESIGN.md sections 5-7, issue 5).
+ * (`check`) run after every step (docs/design.md sections 3-6).
  *
  * Two threads work at once, because the bugs this hunts are races:
  *  - the console thread (this command) does the operations whose outcome it

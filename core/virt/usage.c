@@ -1,5 +1,5 @@
 /*
- * The virtualization usage core (DESIGN.md section 5), modelled on Linux KVM
+ * The virtualization usage core (docs/design.md section 4), modelled on Linux KVM
  * after kvm_usage_count got its own mutex:
  *
  *     cpus_read_lock()         the CPU-hotplug lock (per-CPU rwsem)

@@ -1,7 +1,8 @@
 /*
  * The hooks core/ needs from an architecture.  arch/x86 implements them for
- * the real machine; tests/unit/host_arch.c implements them again for the host
- * (CPUs as threads), which is what lets core/ be unit- and stress-tested.
+ * the real machine; tests/unit/host_sched.c (with host_cpuhp.c and
+ * host_virt.c) implements them again for the host (CPUs as threads), which
+ * is what lets core/ be unit- and stress-tested.
  *
  * This is the only door between core/ and the hardware: core/ includes no
  * other arch header.

@@ -1,5 +1,5 @@
 /*
- * The CPU-hotplug state machine (DESIGN.md section 6), modelled on Linux's
+ * The CPU-hotplug state machine (docs/design.md section 3), modelled on Linux's
  * cpuhp: an ordered table of states, each with a startup callback (run on
  * the way up) and a teardown callback (run on the way down, in reverse
  * order), in three sections:

@@ -1,5 +1,5 @@
 /*
- * The CPU-hotplug lock (DESIGN.md sections 5 and 6): one global per-CPU
+ * The CPU-hotplug lock (docs/locking.md): one global per-CPU
  * rw-semaphore, lockdep class "cpu_hotplug_lock".
  *
  *   cpus_read_lock()    the set of online CPUs cannot change until

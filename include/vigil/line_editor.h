@@ -4,7 +4,7 @@
  *
  * It is a pure state machine fed one byte at a time, with no I/O of its own:
  * echo goes through a callback, so the same code runs under the kernel's
- * UART loop and in host unit tests.  Editing keys (console-protocol.md):
+ * UART loop and in host unit tests.  Editing keys (docs/console.md):
  *
  *   printable ASCII  appended and echoed
  *   BS (0x08), DEL   erase the last character (echo "\b \b")

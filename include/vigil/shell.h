@@ -1,7 +1,7 @@
 /*
  * The console shell: reads command lines (through the line editor), runs
  * registered commands and frames their replies exactly as
- * /work/shared/console-protocol.md (docs/console.md) specifies:
+ * docs/console.md specifies:
  *
  *     vigil> <command>            prompt, then the echoed command
  *     <data line>...              zero or more, printed by shell_printf()

@@ -1,5 +1,5 @@
 /*
- * System suspend and resume (DESIGN.md section 7) and the task freezer.
+ * System suspend and resume (docs/design.md section 6) and the task freezer.
  *
  * One cycle: freeze the freezable tasks; take every non-boot CPU offline
  * through CPU hotplug (so their ONLINE teardowns -- virtualization off --

@@ -11,7 +11,7 @@ from _targets import BOCHS_1, BOCHS_2, BOCHS_GFXPAYLOAD, QEMU_1, QEMU_4  # noqa:
 APS_ONLINE_AT_BOOT = True
 
 # Commands `help` must list (the first word of a synopsis line).  Extend as
-# commands land; console-protocol.md has the full set:
+# commands land; docs/console.md has the full set:
 #   help version cpus cpu virt vm suspend check inject stress lockdep selftest
 #   bench poweroff reboot
 HELP_REQUIRED = ["help", "version", "cpus", "check", "poweroff"]

@@ -1,5 +1,5 @@
-"""CPU hotplug with the virtualization state always right (issue 5,
-DESIGN.md sections 5-6).
+"""CPU hotplug with the virtualization state always right (docs/design.md
+sections 3-4).
 
 Every non-boot CPU goes offline and back with 0, 1 and several VMs, and after
 each step `cpus`, `virt` and `check` must agree that virtualization is on

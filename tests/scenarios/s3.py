@@ -1,4 +1,4 @@
-"""ACPI S3, suspend to RAM, the architecture half (issue 5 item 3): the
+"""ACPI S3, suspend to RAM, the architecture half (docs/design.md section 6): the
 `s3 enter` test command calls arch_s3_enter() on the boot CPU alone.  QEMU
 reports the sleep with the QMP SUSPEND event; the harness answers it with
 system_wakeup (after the scenario's s3_wakeup delay); QEMU resets the machine

@@ -1,4 +1,4 @@
-"""Shutdown, reboot and panic with virtualization on (issue 5, item 4).
+"""Shutdown, reboot and panic with virtualization on (docs/design.md section 7).
 
 - Panic: the panicking CPU stops every other online CPU with an NMI; each
   leaves virtualization (emergency disable) and halts; the panicking CPU

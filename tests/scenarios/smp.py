@@ -1,5 +1,5 @@
-"""Every CPU up, and the concurrency the virtualization core builds on
-(issue: every CPU up).  Each target boots with N CPUs; all must come online
+"""Every CPU up, and the concurrency the virtualization core builds on.
+Each target boots with N CPUs; all must come online
 (INIT-SIPI-SIPI through the trampoline, in parallel), and every in-kernel
 self-test (scheduler, cross-CPU calls, NMIs, locks, lockdep) must pass on
 that many CPUs.  Bochs runs the same with 4 CPUs."""

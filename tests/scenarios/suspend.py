@@ -1,4 +1,4 @@
-"""Suspend and resume through the hotplug machinery (issue 5 item 3):
+"""Suspend and resume through the hotplug machinery (docs/design.md section 6):
 `suspend [sim|s3]` freezes freezable tasks, takes every non-boot CPU offline
 (their ONLINE teardown disables virtualization), runs the syscore callbacks on
 the boot CPU with interrupts off (virtualization off there too), sleeps --

@@ -1,5 +1,5 @@
-"""Virtualization enabling under the usage count (issue: per-CPU
-compatibility checks and VMX/SVM enabling under a usage count and mutex).
+"""Virtualization enabling under the usage count (docs/design.md section 4):
+per-CPU compatibility checks and VMX/SVM enabling under a usage count and mutex.
 
 On every CPU model: create a VM, see every CPU enabled, run the built-in
 guest on every CPU, destroy it, see every CPU disabled; then the injected

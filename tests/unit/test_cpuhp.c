@@ -1,6 +1,6 @@
 /*
  * Host tests of the CPU-hotplug state machine (core/hotplug/hotplug.c, the
- * real code, DESIGN.md section 6) under ThreadSanitizer, on host_smp's fake
+ * real code, docs/design.md section 3) under ThreadSanitizer, on host_smp's fake
  * CPUs, with the real virtualization usage core (core/virt/usage.c) behind
  * its static ONLINE state and host_virt.c as the hardware.
  *

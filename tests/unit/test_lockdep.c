@@ -4,7 +4,7 @@
  * locks and showing both chains; a three-lock cycle; the same order repeated
  * is quiet; trylocks add no edge; recursive locking (and the _nested way
  * out); might_sleep in atomic context; the assertions; bad unlocks; locks
- * held at task exit; expect windows; lockdep=off; the DESIGN.md cycle around
+ * held at task exit; expect windows; lockdep=off; the cycle around
  * the CPU-hotplug lock.
  *
  * Lockdep's state is global for the binary, so every test uses its own locks
@@ -521,7 +521,7 @@ static void test_expect_window(void **state)
 	assert_int_equal(lockdep_expect_end(), 0);
 }
 
-/* ---- DESIGN.md section 5: why usage_lock is not vm_list_lock ---- */
+/* ---- why usage_lock is not vm_list_lock (docs/locking.md) ---- */
 
 static DEFINE_MUTEX(vm_list_lock);
 

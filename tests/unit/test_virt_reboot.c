@@ -1,7 +1,7 @@
 /*
  * Host tests of the shutdown/reboot and panic side of the virtualization
  * usage core (core/virt/usage.c: virt_reboot, virt_emergency_disable_this_cpu;
- * DESIGN.md section 5), on the fake CPUs of host_smp.c and the host backend
+ * docs/design.md section 7), on the fake CPUs of host_smp.c and the host backend
  * of host_virt.c, under ThreadSanitizer.
  *
  * These are what the boot scenarios cannot see (tests/scenarios/shutdown.py

@@ -1,6 +1,6 @@
 /*
  * Host tests of the virtualization usage core (core/virt/usage.c, the real
- * code, DESIGN.md section 5) under ThreadSanitizer: tasks are threads, the
+ * code, docs/design.md section 4) under ThreadSanitizer: tasks are threads, the
  * fake CPUs of host_smp.c run cross-CPU calls on their own workers, and
  * host_virt.c is the hardware (per-CPU enable bits that punish a double
  * enable, a disable of a disabled CPU, or a call made while preemptible).

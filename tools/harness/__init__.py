@@ -1,7 +1,7 @@
 """vigil host test harness.
 
 Boots the kernel under QEMU (OVMF, UEFI) or Bochs (GRUB ISO, Multiboot2),
-drives the serial console described in console-protocol.md, runs the
+drives the serial console described in docs/console.md, runs the
 scenarios in tests/scenarios/ and reports KTAP, JUnit XML and an exit status.
 
 Modules:

@@ -1,6 +1,6 @@
 """The serial console: transports, line rendering, reply parsing, Console.
 
-The protocol (console-protocol.md, version 1) in one paragraph: after boot and
+The protocol (docs/console.md, version 1) in one paragraph: after boot and
 after every reply the kernel prints the prompt "vigil> " without a newline; a
 command is one line ended by CR; characters are echoed; a reply is zero or more
 data lines (space-separated key=value tokens) and exactly one status line,

@@ -4,8 +4,8 @@
  * core compares against the boot CPU's before enabling VMX there).
  *
  * The capability MSRs are described in Intel SDM vol 3D, appendix A; the
- * enabling rules (CPUID.1:ECX.VMX, IA32_FEATURE_CONTROL) in 23.6
- * "Discovering support for VMX" and 23.7 "Enabling and entering VMX
+ * enabling rules (CPUID.1:ECX.VMX, IA32_FEATURE_CONTROL) in 24.6
+ * "Discovering support for VMX" and 24.7 "Enabling and entering VMX
  * operation".
  */
 #include "vmx_internal.h"
@@ -28,7 +28,7 @@ INJECT_POINT(vmx_feature_control, "vmx_feature_control",
 
 /*
  * Firmware normally sets "VMXON outside SMX" and the lock bit on every CPU
- * (23.7); when it left the MSR unlocked we do the same, since an unlocked
+ * (24.7); when it left the MSR unlocked we do the same, since an unlocked
  * IA32_FEATURE_CONTROL makes VMXON fault.  Once locked, only a reset
  * changes it.
  */
@@ -81,7 +81,7 @@ int vmx_probe(char *why, size_t len)
 	if (vmx_caps.probed)
 		return 0;
 
-	/* 23.6: CPUID.1:ECX.VMX[bit 5] = 1 means VMX operation is supported. */
+	/* 24.6: CPUID.1:ECX.VMX[bit 5] = 1 means VMX operation is supported. */
 	if (!(cpuid(1).ecx & CPUID_1_ECX_VMX)) {
 		snprintf(why, len, "CPU has no VMX (CPUID.1:ECX.VMX=0)");
 		return -1;
@@ -141,7 +141,7 @@ int vmx_probe(char *why, size_t len)
 	}
 
 	/* NMI exiting: an NMI (the panic path's emergency disable) must reach
-	 * the host even while a guest runs (24.6.1). */
+	 * the host even while a guest runs (25.6.1). */
 	if (adjust_controls(pin_cap, PIN_NMI_EXITING, PIN_NMI_EXITING, &c.pin)) {
 		snprintf(why, len, "VMX cannot exit on NMIs (pin-based controls 0x%lx)", (unsigned long)pin_cap);
 		return -1;
@@ -168,7 +168,7 @@ int vmx_probe(char *why, size_t len)
 		return -1;
 	}
 
-	/* A 64-bit host needs "host address-space size" (27.5.1); loading
+	/* A 64-bit host needs "host address-space size" (28.5.1); loading
 	 * IA32_EFER on entry and exit keeps the guest's EFER its own. */
 	if (adjust_controls(exit_cap, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS | EXIT_LOAD_IA32_EFER,
 			    EXIT_HOST_ADDR_SPACE_SIZE, &c.exit)) {
@@ -187,7 +187,7 @@ int vmx_probe(char *why, size_t len)
 		return -1;
 	}
 
-	/* A.10 / 28.2.6: a 4-level EPT walk, a memory type for the paging
+	/* A.10 / 29.3.6: a 4-level EPT walk, a memory type for the paging
 	 * structures, and INVEPT to invalidate what the CPU cached. */
 	c.ept_vpid = read_cap(MSR_IA32_VMX_EPT_VPID_CAP, &ok);
 	if (!ok) {

@@ -1,8 +1,8 @@
 /*
- * Turning VMX operation on and off on one CPU (Intel SDM vol 3C, 23.7
- * "Enabling and entering VMX operation", 23.8 "Restrictions on VMX
- * operation", 24.11.5 "VMXON region", 31.5 "VMX operation and the VMXON
- * region"; VMXON/VMXOFF/VMCLEAR in 30.3).
+ * Turning VMX operation on and off on one CPU (Intel SDM vol 3C, 24.7
+ * "Enabling and entering VMX operation", 24.8 "Restrictions on VMX
+ * operation", 25.11.5 "VMXON region", 32.5 "VMX operation and the VMXON
+ * region"; VMXON/VMXOFF/VMCLEAR in 31.3).
  *
  * Every function here runs on the CPU it concerns with preemption off.
  * Each CPU's state is written only by that CPU; the only concurrent reader
@@ -43,7 +43,7 @@ int vmx_prepare_cpu(unsigned cpu)
  * VMXON with its three outcomes: #GP when CR0/CR4 or IA32_FEATURE_CONTROL
  * forbid it (caught by the kernel's #GP fixup table: -1), VMfailInvalid for
  * a bad region address or revision identifier, VMfailValid when the CPU is
- * already in VMX root operation (30.3 "VMXON").
+ * already in VMX root operation (31.3 "VMXON").
  */
 static int vmxon_safe(uint64_t pa)
 {
@@ -115,7 +115,7 @@ int vmx_enable(char *why, size_t len)
 		return -1;
 	}
 
-	/* 23.8: in VMX operation every bit set in IA32_VMX_CRn_FIXED0 must
+	/* 24.8: in VMX operation every bit set in IA32_VMX_CRn_FIXED0 must
 	 * be 1 in CRn and every bit clear in IA32_VMX_CRn_FIXED1 must be 0
 	 * (CR0.NE, CR0.PE/PG and CR4.VMXE on today's CPUs). */
 	uint64_t cr0_f0, cr0_f1, cr4_f0, cr4_f1, basic;
@@ -138,7 +138,7 @@ int vmx_enable(char *why, size_t len)
 		return -1;
 	}
 
-	/* 24.11.5: the VMXON region starts with the VMCS revision identifier
+	/* 25.11.5: the VMXON region starts with the VMCS revision identifier
 	 * (bit 31 clear); this CPU's own, which the compatibility check has
 	 * already compared with the boot CPU's. */
 	uint32_t *region = phys_to_virt(st->vmxon_pa);
@@ -169,7 +169,7 @@ int vmx_enable(char *why, size_t len)
 	st->state = VMX_CPU_ON;
 
 	/* Translations cached by an earlier VMX session on this CPU (another
-	 * kernel before a warm restart) must not survive into ours (28.3.3
+	 * kernel before a warm restart) must not survive into ours (29.4.3
 	 * "Invalidating cached translation information"). */
 	if (vmx_caps.ept_vpid & EPT_CAP_INVEPT_ALL)
 		(void)invept(INVEPT_ALL_CONTEXT, 0);
@@ -178,7 +178,7 @@ int vmx_enable(char *why, size_t len)
 
 /*
  * VMCLEAR before VMXOFF so that the VMCS's data reaches memory and its
- * launch state is "clear" (24.11.3 "Initializing a VMCS"); then leave VMX
+ * launch state is "clear" (25.11.3 "Initializing a VMCS"); then leave VMX
  * operation and give CR0/CR4 back as enable() found them.
  */
 void vmx_disable(void)
@@ -208,12 +208,12 @@ void vmx_disable(void)
 
 /*
  * NMI/panic context: no locks, no printk, no allocation.  INIT is blocked
- * in VMX root operation (23.8), so leaving it is what lets another CPU or
+ * in VMX root operation (24.8), so leaving it is what lets another CPU or
  * the firmware reset this one.
  *
  * When the NMI interrupted enable() or disable() themselves, this CPU may
  * or may not be in VMX operation.  Clearing CR4.VMXE tells: it raises #GP
- * exactly when the CPU is in VMX operation (23.8), and the kernel's #GP
+ * exactly when the CPU is in VMX operation (24.8), and the kernel's #GP
  * fixup turns that into an answer.  (That #GP's IRET ends NMI blocking
  * early; acceptable on a path that is taking the machine down.)
  *
@@ -224,7 +224,7 @@ void vmx_emergency_disable(void)
 {
 	struct vmx_cpu *st = &vmx_cpus[this_cpu()->cpu];
 	/* CR4.VMXE clear: not in VMX operation (VMXON needs it set and it
-	 * cannot be cleared in VMX operation, 23.8); an interrupted disable()
+	 * cannot be cleared in VMX operation, 24.8); an interrupted disable()
 	 * may still owe CR0 its bits back, done below. */
 	bool in_vmx = (read_cr4() & X86_CR4_VMXE) &&
 		      (st->state == VMX_CPU_ON || write_cr4_safe(read_cr4() & ~X86_CR4_VMXE) != 0);

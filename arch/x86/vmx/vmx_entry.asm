@@ -1,4 +1,4 @@
-; VM entry and VM exit (Intel SDM vol 3C, 26 "VM entries", 27 "VM exits").
+; VM entry and VM exit (Intel SDM vol 3C, 27 "VM entries", 28 "VM exits").
 ;
 ; int vmx_enter(struct vmx_guest_regs *regs, int launched)
 ;
@@ -7,7 +7,7 @@
 ; *regs and executes VMLAUNCH (launched == 0) or VMRESUME.  RSP, RIP and
 ; RFLAGS of the guest live in the VMCS.
 ;
-; A VM exit loads the host state from the VMCS (27.5): RIP = vmx_exit_stub,
+; A VM exit loads the host state from the VMCS (28.5): RIP = vmx_exit_stub,
 ; RSP = the HOST_RSP written here, RFLAGS = 0x2 (interrupts stay off) and
 ; every other general register still holds the guest's value.  The stub
 ; stores them into *regs (whose address it finds on the stack) and returns
@@ -17,7 +17,7 @@
 ; error field says why; VMfailInvalid: CF=1, no current VMCS), execution
 ; continues after it, and vmx_enter returns 1 or 2 (VMX_FAIL_VALID,
 ; VMX_FAIL_INVALID).  A VM entry that fails on the guest-state checks is a
-; VM exit with bit 31 of the exit reason set (26.7): it lands in the stub.
+; VM exit with bit 31 of the exit reason set (27.7): it lands in the stub.
 
 bits 64
 default rel
@@ -81,7 +81,7 @@ vmx_enter:
 	vmresume
 .failed:
 	; Still on our stack with the guest's registers loaded; the flags
-	; tell which failure (30.2 "Conventions").
+	; tell which failure (31.2 "Conventions").
 	jc .fail_invalid
 .fail_valid:
 	mov eax, 1

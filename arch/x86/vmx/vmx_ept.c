@@ -1,10 +1,10 @@
 /*
  * Extended page tables: guest-physical -> host-physical for a VM's memory
- * slots (Intel SDM vol 3C, 28.2 "The extended page table mechanism
+ * slots (Intel SDM vol 3C, 29.3 "The extended page table mechanism
  * (EPT)").  Four levels (PML4, PDPT, PD, PT), 4 KiB leaves only, every
  * page readable, writable and executable, write-back.
  *
- * Invalidation (28.3.3 "Invalidating cached translation information"):
+ * Invalidation (29.4.3 "Invalidating cached translation information"):
  * the CPU caches guest-physical mappings tagged with the EPTP, on every CPU
  * that ran the VM.  The core never changes a slot while one of the VM's
  * vCPUs runs (it inhibits runs first), so it is enough to INVEPT on the CPU
@@ -19,14 +19,14 @@
 #include <vigil/sched.h>
 #include <vigil/string.h>
 
-/* EPT paging-structure entries (28.2.2, tables 28-1 to 28-6). */
+/* EPT paging-structure entries (29.3.2, tables 29-1 to 29-6). */
 #define EPT_R        (1ULL << 0)
 #define EPT_W        (1ULL << 1)
 #define EPT_X        (1ULL << 2)
 #define EPT_RWX      (EPT_R | EPT_W | EPT_X)
 #define EPT_MT_SHIFT 3             /* leaf: memory type, bits 5:3 */
 #define EPT_ADDR     0x000FFFFFFFFFF000ULL
-/* EPTP (24.6.11): memory type in bits 2:0, walk length - 1 in bits 5:3. */
+/* EPTP (25.6.11): memory type in bits 2:0, walk length - 1 in bits 5:3. */
 #define EPTP_WALK_4  (3ULL << 3)
 
 #define EPT_LEVELS   4
@@ -49,7 +49,7 @@ static uint64_t new_table(struct vmx_vm *v)
 
 /* The leaf entry for gpa, creating the tables on the way when create;
  * NULL when a table is missing (and !create) or no memory is left.  An
- * entry is present when any of bits 2:0 is set (28.2.2). */
+ * entry is present when any of bits 2:0 is set (29.3.2). */
 static uint64_t *leaf_entry(struct vmx_vm *v, uint64_t gpa, bool create)
 {
 	uint64_t pa = v->pml4_pa;
@@ -101,7 +101,7 @@ int vmx_vm_init(struct vm *vm, char *why, size_t len)
 		snprintf(why, len, "no memory for the EPT PML4");
 		return -1;
 	}
-	/* 24.6.11 "Extended-page-table pointer (EPTP)": no accessed/dirty
+	/* 25.6.11 "Extended-page-table pointer (EPTP)": no accessed/dirty
 	 * flags (bit 6 clear), 4-level walk, the paging structures' memory
 	 * type as IA32_VMX_EPT_VPID_CAP allows (WB, else UC). */
 	v->eptp = v->pml4_pa | EPTP_WALK_4 | vmx_caps.eptp_memtype;
@@ -136,7 +136,7 @@ int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t le
 			 (unsigned long)s->gpa, (unsigned long)s->size);
 		return -1;
 	}
-	/* Leaves: read/write/execute, write-back (28.2.6.2 "Memory type
+	/* Leaves: read/write/execute, write-back (29.3.6.2 "Memory type
 	 * used for translated guest-physical addresses"). */
 	uint64_t flags = EPT_RWX | ((uint64_t)VMX_MEMTYPE_WB << EPT_MT_SHIFT);
 	for (uint64_t off = 0; off < s->size; off += PAGE_SIZE) {
@@ -152,7 +152,7 @@ int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t le
 		*e = (s->hpa + off) | flags;
 	}
 	/* Mappings only appeared: nothing cached can be stale (the CPU does
-	 * not cache not-present EPT entries, 28.3.2). */
+	 * not cache not-present EPT entries, 29.4.2). */
 	return 0;
 }
 

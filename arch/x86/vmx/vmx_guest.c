@@ -1,10 +1,10 @@
 /*
  * The built-in guest: its code goes to guest-physical 0x1000 of slot 0 and
  * it starts in 32-bit protected mode with paging off, which only an
- * "unrestricted guest" may do (Intel SDM vol 3C, 24.6.2 table 24-7, and
- * 26.3.1.1: CR0.PE and CR0.PG are then exempt from IA32_VMX_CR0_FIXED0).
- * The guest-state area is described in 24.4 and checked by VM entry as in
- * 26.3.1 "Checks on the guest-state area".
+ * "unrestricted guest" may do (Intel SDM vol 3C, 25.6.2 table 25-7, and
+ * 27.3.1.1: CR0.PE and CR0.PG are then exempt from IA32_VMX_CR0_FIXED0).
+ * The guest-state area is described in 25.4 and checked by VM entry as in
+ * 27.3.1 "Checks on the guest-state area".
  */
 #include "vmx_internal.h"
 #include <asm/cpu.h>
@@ -28,7 +28,7 @@ static const struct {
 
 #define X86_CR0_ET (1UL << 4)
 
-/* Segment access rights (24.4.1, table 24-2): type, S, DPL, P, D/B, G. */
+/* Segment access rights (25.4.1, table 25-2): type, S, DPL, P, D/B, G. */
 #define AR_CODE32   0xC09B   /* execute/read, accessed; S=1 P=1 D=1 G=1 */
 #define AR_DATA32   0xC093   /* read/write, accessed; S=1 P=1 D=1 G=1 */
 #define AR_TSS32    0x008B   /* busy 32-bit TSS; S=0 P=1 */
@@ -61,9 +61,9 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	size_t n = (size_t)(programs[kind].end - programs[kind].start);
 	memcpy((uint8_t *)phys_to_virt(s0->hpa) + VMX_GUEST_CODE_GPA, programs[kind].start, n);
 
-	/* 26.3.1.1: fixed CR0/CR4 bits, except PE and PG for an unrestricted
+	/* 27.3.1.1: fixed CR0/CR4 bits, except PE and PG for an unrestricted
 	 * guest.  The host owns the bits the guest may not choose (the
-	 * guest/host masks, 24.6.6): reads of them return the read shadow,
+	 * guest/host masks, 25.6.6): reads of them return the read shadow,
 	 * writes that would change them exit.  The CR4 shadow hides VMXE, so
 	 * the guest sees the CR4 it would see on bare metal. */
 	uint64_t cr0_f0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0), cr0_f1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
@@ -79,7 +79,7 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	vmcs_w(w, CR4_GUEST_HOST_MASK, cr4_f0);
 	vmcs_w(w, CR4_READ_SHADOW, cr4 & ~cr4_f0);
 
-	/* 26.3.1.2 "Checks on guest segment registers": flat 4 GiB code and
+	/* 27.3.1.2 "Checks on guest segment registers": flat 4 GiB code and
 	 * data segments (accessed types, present, G=1 with a limit whose low
 	 * 12 bits are ones), CS.DPL = SS.DPL = 0, an unusable LDTR and a
 	 * usable busy 32-bit TSS.  The selectors need not exist in a guest
@@ -92,14 +92,14 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	guest_seg(w, SEG_GS, 0x10, 0xFFFFFFFF, AR_DATA32);
 	guest_seg(w, SEG_LDTR, 0, 0, AR_UNUSABLE);
 	guest_seg(w, SEG_TR, 0x18, 0x67, AR_TSS32);
-	/* 26.3.1.3: empty GDT and IDT.  An exception the host does not
+	/* 27.3.1.3: empty GDT and IDT.  An exception the host does not
 	 * intercept therefore becomes a triple fault, which exits. */
 	vmcs_w(w, GUEST_GDTR_BASE, 0);
 	vmcs_w(w, GUEST_GDTR_LIMIT, 0);
 	vmcs_w(w, GUEST_IDTR_BASE, 0);
 	vmcs_w(w, GUEST_IDTR_LIMIT, 0);
 
-	/* 26.3.1.4 "Checks on guest RIP and RFLAGS": RFLAGS bit 1 set,
+	/* 27.3.1.4 "Checks on guest RIP and RFLAGS": RFLAGS bit 1 set,
 	 * interrupts off.  The stack starts 16 bytes below the top of slot 0
 	 * (a 32-bit guest sees at most 4 GiB). */
 	uint64_t top = s0->size < (1ULL << 32) ? s0->size : (1ULL << 32);
@@ -107,7 +107,7 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	vmcs_w(w, GUEST_RSP, top - 16);
 	vmcs_w(w, GUEST_RFLAGS, 0x2);
 
-	/* The rest of 26.3.1.1 and 26.3.1.5 "Checks on guest non-register
+	/* The rest of 27.3.1.1 and 27.3.1.5 "Checks on guest non-register
 	 * state": DR7 and IA32_DEBUGCTL at their reset values (loaded because
 	 * "load debug controls" is a default-1 entry control), no SYSENTER
 	 * setup, EFER zero (32-bit guest), active, nothing blocked or

@@ -4,10 +4,10 @@
 ; relative jumps, so they run wherever they are copied.
 ;
 ; The instructions were chosen for their VM exits (Intel SDM vol 3C):
-; CPUID and VMCALL exit unconditionally (25.1.2), OUT exits with
-; "unconditional I/O exiting", HLT with "HLT exiting" (25.1.3), a write
-; outside every memory slot is an EPT violation (28.2.3.2), and UD2's #UD
-; exits through the exception bitmap (25.2).
+; CPUID and VMCALL exit unconditionally (26.1.2), OUT exits with
+; "unconditional I/O exiting", HLT with "HLT exiting" (26.1.3), a write
+; outside every memory slot is an EPT violation (29.3.3.2), and UD2's #UD
+; exits through the exception bitmap (26.2).
 bits 32
 section .rodata
 

@@ -29,7 +29,7 @@ struct vmx_caps {
 	 * (A.3-A.5, using the TRUE_ MSRs when BASIC bit 55 says they exist). */
 	uint32_t pin, proc, proc2, exit, entry;
 	bool load_efer;            /* entry and exit load IA32_EFER */
-	unsigned eptp_memtype;     /* VMX_MEMTYPE_WB or _UC for the EPTP (28.2.6) */
+	unsigned eptp_memtype;     /* VMX_MEMTYPE_WB or _UC for the EPTP (29.3.6) */
 	unsigned invept_type;      /* INVEPT_SINGLE_CONTEXT or _ALL_CONTEXT */
 };
 extern struct vmx_caps vmx_caps;
@@ -37,7 +37,7 @@ extern struct vmx_caps vmx_caps;
 int vmx_probe(char *why, size_t len);
 void vmx_snapshot(struct virt_compat *c);
 /* IA32_FEATURE_CONTROL of this CPU, locked with VMXON enabled first if the
- * firmware left it unlocked (23.7); *found (if not NULL) gets the value
+ * firmware left it unlocked (24.7); *found (if not NULL) gets the value
  * before that.  -1 when the MSR cannot be read. */
 int vmx_feature_control(uint64_t *val, uint64_t *found);
 
@@ -51,7 +51,7 @@ enum vmx_cpu_state {
 	VMX_CPU_DISABLING,  /* VMXOFF executing / CR4.VMXE being cleared */
 };
 struct vmx_cpu {
-	uint64_t vmxon_pa;             /* 4 KiB VMXON region (24.11.5) */
+	uint64_t vmxon_pa;             /* 4 KiB VMXON region (25.11.5) */
 	/* The VMCS that may be active on this CPU (VMPTRLD done, VMCLEAR not
 	 * yet), or 0.  Set before VMPTRLD, cleared after VMCLEAR, so that an
 	 * NMI's emergency disable always finds it. */
@@ -90,7 +90,7 @@ void vmcs_w(struct vmcs_writer *w, uint64_t field, uint64_t value);
 uint64_t vmx_vmcs_load_new(char *why, size_t len);
 /* VMCLEAR it, stop tracking it, free it. */
 void vmx_vmcs_release(uint64_t pa);
-/* Controls (execution, exit, entry) and the host-state area (26.2). */
+/* Controls (execution, exit, entry) and the host-state area (27.2). */
 void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp);
 
 /* ---- EPT (vmx_ept.c) ---- */
@@ -127,7 +127,7 @@ void vmx_exit_stub(void);
 
 /* ---- vcpu_run (vmx_run.c) ---- */
 int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run);
-/* "VM entry with invalid control field(s)"... (30.4). */
+/* "VM entry with invalid control field(s)"... (31.4). */
 const char *vmx_insn_error_name(unsigned err);
 
 #endif

@@ -29,9 +29,9 @@
 #include <vigil/string.h>
 
 /* Broken VMCSs, to see VM-entry failures reported: one fails the guest-state
- * checks (a VM exit with bit 31 of the exit reason set, 26.3.1.2: TR must
+ * checks (a VM exit with bit 31 of the exit reason set, 27.3.1.2: TR must
  * be usable), the other the control checks (VMLAUNCH fails with
- * VMfailValid, error 7, 26.2.1.1: at most 4 CR3-target values). */
+ * VMfailValid, error 7, 27.2.1.1: at most 4 CR3-target values). */
 INJECT_POINT(vmx_bad_guest_state, "vmx_bad_guest_state",
 	     "the next VM entry on this CPU finds an invalid guest state (TR unusable)");
 INJECT_POINT(vmx_bad_control, "vmx_bad_control",
@@ -47,7 +47,7 @@ _Static_assert(offsetof(struct vmx_guest_regs, rdi) == 48, "vmx_entry.asm R_RDI"
 _Static_assert(offsetof(struct vmx_guest_regs, r8) == 56, "vmx_entry.asm R_R8");
 _Static_assert(offsetof(struct vmx_guest_regs, r15) == 112, "vmx_entry.asm R_R15");
 
-/* 30.4 "VM instruction error numbers". */
+/* 31.4 "VM instruction error numbers". */
 const char *vmx_insn_error_name(unsigned err)
 {
 	static const char *const names[] = {
@@ -110,7 +110,7 @@ static uint64_t guest_rip(void)
 	return vmread(GUEST_RIP);
 }
 
-/* Past the instruction that exited (27.2.4: the VM-exit instruction
+/* Past the instruction that exited (28.2.4: the VM-exit instruction
  * length is valid for exits caused by instruction execution). */
 static void skip_instruction(void)
 {
@@ -154,8 +154,8 @@ static enum step handle_exit(struct vm *vm, struct vcpu_run *run, struct vmx_gue
 	case EXIT_REASON_EXCEPTION_NMI: {
 		uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
 		if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
-			/* An NMI for the host (27.2.2).  NMIs stay blocked
-			 * after such an exit until the next IRET (27.1), the
+			/* An NMI for the host (28.2.2).  NMIs stay blocked
+			 * after such an exit until the next IRET (28.1), the
 			 * one the NMI handler ends with. */
 			count_exit(run, VEXIT_OTHER);
 			__asm__ volatile("int $2" ::: "memory");
@@ -198,7 +198,7 @@ static enum step handle_exit(struct vm *vm, struct vcpu_run *run, struct vmx_gue
 		skip_instruction();
 		return STEP_CONTINUE;
 	case EXIT_REASON_IO:
-		/* 27.2.1 table 27-5.  OUT is dropped; IN reads all ones, as
+		/* 28.2.1 table 28-5.  OUT is dropped; IN reads all ones, as
 		 * from an empty bus. */
 		count_exit(run, VEXIT_IO);
 		if (qual & IO_QUAL_STRING) {
@@ -214,8 +214,8 @@ static enum step handle_exit(struct vm *vm, struct vcpu_run *run, struct vmx_gue
 		skip_instruction();
 		return STEP_CONTINUE;
 	case EXIT_REASON_EPT_VIOLATION: {
-		/* 27.2.1 table 27-7; the address is in the guest-physical
-		 * address field (27.2.1). */
+		/* 28.2.1 table 28-7; the address is in the guest-physical
+		 * address field (28.2.1). */
 		uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 		count_exit(run, VEXIT_MEM_FAULT);
 		if (gpa_in_slot(vm, gpa)) {
@@ -263,7 +263,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 		}
 		uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
 		if (reason & EXIT_REASON_ENTRY_FAILURE) {
-			/* 26.7 "VM-entry failures during or after loading
+			/* 27.7 "VM-entry failures during or after loading
 			 * guest state": the VMCS stays "clear", no guest ran. */
 			uint64_t qual = vmread(EXIT_QUALIFICATION);
 			unsigned basic = reason & 0xFFFF;
@@ -318,7 +318,7 @@ int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		snprintf(run->why, sizeof(run->why), "VMX is not enabled on CPU %u", smp_processor_id());
 		return -1;
 	}
-	/* A VM exit sets the GDTR and IDTR limits to 0xFFFF (27.5.2); put
+	/* A VM exit sets the GDTR and IDTR limits to 0xFFFF (28.5.2); put
 	 * the real ones back afterwards.  TR's limit becomes 0x67, which is
 	 * what the kernel's TSS has anyway. */
 	struct desc_ptr gdtr, idtr;

@@ -1,7 +1,7 @@
 /*
  * The VMCS: its life cycle on one CPU and the fields that do not depend on
- * the guest (Intel SDM vol 3C, ch. 24 "Virtual machine control
- * structures"; the checks VM entry applies to them in 26.2 "Checks on VMX
+ * the guest (Intel SDM vol 3C, ch. 25 "Virtual machine control
+ * structures"; the checks VM entry applies to them in 27.2 "Checks on VMX
  * controls and host-state area").
  *
  * A VMCS lives for one vcpu_run: allocated, VMCLEARed and made current
@@ -40,7 +40,7 @@ uint64_t vmx_vmcs_load_new(char *why, size_t len)
 		snprintf(why, len, "no memory for a VMCS");
 		return 0;
 	}
-	/* 24.2 "Format of the VMCS region": the revision identifier in bits
+	/* 25.2 "Format of the VMCS region": the revision identifier in bits
 	 * 30:0 of the first word, bit 31 clear (not a shadow VMCS). */
 	uint32_t *region = phys_to_virt(pa);
 	memset(region, 0, PAGE_SIZE);
@@ -49,7 +49,7 @@ uint64_t vmx_vmcs_load_new(char *why, size_t len)
 	/* Tracked before VMPTRLD so that an NMI in between still clears it. */
 	st->loaded_vmcs = pa;
 	barrier();
-	/* 24.11.3 "Initializing a VMCS": VMCLEAR first (launch state
+	/* 25.11.3 "Initializing a VMCS": VMCLEAR first (launch state
 	 * "clear"), then VMPTRLD makes it current. */
 	int r = vmclear(pa);
 	const char *what = "VMCLEAR";
@@ -81,7 +81,7 @@ void vmx_vmcs_release(uint64_t pa)
 }
 
 /* Base of the TSS the task register selects, from its 16-byte system
- * descriptor in the GDT (SDM vol 3A, 7.2.3 "TSS descriptor in 64-bit
+ * descriptor in the GDT (SDM vol 3A, 8.2.3 "TSS descriptor in 64-bit
  * mode"). */
 static uint64_t tss_base(uint64_t gdt_base, uint16_t tr)
 {
@@ -95,12 +95,12 @@ void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp)
 {
 	const struct vmx_caps *c = &vmx_caps;
 
-	/* 24.6 "VM-execution control fields", values computed at probe time
+	/* 25.6 "VM-execution control fields", values computed at probe time
 	 * from the capability MSRs.  The exception bitmap intercepts #UD
 	 * only; other guest exceptions go through the guest's (empty) IDT and
 	 * end in a triple fault, which exits.  No I/O or MSR bitmaps: every
 	 * I/O instruction exits (unconditional I/O exiting) and so does every
-	 * RDMSR/WRMSR (24.6.9). */
+	 * RDMSR/WRMSR (25.6.9). */
 	vmcs_w(w, PIN_BASED_VM_EXEC_CONTROL, c->pin);
 	vmcs_w(w, CPU_BASED_VM_EXEC_CONTROL, c->proc);
 	vmcs_w(w, SECONDARY_VM_EXEC_CONTROL, c->proc2);
@@ -110,7 +110,7 @@ void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp)
 	vmcs_w(w, CR3_TARGET_COUNT, 0);
 	vmcs_w(w, EPT_POINTER, eptp);
 
-	/* 24.7 "VM-exit control fields" and 24.8 "VM-entry control fields":
+	/* 25.7 "VM-exit control fields" and 25.8 "VM-entry control fields":
 	 * no MSR lists, no event to inject. */
 	vmcs_w(w, VM_EXIT_CONTROLS, c->exit);
 	vmcs_w(w, VM_EXIT_MSR_STORE_COUNT, 0);
@@ -119,8 +119,8 @@ void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp)
 	vmcs_w(w, VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_w(w, VM_ENTRY_INTR_INFO_FIELD, 0);
 
-	/* 24.5 "Host-state area": the state a VM exit loads (27.5), i.e.
-	 * this CPU as it is now.  Selectors need RPL 0 and TI 0 (26.2.3);
+	/* 25.5 "Host-state area": the state a VM exit loads (28.5), i.e.
+	 * this CPU as it is now.  Selectors need RPL 0 and TI 0 (27.2.3);
 	 * the kernel's all are.  HOST_RSP is written by vmx_enter right
 	 * before each VM entry. */
 	struct desc_ptr gdtr, idtr;

@@ -1,4 +1,4 @@
-/* x86 port I/O (Intel SDM vol 1, 18.2 "I/O port addressing"). */
+/* x86 port I/O (Intel SDM vol 1, "I/O Port Addressing" in the Input/Output chapter). */
 #ifndef ASM_IO_H
 #define ASM_IO_H
 #include <vigil/types.h>

@@ -1,4 +1,4 @@
-/* GDT selectors and TSS (Intel SDM vol 3, 3.4 and 7.7 "Task management in 64-bit mode"). */
+/* GDT selectors and TSS (Intel SDM vol 3, 3.4 and 8.7 "Task management in 64-bit mode"). */
 #ifndef ASM_SEGMENT_H
 #define ASM_SEGMENT_H
 #include <vigil/types.h>

@@ -1,15 +1,14 @@
 /*
  * Intel VMX: capability MSRs, control bits, exit reasons and the VMX
- * instructions as thin wrappers (Intel SDM vol 3C, ch. 23-31 and
+ * instructions as thin wrappers (Intel SDM vol 3C, ch. 24-32 and
  * appendices A "VMX capability reporting facility" and C "VMX basic exit
  * reasons").  VMCS field encodings are in asm/vmx_vmcs.h.
  *
- * Section numbers follow the SDM editions where ch. 23 is "Introduction to
- * VMX operation", 24 "Virtual machine control structures", 26 "VM entries",
- * 27 "VM exits", 28 "VMX support for address translation", 30 "VMX
- * instruction reference" and 31 "Virtual-machine monitor programming
- * considerations"; the section titles are quoted so that newer editions
- * (renumbered by one) can be searched.
+ * Section numbers are those of the SDM edition pinned in docs/HACKING.md
+ * (ch. 24 "Introduction to virtual machine extensions", 25 "Virtual machine
+ * control structures", 27 "VM entries", 28 "VM exits", 29 "VMX support for
+ * address translation", 31 "VMX instruction reference"); section titles are
+ * quoted where they help find the text in another edition.
  */
 #ifndef ASM_VMX_H
 #define ASM_VMX_H
@@ -40,7 +39,7 @@
 #define MSR_IA32_SYSENTER_EIP  0x176
 #define MSR_IA32_DEBUGCTL      0x1D9
 
-/* IA32_FEATURE_CONTROL (SDM 23.7 "Enabling and entering VMX operation"). */
+/* IA32_FEATURE_CONTROL (SDM 24.7 "Enabling and entering VMX operation"). */
 #define FEATURE_CONTROL_LOCKED        (1ULL << 0)
 #define FEATURE_CONTROL_VMXON_IN_SMX  (1ULL << 1)
 #define FEATURE_CONTROL_VMXON         (1ULL << 2)   /* VMXON outside SMX */
@@ -55,16 +54,16 @@
 #define VMX_MEMTYPE_UC 0
 #define VMX_MEMTYPE_WB 6
 
-/* CPUID.1:ECX.VMX (SDM 23.6 "Discovering support for VMX"). */
+/* CPUID.1:ECX.VMX (SDM 24.6 "Discovering support for VMX"). */
 #define CPUID_1_ECX_VMX          (1U << 5)
 #define CPUID_1_ECX_HYPERVISOR   (1U << 31)
 
-/* Pin-based VM-execution controls (24.6.1). */
+/* Pin-based VM-execution controls (25.6.1). */
 #define PIN_EXT_INTR_EXITING     (1U << 0)
 #define PIN_NMI_EXITING          (1U << 3)
 #define PIN_VIRTUAL_NMIS         (1U << 5)
 
-/* Primary processor-based VM-execution controls (24.6.2, table 24-6). */
+/* Primary processor-based VM-execution controls (25.6.2, table 25-6). */
 #define CPU_HLT_EXITING          (1U << 7)
 #define CPU_INVLPG_EXITING       (1U << 9)
 #define CPU_CR3_LOAD_EXITING     (1U << 15)
@@ -74,19 +73,19 @@
 #define CPU_USE_MSR_BITMAPS      (1U << 28)
 #define CPU_SECONDARY_CONTROLS   (1U << 31)
 
-/* Secondary processor-based VM-execution controls (24.6.2, table 24-7). */
+/* Secondary processor-based VM-execution controls (25.6.2, table 25-7). */
 #define CPU2_ENABLE_EPT          (1U << 1)
 #define CPU2_ENABLE_VPID         (1U << 5)
 #define CPU2_UNRESTRICTED_GUEST  (1U << 7)
 #define CPU2_ENABLE_VMFUNC       (1U << 13)
 
-/* VM-exit controls (24.7.1). */
+/* VM-exit controls (25.7.1). */
 #define EXIT_SAVE_DEBUG_CONTROLS (1U << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE (1U << 9)
 #define EXIT_ACK_INTR_ON_EXIT    (1U << 15)
 #define EXIT_LOAD_IA32_EFER      (1U << 21)
 
-/* VM-entry controls (24.8.1). */
+/* VM-entry controls (25.8.1). */
 #define ENTRY_LOAD_DEBUG_CONTROLS (1U << 2)
 #define ENTRY_IA32E_MODE_GUEST   (1U << 9)
 #define ENTRY_LOAD_IA32_EFER     (1U << 15)
@@ -99,7 +98,7 @@
 #define EPT_CAP_INVEPT_SINGLE    (1ULL << 25)
 #define EPT_CAP_INVEPT_ALL       (1ULL << 26)
 
-/* INVEPT types (30.3 "INVEPT"). */
+/* INVEPT types (31.3 "INVEPT"). */
 #define INVEPT_SINGLE_CONTEXT 1
 #define INVEPT_ALL_CONTEXT    2
 
@@ -122,7 +121,7 @@
 #define EXIT_REASON_EPT_MISCONFIG   49
 #define EXIT_REASON_ENTRY_FAILURE   (1U << 31)
 
-/* VM-exit interruption information (24.9.2, table 24-15). */
+/* VM-exit interruption information (25.9.2, table 25-15). */
 #define INTR_INFO_VECTOR(i)   ((i) & 0xFF)
 #define INTR_INFO_TYPE(i)     (((i) >> 8) & 7)
 #define INTR_INFO_VALID       (1U << 31)
@@ -130,15 +129,15 @@
 #define INTR_TYPE_HW_EXCEPTION 3
 #define VEC_UD_EXCEPTION      6
 
-/* Exit qualification for I/O instructions (27.2.1, table 27-5). */
+/* Exit qualification for I/O instructions (28.2.1, table 28-5). */
 #define IO_QUAL_SIZE(q)   ((unsigned)((q) & 7) + 1)
 #define IO_QUAL_IN        (1ULL << 3)
 #define IO_QUAL_STRING    (1ULL << 4)
 #define IO_QUAL_PORT(q)   ((unsigned)(((q) >> 16) & 0xFFFF))
 
-/* ---- the VMX instructions (30.3) ----
+/* ---- the VMX instructions (31.3) ----
  * A VMX instruction reports VMfailInvalid with CF=1 and VMfailValid with
- * ZF=1 (30.2 "Conventions"); these return VMX_OK, VMX_FAIL_VALID or
+ * ZF=1 (31.2 "Conventions"); these return VMX_OK, VMX_FAIL_VALID or
  * VMX_FAIL_INVALID.  Operand order below is AT&T. */
 enum { VMX_OK = 0, VMX_FAIL_VALID = 1, VMX_FAIL_INVALID = 2 };
 

@@ -2,7 +2,7 @@
  * VMCS field encodings (Intel SDM vol 3C, appendix B "Field encoding in
  * VMCS").  An encoding packs the width (bits 14:13: 16-bit, 64-bit, 32-bit,
  * natural), the type (bits 11:10: control, read-only exit information,
- * guest state, host state) and an index (24.11.2 "VMREAD, VMWRITE, and
+ * guest state, host state) and an index (25.11.2 "VMREAD, VMWRITE, and
  * encodings of VMCS fields").  Only the fields vigil uses are listed.
  */
 #ifndef ASM_VMX_VMCS_H
