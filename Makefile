@@ -49,9 +49,11 @@ harness-selftest:
 bench: all
 	$(HARNESS) bench --smp $(SMP) --cpu $(CPU)
 
-# core/ must stay architecture-neutral: no arch header, no VMX/SVM vocabulary.
+# core/ must stay architecture-neutral: no arch header, no VMX/SVM vocabulary
+# (tools/test-layering.sh checks that the lint and the build still enforce it).
 lint:
 	@sh tools/lint-layering.sh
+	@sh tools/test-layering.sh
 
 clean:
 	rm -rf $(BUILD)
