@@ -23,7 +23,7 @@ lint_on core/a/b/c.c 'const char *s = "svm";' && bad "the lint accepts the strin
 lint_on core/a/b/c.c '#include <asm/io.h>' && bad "the lint accepts an asm/ include in core/"
 
 # The commands make would run for one object (nothing is built).
-cc_line() { make -C "$repo" -n -B BUILD="$tmp/build" "$tmp/build/kernel/${1%.c}.o" 2>/dev/null | grep -- " -c $1 "; }
+cc_line() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$repo" -n -B BUILD="$tmp/build" "$tmp/build/kernel/${1%.c}.o" 2>/dev/null | grep -- " -c $1 "; }
 cc_line core/check.c | grep -q . || bad "no compile command found for core/check.c"
 cc_line core/check.c | grep -q 'arch/x86/include' && bad "core/ objects are compiled with the arch include path"
 cc_line arch/x86/cpu.c | grep -q 'arch/x86/include' || bad "arch/ objects are compiled without the arch include path"
