@@ -17,7 +17,7 @@
 ; error field says why; VMfailInvalid: CF=1, no current VMCS), execution
 ; continues after it, and vmx_enter returns 1 or 2 (VMX_FAIL_VALID,
 ; VMX_FAIL_INVALID).  A VM entry that fails on the guest-state checks is a
-; VM exit with bit 31 of the exit reason set (27.7): it lands in the stub.
+; VM exit with bit 31 of the exit reason set (27.8): it lands in the stub.
 
 bits 64
 default rel

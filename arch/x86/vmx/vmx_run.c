@@ -263,7 +263,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 		}
 		uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
 		if (reason & EXIT_REASON_ENTRY_FAILURE) {
-			/* 27.7 "VM-entry failures during or after loading
+			/* 27.8 "VM-entry failures during or after loading
 			 * guest state": the VMCS stays "clear", no guest ran. */
 			uint64_t qual = vmread(EXIT_QUALIFICATION);
 			unsigned basic = reason & 0xFFFF;
