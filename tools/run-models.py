@@ -122,12 +122,17 @@ def check_one(c, srcdir, build, show_trail):
     if stats["errors"] is None:
         return False, "pan did not finish:\n" + out[-2000:], stats
     if "max search depth too small" in out:
-        return False, "search truncated by the depth limit (raise pan=-m...):\n" + out[-1500:], stats
+        return False, "search truncated by the depth limit (raise pan=-m...): " + \
+            " ".join(l.strip() for l in out.splitlines() if "depth" in l), stats
     expect = c["expect"]
     if expect == "pass":
         if stats["errors"] != 0:
             msg = "expected no error, pan says: %s" % first
-            return False, msg + "\n" + replay_trail(c, workdir, show_trail=True), stats
+            trail = replay_trail(c, workdir, show_trail=True)
+            if not show_trail:
+                trail = "\n".join(trail.splitlines()[-40:])
+            return False, "%s\n    trail (end; all of it in %s):\n%s" % (
+                msg, os.path.join(workdir, "trail.txt"), trail), stats
         if "Search not completed" in out:
             return False, "search not completed:\n" + out[-1500:], stats
         return True, "verified", stats
@@ -186,9 +191,9 @@ def main():
     total = time.monotonic()
     for c in checks:
         ok, msg, st = check_one(c, a.dir, a.build, a.trail)
-        print("model %-28s %-4s %10d states %11d transitions  pan %6.2f s  total %6.2f s" % (
+        print("model %-28s %-4s %10d states %11d transitions %7.0f MB  pan %6.2f s  total %6.2f s" % (
             c["name"], "ok" if ok else "FAIL", st.get("states", 0), st.get("transitions", 0),
-            st.get("pan_s", 0.0), st.get("wall_s", 0.0)))
+            st.get("memory_mb", 0.0), st.get("pan_s", 0.0), st.get("wall_s", 0.0)))
         print("    " + msg)
         sys.stdout.flush()
         if ok:
