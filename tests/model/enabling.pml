@@ -53,7 +53,9 @@
  * vm_create/vm_destroy each (default 1), the console thread doing up to
  * HOTPLUG_OPS cpu online/offline (default 2) and at most one suspend, one
  * reboot from another thread, one notifier, at most MAX_FAILURES failing
- * enables or ONLINE vetoes in a run (default 1).
+ * enables or ONLINE vetoes in a run (default 1).  With OLD_VMLIST_DESIGN the
+ * reboot is left out: its trylock loop with a deadline cannot deadlock, the
+ * model's blocking lock would.
  *
  * Properties:
  *   monitor      at every state with no operation in flight, every online CPU
