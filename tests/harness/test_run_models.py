@@ -40,7 +40,16 @@ proctype inc() {
 #endif
 	finished++
 }
-init { atomic { run inc(); run inc() }; finished == 2; assert(n == 2) }
+init {
+	atomic { run inc(); run inc() };
+	finished == 2;
+#ifndef NO_ASSERT
+	assert(n == 2)
+#endif
+}
+ltl no_lost_update { [] (finished == 2 -> n == 2) }
+ltl both_finish { <> (finished == 2) }
+ltl never_settles { [] <> (n != 2) }
 """
 
 
@@ -65,9 +74,13 @@ class RunModelsTest(unittest.TestCase):
             "abba abba.pml expect=deadlock blocked=p,q show=a,b",
             "counter counter.pml -DATOMIC expect=pass",
             "counter-racy counter.pml expect=assert:(n==2)",
+            "counter-ltl counter.pml -DATOMIC -DNO_ASSERT ltl=no_lost_update expect=pass",
+            "counter-ltl-live counter.pml -DNO_ASSERT ltl=both_finish expect=pass",
+            "counter-ltl-racy counter.pml -DNO_ASSERT ltl=no_lost_update expect=claim",
+            "counter-ltl-cycle counter.pml -DATOMIC -DNO_ASSERT ltl=never_settles expect=claim",
         ])
         self.assertEqual(rc, 0, out)
-        self.assertIn("models: 4 passed, 0 failed", out)
+        self.assertIn("models: 8 passed, 0 failed", out)
         self.assertIn("stuck: p", out)
         self.assertIn("stuck: q", out)
         self.assertIn("at the end: a=1 b=2", out)
@@ -79,9 +92,11 @@ class RunModelsTest(unittest.TestCase):
             "racy-wrong-assertion counter.pml expect=assert:(n==3)",
             "racy-expected-deadlock counter.pml expect=deadlock",
             "deadlock-wrong-process abba.pml expect=deadlock blocked=init",
+            "claim-holds counter.pml -DATOMIC -DNO_ASSERT ltl=no_lost_update expect=claim",
         ])
         self.assertEqual(rc, 1, out)
-        self.assertIn("models: 0 passed, 5 failed", out)
+        self.assertIn("models: 0 passed, 6 failed", out)
+        self.assertIn("expected a rejection (claim), but the search found no error", out)
         self.assertIn("expected no error, pan says: pan:1: invalid end state", out)
         self.assertIn("expected a rejection (deadlock), but the search found no error", out)
         self.assertIn("expected assertion '(n==3)'", out)
