@@ -64,7 +64,8 @@
  *                disabled)
  *   deadlock     no invalid end state: every process runs to its end
  *   suspend      syscore never runs while an enable is under way, nor while
- *                anyone holds usage_lock, and only with the boot CPU online
+ *                anyone but a reboot holds usage_lock (see the comment there),
+ *                and only with the boot CPU online
  *   reboot       no CPU is enabled once the reboot has disabled them all
  *
  * Switches (-D to spin -a): the broken variants that Spin must reject.
