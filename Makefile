@@ -2,7 +2,8 @@
 #
 #   make          kernel + EFI loader, ESP tree at $(BUILD)/esp
 #   make run      boot in QEMU (q35, OVMF, TCG) with the serial console here
-#   make check    host unit tests + QEMU and Bochs boots driven by tools/harness
+#   make check    host unit tests, Spin models + QEMU and Bochs boots driven by tools/harness
+#   make model    the Spin model checks of tests/model (docs/models.md)
 #   make iso      GRUB (Multiboot2) image at $(BUILD)/vigil.iso
 #   make bench    boot and print the benchmark figures
 #   make debug    QEMU stopped, waiting for gdb (symbols: $(BUILD)/kernel/vigil.elf)
@@ -20,7 +21,7 @@ CMDLINE ?=
 # V=1 shows every command.
 Q       := $(if $(V),,@)
 
-.PHONY: all run check iso bench debug clean unit scenarios lint tools harness-selftest
+.PHONY: all run check iso bench debug clean unit scenarios lint tools harness-selftest model
 all: $(BUILD)/.tools-ok kernel efi
 
 include mk/tools.mk
@@ -39,8 +40,12 @@ debug: all
 	@echo "    gdb $(BUILD)/kernel/vigil.elf -ex 'target remote :1234'"
 	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
-check: all iso unit lint harness-selftest
+check: all iso unit model lint harness-selftest
 	$(HARNESS) check --jobs 2 --junit $(BUILD)/junit.xml tests/scenarios
+
+# The Spin models of the concurrent protocols and their broken variants.
+model: $(BUILD)/.tools-ok
+	python3 tools/run-models.py --build $(BUILD) tests/model
 
 # The harness's own tests (no emulator needed).
 harness-selftest:

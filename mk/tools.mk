@@ -12,7 +12,7 @@ REQUIRED_TOOLS := \
 	/usr/lib/grub/x86_64-efi/linux.mod:grub-efi-amd64-bin \
 	xorriso:xorriso bochs:bochs /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so:bochs-term \
 	/usr/share/bochs/BIOS-bochs-latest:bochsbios /usr/share/vgabios/vgabios.bin:vgabios \
-	/usr/include/cmocka.h:libcmocka-dev
+	/usr/include/cmocka.h:libcmocka-dev spin:spin
 
 # $(BUILD)/.tools-ok is the stamp; delete it to re-check.
 $(BUILD)/.tools-ok: mk/tools.mk tools/ensure-tools.sh
