@@ -4,6 +4,7 @@
 #   make run      boot in QEMU (q35, OVMF, TCG) with the serial console here
 #   make check    host unit tests + QEMU and Bochs boots driven by tools/harness
 #   make iso      GRUB (Multiboot2) image at $(BUILD)/vigil.iso
+#   make image    USB stick image (GPT + EFI System Partition) at $(BUILD)/vigil.img
 #   make bench    boot and print the benchmark figures
 #   make debug    QEMU stopped, waiting for gdb (symbols: $(BUILD)/kernel/vigil.elf)
 #   make clean
@@ -27,6 +28,7 @@ include mk/tools.mk
 include mk/kernel.mk
 include boot/efi/efi.mk
 include mk/iso.mk
+include mk/image.mk
 include tests/unit/unit.mk
 
 HARNESS := python3 tools/harness.py --build $(BUILD)
@@ -39,7 +41,7 @@ debug: all
 	@echo "    gdb $(BUILD)/kernel/vigil.elf -ex 'target remote :1234'"
 	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
-check: all iso unit lint harness-selftest
+check: all iso image unit lint harness-selftest
 	$(HARNESS) check --jobs 2 --junit $(BUILD)/junit.xml tests/scenarios
 
 # The harness's own tests (no emulator needed).
