@@ -112,7 +112,7 @@ def _lifecycle(s):
     _state(s, set(range(s.smp)), 0, "end")
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=900)
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=900, real=True)
 def hotplug_cycle(s):
     _lifecycle(s)
 

@@ -71,11 +71,16 @@ def target_matches(target, kinds):
     return False
 
 
-def plan(scenarios, only=None, kinds=None):
+def plan(scenarios, only=None, kinds=None, serial=None):
     """(pairs, units): the selected (scenario, target) pairs in report order
-    and the units that run them."""
+    and the units that run them.  serial: a serial target that replaces every
+    scenario's targets; only scenarios declared real=True run there, once."""
     pairs = []
     for sc in scenarios:
+        if serial is not None:
+            if sc.real and matches(sc, serial, only):
+                pairs.append((sc, serial))
+            continue
         for t in sc.targets:
             if target_matches(t, kinds) and matches(sc, t, only):
                 pairs.append((sc, t))
@@ -236,7 +241,7 @@ class Runner:
         def progress(elapsed, con):
             self.progress("%s: %s: still booting after %.0fs (%d bytes of serial output)" % (
                 unit.target.label, machine.name, elapsed, con.bytes_in))
-        console.wait_boot(timeout, progress=progress)
+        machine.wait_boot(timeout, progress=progress)
 
     def _run_one(self, machine, sc, unit, res):
         limit = sc.timeout * machine.time_scale
