@@ -37,7 +37,7 @@ def _untouched(s, what):
 
 @scenario(targets=[qemu(smp=4, cpu="max"), qemu(smp=8, cpu="max"),
                    bochs(model="corei7_skylake_x", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)],
-          timeout=900)
+          timeout=900, real=True)
 def virt_bench(s):
     for name in BENCHES + ("virt_compat",):
         _figure(s, name)
