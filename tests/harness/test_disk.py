@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harnesspath  # noqa: F401
@@ -152,3 +153,38 @@ class UsbArgvTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class UefiShellTest(unittest.TestCase):
+    """OVMF starting its shell (nothing bootable on the disk) fails the boot
+    at once, not after the boot timeout."""
+
+    def console(self, text):
+        import socket
+        from harness.console import Console, SocketTransport
+        a, b = socket.socketpair()
+        b.sendall(text.encode())
+        self.addCleanup(b.close)
+        return Console(SocketTransport(a))
+
+    def machine(self, con):
+        m = Q.QemuMachine(qemu(disk="usb"), tempfile.gettempdir(), log_dir=tempfile.gettempdir(),
+                          name="test-uefi-shell")
+        m.console = con
+        return m
+
+    def test_shell_fails_fast(self):
+        from harness.console import ConsoleError
+        con = self.console('BdsDxe: failed to load Boot0001 "UEFI QEMU USB HARDDRIVE": Not Found\r\n'
+                           'BdsDxe: loading Boot0002 "EFI Internal Shell" from Fv(...)\r\n'
+                           'Shell> ')
+        t0 = time.monotonic()
+        with self.assertRaisesRegex(ConsoleError, "nothing to boot and started the UEFI shell"):
+            self.machine(con).wait_boot(30)
+        self.assertLess(time.monotonic() - t0, 10)
+
+    def test_prompt_still_wins(self):
+        con = self.console('BdsDxe: starting Boot0001 "UEFI QEMU USB HARDDRIVE"\r\n'
+                           '[    0.000000] vigil 0.1.0 (abc) booting\r\nvigil> ')
+        lines = self.machine(con).wait_boot(30)
+        self.assertEqual(lines[-1], "[    0.000000] vigil 0.1.0 (abc) booting")

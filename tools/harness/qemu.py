@@ -18,7 +18,7 @@ import shutil
 import time
 
 from . import disk as disk_mod
-from .console import SocketTransport, open_tty
+from .console import ConsoleError, SocketTransport, open_tty
 from .machine import ExitInfo, Machine, MachineError
 from .qmp import QMP, QMPError, connect_unix
 
@@ -63,6 +63,10 @@ def prepare_esp(src, dst, cmdline):
             f.write(cmdline)
     return dst
 
+
+# OVMF's boot manager falls back to its built-in shell when no boot option
+# worked (no loader on the disk, a broken partition table).
+UEFI_SHELL_RE = re.compile(r'BdsDxe: (?:loading|starting) Boot\w+ "EFI Internal Shell"')
 
 # What QEMU prints on stdout for -serial pty (chardev/char-pty.c).
 PTY_RE = re.compile(rb"char device redirected to (/dev/\S+) \(label ([^)]*)\)")
@@ -260,6 +264,24 @@ class QemuMachine(Machine):
             raise MachineError("QEMU: no QMP to start the guest stopped for -serial pty")
         self.qmp.command("cont")
         return transport
+
+    def wait_boot(self, timeout, progress=None):
+        """The first prompt; fails at once when OVMF gives up on the disk and
+        starts its shell, instead of after the whole boot timeout."""
+        con = self.console
+        scanned = [0]
+
+        def done():
+            if con.boot_lines is not None:
+                return True
+            for line in con.lines[scanned[0]:]:
+                if UEFI_SHELL_RE.search(line):
+                    raise ConsoleError("the firmware found nothing to boot and started the UEFI "
+                                       "shell (%s)" % line.strip(), con.tail())
+            scanned[0] = len(con.lines)
+            return False
+        con.wait_until(done, timeout, "the first prompt", progress=progress)
+        return con.wait_boot(0)
 
     def set_s3_wakeup(self, delay):
         """Seconds from SUSPEND to system_wakeup (None: stay asleep)."""
