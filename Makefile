@@ -5,6 +5,7 @@
 #   make check    host unit tests, Spin models + QEMU and Bochs boots driven by tools/harness
 #   make model    the Spin model checks of tests/model (docs/models.md)
 #   make iso      GRUB (Multiboot2) image at $(BUILD)/vigil.iso
+#   make image    USB stick image (GPT + EFI System Partition) at $(BUILD)/vigil.img
 #   make bench    boot and print the benchmark figures
 #   make debug    QEMU stopped, waiting for gdb (symbols: $(BUILD)/kernel/vigil.elf)
 #   make clean
@@ -28,6 +29,7 @@ include mk/tools.mk
 include mk/kernel.mk
 include boot/efi/efi.mk
 include mk/iso.mk
+include mk/image.mk
 include tests/unit/unit.mk
 
 HARNESS := python3 tools/harness.py --build $(BUILD)
@@ -40,7 +42,7 @@ debug: all
 	@echo "    gdb $(BUILD)/kernel/vigil.elf -ex 'target remote :1234'"
 	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
-check: all iso unit model lint harness-selftest
+check: all iso image unit model lint harness-selftest
 	$(HARNESS) check --jobs 2 --junit $(BUILD)/junit.xml tests/scenarios
 
 # The Spin models of the concurrent protocols and their broken variants.

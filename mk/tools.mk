@@ -6,7 +6,7 @@
 REQUIRED_TOOLS := \
 	gcc:gcc make:make ld:binutils nasm:nasm python3:python3 \
 	/usr/include/efi/efi.h:gnu-efi /usr/lib/crt0-efi-x86_64.o:gnu-efi \
-	mformat:mtools mkfs.vfat:dosfstools \
+	mformat:mtools mkfs.vfat:dosfstools sgdisk:gdisk \
 	qemu-system-x86_64:qemu-system-x86 /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf \
 	grub-mkrescue:grub-common /usr/lib/grub/i386-pc/multiboot2.mod:grub-pc-bin \
 	/usr/lib/grub/x86_64-efi/linux.mod:grub-efi-amd64-bin \

@@ -11,7 +11,7 @@ EVERYWHERE = [QEMU_1, QEMU_4, BOCHS_2]
 ONE_PER_EMULATOR = [QEMU_1, BOCHS_2]
 
 
-@scenario(targets=EVERYWHERE, shared="basic")
+@scenario(targets=EVERYWHERE, shared="basic", real=True)
 def boot(s):
     """The kernel boots to the prompt and logged its way there."""
     logs = [l for l in s.boot_lines if l.startswith("[")]
@@ -21,7 +21,7 @@ def boot(s):
         s.check("WARNING" not in l, "warning during boot: %s" % l)
 
 
-@scenario(targets=ONE_PER_EMULATOR, shared="basic")
+@scenario(targets=ONE_PER_EMULATOR, shared="basic", real=True)
 def help(s):
     """`help` lists one synopsis per line, including the core commands."""
     r = s.ok("help")
@@ -31,7 +31,7 @@ def help(s):
     s.check(not missing, "help does not list: %s" % " ".join(missing), r.text())
 
 
-@scenario(targets=ONE_PER_EMULATOR, shared="basic")
+@scenario(targets=ONE_PER_EMULATOR, shared="basic", real=True)
 def version(s):
     """`version` says version=x.y.z commit=<hash> arch=x86_64."""
     r = s.ok("version")
@@ -42,7 +42,7 @@ def version(s):
     s.eq(rec.get("arch"), "x86_64", "arch")
 
 
-@scenario(targets=EVERYWHERE, shared="basic")
+@scenario(targets=EVERYWHERE, shared="basic", real=True)
 def cpus(s):
     """`cpus` lists every possible CPU, then online=<k> possible=<n>."""
     n = s.smp
@@ -68,7 +68,7 @@ def cpus(s):
     s.eq(sum(1 for c in per_cpu if c["state"] == "online"), want, "CPUs with state=online")
 
 
-@scenario(targets=ONE_PER_EMULATOR, shared="basic")
+@scenario(targets=ONE_PER_EMULATOR, shared="basic", real=True)
 def unknown_command(s):
     """A garbage line gets: error: unknown command '<word>' (try 'help')."""
     r = s.error("frobnicate --now 42")
@@ -76,7 +76,7 @@ def unknown_command(s):
     s.eq(r.lines, [], "data lines before the error")
 
 
-@scenario(targets=ONE_PER_EMULATOR, shared="basic")
+@scenario(targets=ONE_PER_EMULATOR, shared="basic", real=True)
 def long_line(s):
     """A 300-byte line is rejected whole, and the console still works."""
     line = "version " + "x" * 292
@@ -86,7 +86,7 @@ def long_line(s):
     s.ok("version")
 
 
-@scenario(targets=ONE_PER_EMULATOR, shared="basic")
+@scenario(targets=ONE_PER_EMULATOR, shared="basic", real=True)
 def line_editing(s):
     """Backspace, DEL, Ctrl-U and Ctrl-C edit the line as a terminal would."""
     # Backspace: "hex" BS "lp" is "help".
@@ -112,7 +112,7 @@ def line_editing(s):
     s.ok("version")
 
 
-@scenario(targets=EVERYWHERE, shared="basic")
+@scenario(targets=EVERYWHERE, shared="basic", real=True)
 def check(s):
     """`check` finds every invariant holding after boot."""
     s.ok("check")

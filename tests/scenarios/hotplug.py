@@ -111,12 +111,12 @@ def _lifecycle(s):
     _state(s, set(range(s.smp)), 0, "end")
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=900)
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=900, real=True)
 def hotplug_cycle(s):
     _lifecycle(s)
 
 
-@scenario(targets=[QEMU_SVM4])
+@scenario(targets=[QEMU_SVM4], real=True)
 def hotplug_refused(s):
     """The boot CPU and nonsense are refused, and nothing changes."""
     s.error("cpu offline 0", match=r"CPU 0 is the boot CPU and cannot go offline")
@@ -166,7 +166,7 @@ def _incompatible(s):
     _state(s, everyone, 0, "end")
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600)
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600, real=True)
 def hotplug_incompatible(s):
     # The technology's own fields, vetoed while a VM exists.
     vendor = s.ok("virt").records[0].get("vendor")
@@ -194,7 +194,7 @@ def _injected_point(s, name):
     return rec[0]
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600)
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600, real=True)
 def hotplug_online_failures(s):
     """Failures injected into an online veto it: the CPU stays offline, the
     steps done are rolled back, and the next online works."""
@@ -316,7 +316,7 @@ def _stress(s, ops, seed, timeout):
     s.eq(s.ok("vm list").records, [], "VMs left")
 
 
-@scenario(targets=[QEMU_SVM4], timeout=600)
+@scenario(targets=[QEMU_SVM4], timeout=600, real=True)
 def hotplug_stress_race(s):
     """Short runs with several seeds: hotplug, suspend and injections on the
     console thread racing the helper's VM create/run/destroy."""
@@ -334,14 +334,14 @@ def hotplug_stress_vmx(s):
     _stress(s, 2000, 5, s.scaled(1100))
 
 
-@scenario(targets=[QEMU_SVM4])
+@scenario(targets=[QEMU_SVM4], real=True)
 def stress_errors(s):
     s.error("stress ops=0", match=r"bad value '0' for ops= \(expected 1\.\.10000000\)")
     s.error("stress bogus=1", match=r"unknown option 'bogus=1'")
     s.error("stress 5", match=r"unexpected argument '5'")
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600)
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=600, real=True)
 def hotplug_online_fails_during_first_vm(s):
     """An enable failure injected into an online while another CPU creates the
     first VM (the creation's enable made slow): the online waits for the

@@ -36,7 +36,7 @@ CONCURRENCY_TESTS = ["sched_sleep", "sched_wakeup", "sched_migration", "sched_pr
                      "virt_lock_order", "cpuhp_states"]
 
 
-@scenario(targets=SMP_TARGETS, timeout=900)
+@scenario(targets=SMP_TARGETS, timeout=900, real=True)
 def smp_all_online_and_selftests(s):
     n = s.smp
     r = s.ok("cpus")
@@ -55,7 +55,7 @@ def smp_all_online_and_selftests(s):
     s.ok("check")
 
 
-@scenario(targets=[QEMU_4])
+@scenario(targets=[QEMU_4], real=True)
 def selftest_errors(s):
     s.error("selftest nosuchtest", match=r"no selftest named 'nosuchtest'")
     r = s.ok("selftest list")

@@ -47,7 +47,7 @@ def _cycles(s, mode, ncpu, rounds):
     s.eq(r.records[0].get("violations"), "0", "lockdep violations")
 
 
-@scenario(targets=[QEMU_4], timeout=900)
+@scenario(targets=[QEMU_4], timeout=900, real=True)
 def suspend_sim_cycles(s):
     """Simulated suspend/resume, twice each with 0, 1 and 3 VMs."""
     _cycles(s, "sim", 4, 2)

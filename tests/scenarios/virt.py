@@ -117,7 +117,7 @@ def virt_off(s):
     s.ok("check")
 
 
-@scenario(targets=[QEMU_SVM2])
+@scenario(targets=[QEMU_SVM2], real=True)
 def virt_console_errors(s):
     s.error("vm destroy 99", match=r"no VM with id 99")
     s.error("vm run 99", match=r"no VM with id 99")
@@ -146,7 +146,7 @@ def virt_old_design_lockdep(s):
     s.eq(s.ok("lockdep").records[0].get("violations"), "0", "planted report not counted")
 
 
-@scenario(targets=[QEMU_SVM2])
+@scenario(targets=[QEMU_SVM2], real=True)
 def virt_new_design_lockdep(s):
     r = s.ok("selftest virt_lock_order")
     s.check(any("design=usage" in l and "reports=0" in l for l in r.lines), "lockdep reported", r.text())

@@ -38,7 +38,7 @@ def _untouched(s, what):
 
 
 @scenario(targets=[QEMU_SVM4, QEMU_SVM8, BOCHS_2],
-          timeout=900)
+          timeout=900, real=True)
 def virt_bench(s):
     for name in BENCHES + ("virt_compat",):
         _figure(s, name)

@@ -13,12 +13,13 @@ import time
 
 from . import qemu as qemu_mod
 from . import bochs as bochs_mod
-from .console import ConsoleError, PROMPT
+from . import serial as serial_mod
+from .console import ConsoleError, PROMPT, Console, open_tty
 from .machine import MachineError, kill_all
 from .report import Reporter, write_junit
 from .runner import Runner, plan
 from .scenario import load_scenarios
-from .targets import Target
+from .targets import Target, serial as serial_target
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -46,7 +47,11 @@ def machine_factories(args, verbose=None):
     def mk_bochs(target, cmdline, name):
         return bochs_mod.BochsMachine(target, args.build, cmdline=cmdline, log_dir=args.logs,
                                       name=name, keep=args.keep, verbose=verbose and verbose(target))
-    return {"qemu": mk_qemu, "bochs": mk_bochs}
+
+    def mk_serial(target, cmdline, name):
+        return serial_mod.SerialMachine(target, args.build, log_dir=args.logs, name=name,
+                                        verbose=verbose and verbose(target))
+    return {"qemu": mk_qemu, "bochs": mk_bochs, "serial": mk_serial}
 
 
 def availability():
@@ -54,7 +59,28 @@ def availability():
     out = {}
     out["qemu"] = None if shutil.which(qemu_mod.QEMU) else "%s not installed" % qemu_mod.QEMU
     out["bochs"] = None if shutil.which(bochs_mod.BOCHS) else "%s not installed" % bochs_mod.BOCHS
+    out["serial"] = None
     return out
+
+
+def split_serial_targets(kinds, baud):
+    """--target serial:/dev/ttyUSB0 -> (the serial Target or None, the other
+    --target values)."""
+    serial = None
+    rest = []
+    for k in kinds or []:
+        if k.startswith("serial:"):
+            path = k[len("serial:"):]
+            if not path:
+                raise SystemExit("harness: --target serial: needs a device, e.g. serial:/dev/ttyUSB0")
+            if serial is not None:
+                raise SystemExit("harness: one serial target at a time")
+            serial = serial_target(path, baud=baud)
+        else:
+            rest.append(k)
+    if serial is not None and rest:
+        raise SystemExit("harness: --target serial:... cannot be mixed with emulator targets")
+    return serial, rest
 
 
 def _verbose_printer(enabled):
@@ -76,11 +102,18 @@ def _verbose_printer(enabled):
 def cmd_check(args):
     paths = args.paths or [os.path.join(REPO, "tests", "scenarios")]
     scenarios = load_scenarios(paths)
+    serial, kinds = split_serial_targets(args.target, getattr(args, "baud", 115200))
     try:
-        pairs, units = plan(scenarios, only=args.only, kinds=args.target, groups=args.group)
+        pairs, units = plan(scenarios, only=args.only, kinds=kinds, groups=args.group,
+                            serial=serial)
     except ValueError as e:
         print("harness: %s" % e, file=sys.stderr)
         return 2
+    if serial is not None:
+        emulated = sum(1 for sc in scenarios if not sc.real)
+        print("harness: %s: %d scenarios declared real=True; %d need an emulator and do not run "
+              "there" % (serial.label, sum(1 for sc in scenarios if sc.real), emulated),
+              file=sys.stderr)
     if args.list:
         for sc, t in pairs:
             print("%s (%s)  groups: %s%s" % (sc.name, t.label, " ".join(sc.groups),
@@ -131,15 +164,13 @@ def cmd_run(args):
     return _run_bochs_interactive(args, target)
 
 
-def _run_bochs_interactive(args, target):
-    """Bridge this terminal to Bochs' COM1.  Ctrl-] quits."""
+def bridge(con, read_remote, quit_byte=b"\x1d"):
+    """This terminal <-> a console: keys go out as typed (the terminal in raw
+    mode), everything received is shown and fed to `con`, which logs it.
+    Ctrl-] (quit_byte) or the end of standard input stops it."""
     import select
     import termios
     import tty
-    m = bochs_mod.BochsMachine(target, args.build, cmdline=args.cmdline, log_dir=args.logs,
-                               name="run-%s" % target.slug, keep=args.keep)
-    con = m.start()
-    print("harness: Bochs started (serial log %s); Ctrl-] quits" % m.serial_log, file=sys.stderr)
     fd = sys.stdin.fileno()
     old = termios.tcgetattr(fd) if os.isatty(fd) else None
     try:
@@ -149,19 +180,58 @@ def _run_bochs_interactive(args, target):
             r, _, _ = select.select([fd], [], [], 0.02)
             if r:
                 data = os.read(fd, 1024)
-                if not data or b"\x1d" in data:
+                if quit_byte in data:
+                    data = data[:data.index(quit_byte)]
+                    if data:
+                        con.write(data)
+                    break
+                if not data:
                     break
                 con.write(data)
             try:
-                data = con._t.read(0.02)
+                data = read_remote(0.02)
             except EOFError:
-                break
+                return "the other side closed the line"
             if data:
                 os.write(sys.stdout.fileno(), data)
                 con.feed(data)
     finally:
         if old:
             termios.tcsetattr(fd, termios.TCSADRAIN, old)
+    return None
+
+
+def cmd_attach(args):
+    """The console of a machine on a serial line, on this terminal."""
+    target = serial_target(args.tty, baud=args.baud)
+    os.makedirs(args.logs, exist_ok=True)
+    log = os.path.join(args.logs, "attach-%s.log" % target.slug)
+    try:
+        transport = open_tty(args.tty, args.baud)
+    except (OSError, ValueError) as e:
+        print("harness: cannot open %s at %d baud: %s" % (args.tty, args.baud, e), file=sys.stderr)
+        return 1
+    con = Console(transport, log_path=log)
+    print("harness: attached to %s at %d 8N1 (log %s); Ctrl-] quits" % (args.tty, args.baud, log),
+          file=sys.stderr, flush=True)
+    try:
+        why = bridge(con, transport.read)
+    finally:
+        con.close()
+    print("\nharness: detached from %s%s" % (args.tty, ": %s" % why if why else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _run_bochs_interactive(args, target):
+    """Bridge this terminal to Bochs' COM1.  Ctrl-] quits."""
+    m = bochs_mod.BochsMachine(target, args.build, cmdline=args.cmdline, log_dir=args.logs,
+                               name="run-%s" % target.slug, keep=args.keep)
+    con = m.start()
+    print("harness: Bochs started (serial log %s); Ctrl-] quits" % m.serial_log, file=sys.stderr)
+    try:
+        bridge(con, con._t.read)
+    finally:
         m.stop()
     print("\nharness: Bochs stopped: %s" % m.exit_info, file=sys.stderr)
     return 0
@@ -260,6 +330,7 @@ def cmd_exec(args):
 
 def cmd_list(args):
     args.list = True
+    args.baud = 115200
     args.only = args.only or []
     args.target = args.target or []
     args.group = args.group or []
@@ -316,13 +387,21 @@ def parser():
     sp.add_argument("--only", action="append", default=[], metavar="PATTERN",
                     help="scenario name (substring, or glob on 'name (target)'); repeatable")
     sp.add_argument("--target", action="append", default=[], metavar="KIND",
-                    help="qemu, bochs, or a glob on the target label; repeatable")
+                    help="qemu, bochs, a glob on the target label (repeatable), or "
+                         "serial:/dev/ttyUSB0 (a machine on a serial line: real=True scenarios)")
     sp.add_argument("--group", action="append", default=[], metavar="NAME",
                     help="scenarios of this group (see --list); repeatable")
     sp.add_argument("--jobs", "-j", type=int, default=1, help="boots in parallel (default 1)")
     sp.add_argument("--verbose", "-v", action="store_true", help="mirror serial output to stderr")
     sp.add_argument("--list", action="store_true", help="list what would run")
+    sp.add_argument("--baud", type=int, default=115200,
+                    help="serial targets: the line speed (default 115200)")
     sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("attach", help="the console of a machine on a serial line, here")
+    sp.add_argument("--tty", required=True, help="the serial device, e.g. /dev/ttyUSB0")
+    sp.add_argument("--baud", type=int, default=115200, help="line speed (default 115200), 8N1")
+    sp.set_defaults(func=cmd_attach)
 
     sp = sub.add_parser("bench", help="boot once, run 'bench all', print the figures")
     machine_opts(sp, smp=4)

@@ -160,11 +160,19 @@ class FdTransport(Transport):
 
 
 def open_tty(path, baud=115200):
-    """Open a real serial device raw at `baud` 8N1 (attach mode)."""
+    """Open a serial device (a USB serial adapter, a pty) raw at `baud` 8N1:
+    no echo, no line editing, no CR/NL translation, no flow control, so the
+    bytes are exactly the UART's.  `harness.py attach` and serial targets."""
     import termios
+    speed = getattr(termios, "B%d" % baud, None)
+    if speed is None:
+        raise ValueError("unsupported baud rate %r" % baud)
     fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-    attrs = termios.tcgetattr(fd)
-    speed = getattr(termios, "B%d" % baud)
+    try:
+        attrs = termios.tcgetattr(fd)
+    except termios.error as e:
+        os.close(fd)
+        raise OSError("%s is not a tty: %s" % (path, e))
     iflag, oflag, cflag, lflag, _, _, cc = attrs
     iflag = 0
     oflag = 0
@@ -425,6 +433,7 @@ class Console:
     # -- low level ---------------------------------------------------------
 
     def close(self):
+        self.closed = True
         if self._log:
             if self._pending_notes:
                 self._log.write(b"\n" + b"".join(self._pending_notes))

@@ -145,6 +145,10 @@ class Machine:
         self.console.started_at = self.started_at
         return self.console
 
+    def wait_boot(self, timeout, progress=None):
+        """Wait for the first prompt; returns the boot log."""
+        return self.console.wait_boot(timeout, progress=progress)
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 

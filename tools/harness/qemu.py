@@ -1,8 +1,9 @@
-"""QEMU: q35, OVMF, TCG, the ESP as a read-only FAT drive.
+"""QEMU: q35, OVMF, TCG, the ESP as a read-only FAT drive (or the stick image
+BUILD/vigil.img on a USB disk: target disk="usb").
 
-Per run, in a temp dir: a copy of BUILD/esp with its own vigil/cmdline.txt,
-a copy of OVMF_VARS, the serial socket, the QMP socket and any extra ACPI
-tables.  Exit status:
+Per run, in a temp dir: a copy of BUILD/esp (or of vigil.img) with its own
+vigil/cmdline.txt, a copy of OVMF_VARS, the serial socket (or a pty: target
+serial="pty"), the QMP socket and any extra ACPI tables.  Exit status:
 
   0               the guest powered off (ACPI S5)... or reset under -no-reboot:
                   the QMP SHUTDOWN event's reason tells them apart
@@ -12,10 +13,12 @@ tables.  Exit status:
 """
 
 import os
+import re
 import shutil
 import time
 
-from .console import SocketTransport
+from . import disk as disk_mod
+from .console import ConsoleError, SocketTransport, open_tty
 from .machine import ExitInfo, Machine, MachineError
 from .qmp import QMP, QMPError, connect_unix
 
@@ -61,10 +64,35 @@ def prepare_esp(src, dst, cmdline):
     return dst
 
 
+# OVMF's boot manager falls back to its built-in shell when no boot option
+# worked (no loader on the disk, a broken partition table).
+UEFI_SHELL_RE = re.compile(r'BdsDxe: (?:loading|starting) Boot\w+ "EFI Internal Shell"')
+
+# What QEMU prints on stdout for -serial pty (chardev/char-pty.c).
+PTY_RE = re.compile(rb"char device redirected to (/dev/\S+) \(label ([^)]*)\)")
+
+
+def disk_args(target, esp_dir, image_path=None):
+    """The boot disk: the ESP tree as a read-only FAT view, or the stick image
+    on a USB mass-storage device behind an xHCI controller (what OVMF sees
+    when a stick is plugged into a real machine)."""
+    if target.disk == "usb":
+        return ["-device", "qemu-xhci,id=xhci",
+                "-drive", "if=none,id=stick,format=raw,file=%s" % image_path,
+                "-device", "usb-storage,bus=xhci.0,drive=stick,bootindex=0"]
+    # Read-only FAT view of the per-run ESP copy.  The IDE/AHCI disk
+    # refuses read-only drives, virtio-blk does not (OVMF boots it).
+    return ["-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:%s" % esp_dir,
+            "-device", "virtio-blk-pci,drive=esp,bootindex=0"]
+
+
 def qemu_argv(target, esp_dir, vars_path, qmp_path, serial_path=None, stdio_log=None,
-              acpi_files=(), gdb=False, binary=None, ovmf_code=None):
+              acpi_files=(), gdb=False, binary=None, ovmf_code=None, image_path=None,
+              serial_pty=False):
     """The QEMU command line.  serial_path: the serial console on a unix socket
-    the harness connects to (QEMU waits for it); stdio_log: the serial console
+    the harness connects to (QEMU waits for it); serial_pty: on a pty (QEMU
+    prints its name; the guest is started stopped, -S, and the harness
+    continues it once it has opened the pty); stdio_log: the serial console
     and the monitor on this terminal (interactive run), logged to a file."""
     smp = str(target.smp)
     if target.maxcpus:
@@ -78,10 +106,7 @@ def qemu_argv(target, esp_dir, vars_path, qmp_path, serial_path=None, stdio_log=
         "-m", str(target.mem),
         "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" % (ovmf_code or OVMF_CODE),
         "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_path,
-        # Read-only FAT view of the per-run ESP copy.  The IDE/AHCI disk
-        # refuses read-only drives, virtio-blk does not (OVMF boots it).
-        "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:%s" % esp_dir,
-        "-device", "virtio-blk-pci,drive=esp,bootindex=0",
+    ] + disk_args(target, esp_dir, image_path) + [
         "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_IOBASE,
         "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
         "-display", "none",
@@ -89,7 +114,9 @@ def qemu_argv(target, esp_dir, vars_path, qmp_path, serial_path=None, stdio_log=
     ]
     if target.no_reboot:
         argv.append("-no-reboot")
-    if serial_path:
+    if serial_pty:
+        argv += ["-serial", "pty", "-S"]
+    elif serial_path:
         argv += ["-chardev", "socket,id=vigil-serial,path=%s,server=on,wait=on" % serial_path,
                  "-serial", "chardev:vigil-serial"]
     elif stdio_log:
@@ -143,6 +170,8 @@ class QemuMachine(Machine):
                  s3_wakeup=DEFAULT_S3_WAKEUP, **kw):
         super().__init__(target, build, cmdline=cmdline, **kw)
         self.esp = esp or os.path.join(build, "esp")
+        self.image = os.path.join(build, "vigil.img")
+        self.pty_path = None
         self.gdb = gdb
         self.s3_wakeup = s3_wakeup
         self.qmp = None
@@ -157,9 +186,21 @@ class QemuMachine(Machine):
         for f in (OVMF_CODE, OVMF_VARS):
             if not os.path.isfile(f):
                 raise MachineError("%s not found (apt-get install ovmf)" % f)
-        check_esp(self.esp)
-        tmp = self.make_tmp("vigil-qemu-")
-        prepare_esp(self.esp, os.path.join(tmp, "esp"), self.cmdline)
+        image_path = None
+        if self.target.disk == "usb":
+            tmp = self.make_tmp("vigil-qemu-")
+            image_path = os.path.join(tmp, "vigil.img")
+            try:
+                esp = disk_mod.prepare_image(self.image, image_path, self.cmdline)
+            except (disk_mod.DiskError, OSError) as e:
+                raise MachineError(str(e))
+            self.progress_note("stick image %s (ESP at byte %d)%s" % (
+                self.image, esp.offset,
+                "" if self.cmdline is None else ", vigil/cmdline.txt rewritten"))
+        else:
+            check_esp(self.esp)
+            tmp = self.make_tmp("vigil-qemu-")
+            prepare_esp(self.esp, os.path.join(tmp, "esp"), self.cmdline)
         vars_path = os.path.join(tmp, "OVMF_VARS.fd")
         shutil.copyfile(OVMF_VARS, vars_path)
         acpi_files = []
@@ -171,14 +212,21 @@ class QemuMachine(Machine):
         self.serial_path = os.path.join(tmp, "serial.sock")
         self.qmp_path = os.path.join(tmp, "qmp.sock")
         return qemu_argv(self.target, os.path.join(tmp, "esp"), vars_path, self.qmp_path,
-                         serial_path=self.serial_path, acpi_files=acpi_files, gdb=self.gdb)
+                         serial_path=self.serial_path, acpi_files=acpi_files, gdb=self.gdb,
+                         image_path=image_path, serial_pty=self.target.serial == "pty")
 
     def connect(self):
+        if self.target.serial == "pty":
+            return self._connect_pty()
         try:
             sock = connect_unix(self.serial_path, 30.0, alive=self.alive)
         except QMPError as e:
             time.sleep(0.2)
             raise MachineError("QEMU did not start: %s\n%s" % (e, self.host_log_tail()))
+        self._connect_qmp()
+        return SocketTransport(sock)
+
+    def _connect_qmp(self):
         try:
             self.qmp = QMP(self.qmp_path, timeout=15.0, alive=self.alive)
             self.qmp.set_auto_wakeup(self.s3_wakeup)
@@ -187,7 +235,53 @@ class QemuMachine(Machine):
             if self._host_log:
                 self._host_log.write(("# harness: no QMP: %s\n" % e).encode())
                 self._host_log.flush()
-        return SocketTransport(sock)
+
+    def _connect_pty(self):
+        """-serial pty: find the pty QEMU names on its stdout (the host log),
+        open it as a serial adapter is opened (termios raw, 115200 8N1), then
+        let the stopped guest run (QMP cont) so nothing is printed before the
+        harness listens."""
+        deadline = time.monotonic() + 30.0
+        path = None
+        while path is None:
+            try:
+                with open(self.host_log, "rb") as f:
+                    m = PTY_RE.search(f.read())
+            except OSError:
+                m = None
+            if m:
+                path = m.group(1).decode()
+                break
+            if not self.alive() or time.monotonic() > deadline:
+                raise MachineError("QEMU named no pty for -serial pty\n%s" % self.host_log_tail())
+            time.sleep(0.05)
+        self.pty_path = path
+        self.progress_note("serial console on %s (opened raw at %d baud)" % (path, self.target.baud))
+        transport = open_tty(path, self.target.baud)
+        self._connect_qmp()
+        if self.qmp is None:
+            transport.close()
+            raise MachineError("QEMU: no QMP to start the guest stopped for -serial pty")
+        self.qmp.command("cont")
+        return transport
+
+    def wait_boot(self, timeout, progress=None):
+        """The first prompt; fails at once when OVMF gives up on the disk and
+        starts its shell, instead of after the whole boot timeout."""
+        con = self.console
+        scanned = [0]
+
+        def done():
+            if con.boot_lines is not None:
+                return True
+            for line in con.lines[scanned[0]:]:
+                if UEFI_SHELL_RE.search(line):
+                    raise ConsoleError("the firmware found nothing to boot and started the UEFI "
+                                       "shell (%s)" % line.strip(), con.tail())
+            scanned[0] = len(con.lines)
+            return False
+        con.wait_until(done, timeout, "the first prompt", progress=progress)
+        return con.wait_boot(0)
 
     def set_s3_wakeup(self, delay):
         """Seconds from SUSPEND to system_wakeup (None: stay asleep)."""

@@ -76,10 +76,12 @@ def known_groups(scenarios):
     return sorted({g for sc in scenarios for g in sc.groups})
 
 
-def plan(scenarios, only=None, kinds=None, groups=None):
+def plan(scenarios, only=None, kinds=None, groups=None, serial=None):
     """(pairs, units): the selected (scenario, target) pairs in report order
     and the units that run them.  `groups`: keep the scenarios in any of
-    these selection groups; a name no scenario has raises ValueError."""
+    these selection groups; a name no scenario has raises ValueError.
+    serial: a serial target that replaces every scenario's targets; only
+    scenarios declared real=True run there, once."""
     if groups:
         unknown = sorted(set(groups) - set(known_groups(scenarios)))
         if unknown:
@@ -88,6 +90,10 @@ def plan(scenarios, only=None, kinds=None, groups=None):
     pairs = []
     for sc in scenarios:
         if groups and not set(groups) & set(sc.groups):
+            continue
+        if serial is not None:
+            if sc.real and matches(sc, serial, only):
+                pairs.append((sc, serial))
             continue
         for t in sc.targets:
             if target_matches(t, kinds) and matches(sc, t, only):
@@ -249,7 +255,7 @@ class Runner:
         def progress(elapsed, con):
             self.progress("%s: %s: still booting after %.0fs (%d bytes of serial output)" % (
                 unit.target.label, machine.name, elapsed, con.bytes_in))
-        console.wait_boot(timeout, progress=progress)
+        machine.wait_boot(timeout, progress=progress)
 
     def _run_one(self, machine, sc, unit, res):
         limit = sc.timeout * machine.time_scale

@@ -28,6 +28,10 @@ Decorator arguments:
     s3_wakeup     QEMU: seconds from the guest entering ACPI S3 (QMP SUSPEND)
                   to the harness's system_wakeup (default 0.1); None: the
                   guest stays asleep (wake it with s.qmp.wakeup())
+    real          True: the scenario needs no emulator control (no QMP, no
+                  machine exit, no command line of its own, any CPU count:
+                  s.smp) and also runs on a real machine over a serial line
+                  (check --target serial:/dev/ttyUSB0).  Default False.
 
 A scenario fails by raising: s.check()/s.eq()/s.ok()... raise Failure with a
 message; any console error (timeout, panic, machine gone) fails it too.
@@ -38,7 +42,7 @@ import os
 import re
 import sys
 
-from .targets import bochs, fake, qemu  # noqa: F401  (re-exported for scenario files)
+from .targets import bochs, fake, qemu, serial  # noqa: F401  (re-exported for scenario files)
 
 __all__ = ["scenario", "qemu", "bochs", "Failure", "Session", "load_scenarios"]
 
@@ -60,7 +64,7 @@ DEFAULT_S3_WAKEUP = 0.1     # seconds; tools/harness/qemu.py has the same defaul
 
 class Scenario:
     def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path,
-                 s3_wakeup=DEFAULT_S3_WAKEUP, groups=()):
+                 s3_wakeup=DEFAULT_S3_WAKEUP, groups=(), real=False):
         self.func = func
         self.name = name
         self.targets = targets
@@ -74,6 +78,10 @@ class Scenario:
         self.order = 0
         self.s3_wakeup = s3_wakeup
         self.groups = tuple(groups)  # selection groups; load_scenarios adds the file's
+        self.real = bool(real)
+        if self.real and cmdline is not None:
+            raise ValueError("%s: real=True, but a machine on a serial line boots with the "
+                             "command line on its stick, not %r" % (name, cmdline))
 
     @property
     def group(self):
@@ -90,14 +98,14 @@ _pending = []
 
 
 def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None,
-             s3_wakeup=DEFAULT_S3_WAKEUP, groups=()):
+             s3_wakeup=DEFAULT_S3_WAKEUP, groups=(), real=False):
     if isinstance(groups, str):
         groups = (groups,)
 
     def wrap(func):
         sc = Scenario(func, name or func.__name__, list(targets or [qemu()]), cmdline, shared,
                       timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup,
-                      groups=groups)
+                      groups=groups, real=real)
         if not sc.targets:
             raise ValueError("%s: no targets" % sc.name)
         _pending.append(sc)
@@ -168,7 +176,9 @@ class Session:
 
     @property
     def smp(self):
-        return self.target.smp
+        """The CPU count: the target's, or on a serial line what the kernel
+        said at boot."""
+        return getattr(self.machine, "detected_smp", None) or self.target.smp
 
     @property
     def qmp(self):
@@ -295,6 +305,9 @@ class Session:
 
     def expect_exit(self, clean=True, timeout=None):
         """Wait for the machine to stop by itself; check how (clean=None: any)."""
+        if self.target.kind == "serial":
+            raise Failure("a machine on a serial line: the harness cannot see it stop "
+                          "(this scenario must not be real=True)")
         timeout = self.scaled(60) if timeout is None else timeout
         info = self.machine.wait_exit(timeout)
         if info is None:
