@@ -202,5 +202,7 @@ int crash_panic(struct shell_ctx *ctx, int argc, char **argv)
 		panic("crash command: panic requested from the console");
 	}
 	preempt_enable();
-	return wait_for_panic(ctx, (unsigned)cpu);
+	int r = wait_for_panic(ctx, (unsigned)cpu);
+	sched_bind_current(old_bound);
+	return r;
 }

@@ -99,7 +99,8 @@ def _degraded_boot_cpu(s, inject, mode):
     s.ok(inject)
     s.error("suspend %s" % mode, timeout=s.scaled(300),
             match=r"^CPU 0 \(the boot CPU\): virtualization off after resume \('virt retry' or the next resume "
-                  r"re-enables it\): (enable failed \(injected\)|cr4_reserved_mask=0x[0-9a-f]+ differs)")
+                  r"re-enables it\): (enable failed \(injected\)|cr4_reserved_mask=0x[0-9a-f]+ differs|"
+                  r"SVM disabled by firmware \(VM_CR.SVMDIS=1\) \(injected\))")
     cpus = s.ok("cpus").where("cpu")
     s.eq([(c["state"], c["virt"]) for c in cpus], [("online", "off")] + [("online", "on")] * (s.smp - 1),
          "state and virt per CPU")
@@ -134,10 +135,11 @@ def _degraded_boot_cpu(s, inject, mode):
 @scenario(targets=[QEMU_4], timeout=600)
 def suspend_boot_cpu_reenable_fails(s):
     """A failed re-enable on the boot CPU after a simulated resume (enable
-    failure and CR4 mismatch): reported, visible, known to `check`, and
-    undone by `virt retry` or the next resume."""
+    failure, CR4 mismatch, SVM disabled by firmware): reported, visible,
+    known to `check`, and undone by `virt retry` or the next resume."""
     _degraded_boot_cpu(s, "inject virt_enable_fail cpu=0 count=1", "sim")
     _degraded_boot_cpu(s, "inject cr4_mask cpu=0", "sim")
+    _degraded_boot_cpu(s, "inject svm_disabled cpu=0", "sim")
 
 
 @scenario(targets=[QEMU_4], timeout=900)
