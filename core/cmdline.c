@@ -252,3 +252,10 @@ void cmdline_parse(const char *line, struct boot_params *bp, struct cmdline_erro
 		errs->count++;
 	}
 }
+
+void cmdline_errors_report(const struct cmdline_errors *errs, void (*emit)(const char *line, void *arg),
+			   void *arg)
+{
+	for (unsigned i = 0; i < errs->count; i++)
+		emit(errs->msg[i], arg);
+}

@@ -21,6 +21,7 @@ int cpu_register(uint32_t apic_id, enum cpu_state state)
 	c->apic_id = apic_id;
 	c->state = state;
 	c->virt_enabled = false;
+	c->virt_degraded[0] = 0;
 	strlcpy(c->compat, "unchecked", sizeof(c->compat));
 	return (int)nr_possible_cpus++;
 }
@@ -50,8 +51,9 @@ static int cmd_cpus(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_usage(ctx);
 	for (unsigned i = 0; i < nr_possible_cpus; i++) {
 		const struct cpu_desc *c = &cpu_table[i];
-		shell_printf(ctx, "cpu=%u apic=%u state=%s virt=%s compat=%s\n", i, c->apic_id,
-			     cpu_state_name(c->state), c->virt_enabled ? "on" : "off", c->compat);
+		shell_printf(ctx, "cpu=%u apic=%u state=%s virt=%s compat=%s%s%s\n", i, c->apic_id,
+			     cpu_state_name(c->state), c->virt_enabled ? "on" : "off", c->compat,
+			     c->virt_degraded[0] ? " degraded=" : "", c->virt_degraded);
 	}
 	shell_printf(ctx, "online=%u possible=%u\n", cpu_count_in_state(CPU_ONLINE), nr_possible_cpus);
 	return 0;

@@ -31,6 +31,14 @@ struct inject_point *inject_find(const char *name)
 	return NULL;
 }
 
+const struct inject_point *inject_first_armed(void)
+{
+	for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++)
+		if (__atomic_load_n(&p->armed, __ATOMIC_ACQUIRE))
+			return p;
+	return NULL;
+}
+
 void inject_clear_all(void)
 {
 	for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++) {
@@ -67,7 +75,7 @@ static int cmd_inject(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "unknown injection point '%s' (try 'inject list')", argv[1]);
 	uint64_t cpu = UINT64_MAX, count = 1;
 	const struct shell_opt opts[] = {
-		SHELL_OPT_RANGE("cpu", 0, 255, &cpu),
+		SHELL_OPT_CPUNR("cpu", &cpu),
 		SHELL_OPT_RANGE("count", 0, 1000000, &count),
 	};
 	if (shell_parse_opts(ctx, argc - 2, argv + 2, opts, ARRAY_SIZE(opts)))

@@ -18,16 +18,19 @@ static void console_sink(const char *s, size_t n, void *arg)
 	console_write(s, n);
 }
 
+static void print_cmdline_problem(const char *line, void *arg)
+{
+	(void)arg;
+	printk("%s\n", line);
+}
+
 void kernel_main(const struct boot_info *bi)
 {
 	(void)bi; /* the architecture already parsed bi->cmdline (boot_params_init) */
 	const struct boot_params *bp = boot_params();
 	const struct cmdline_errors *errs = boot_params_errors();
 	printk("cmdline: '%s'\n", bp->cmdline);
-	for (unsigned i = 0; i < errs->count; i++)
-		printk("%s\n", errs->msg[i]);
-	if (errs->dropped)
-		printk("cmdline: %u more errors not shown\n", errs->dropped);
+	cmdline_errors_report(errs, print_cmdline_problem, NULL);
 
 	printk("vigil: %u possible CPUs, %u online; console ready\n", nr_possible_cpus,
 	       cpu_count_in_state(CPU_ONLINE));

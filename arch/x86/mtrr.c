@@ -156,7 +156,10 @@ static int memory_types_agree(char *why, size_t len)
 	}
 	int r = 0;
 	cpus_read_lock();
-	on_each_cpu(diff_ipi, d, true);
+	if (on_each_cpu(diff_ipi, d, true) != 0) {
+		snprintf(why, len, "could not read every CPU's registers");
+		r = -1;
+	}
 	for (unsigned c = 0; c < nr_possible_cpus && !r; c++)
 		if (cpu_is_online(c) && d->n[c]) {
 			snprintf(why, len, "cpu %u: %u MTRR/PAT registers differ from the boot CPU's (first: MSR 0x%x)",

@@ -82,7 +82,10 @@ static int cpu_ids_sane(char *why, size_t len)
 	}
 	for (unsigned c = 0; c < nr_possible_cpus; c++)
 		seen_apic[c] = 0xFFFFFFFF;
-	on_each_cpu(read_ids, NULL, true);
+	if (on_each_cpu(read_ids, NULL, true) != 0) {
+		snprintf(why, len, "could not ask every CPU its APIC ID");
+		return -1;
+	}
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {
 		if (!cpu_is_online(c))
 			continue;

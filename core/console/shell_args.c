@@ -7,6 +7,7 @@
  *     error: bad value '99' for <n> (expected 0..3)
  *     error: unknown option 'foo=1' (expected cpu=, exits=)
  */
+#include <vigil/cpu.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
 
@@ -31,6 +32,14 @@ int shell_arg_u64_range(struct shell_ctx *ctx, const char *s, const char *what,
 				   (unsigned long long)min, (unsigned long long)max);
 	*out = v;
 	return 0;
+}
+
+int shell_arg_cpu(struct shell_ctx *ctx, const char *s, const char *what, uint64_t *out)
+{
+	/* An explicit range, never "max 0 = no limit": on a 1-CPU machine the
+	 * only CPU number is 0. */
+	uint64_t last = nr_possible_cpus ? nr_possible_cpus - 1 : 0;
+	return shell_arg_u64_range(ctx, s, what, 0, last, out);
 }
 
 /* "cpu=, exits=" - the keys an option table accepts, for messages. */
@@ -100,6 +109,10 @@ int shell_parse_opts(struct shell_ctx *ctx, int argc, char **argv,
 			} else if (shell_arg_u64(ctx, eq + 1, what, o->u64)) {
 				return -1;
 			}
+			break;
+		case SHELL_OPT_CPU:
+			if (shell_arg_cpu(ctx, eq + 1, what, o->u64))
+				return -1;
 			break;
 		case SHELL_OPT_STR:
 			if (!eq[1])

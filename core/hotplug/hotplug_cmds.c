@@ -16,10 +16,8 @@ static int cmd_cpu(struct shell_ctx *ctx, int argc, char **argv)
 	else
 		return shell_error(ctx, "bad value '%s' for <action> (expected online or offline)", argv[1]);
 	uint64_t cpu;
-	if (shell_arg_u64(ctx, argv[2], "<n>", &cpu) != 0)
+	if (shell_arg_cpu(ctx, argv[2], "<n>", &cpu) != 0)
 		return -1;
-	if (cpu >= nr_possible_cpus)
-		return shell_error(ctx, "no CPU %lu (%u possible)", (unsigned long)cpu, nr_possible_cpus);
 	char why[256];
 	int r = up ? cpu_up((unsigned)cpu, why, sizeof(why)) : cpu_down((unsigned)cpu, why, sizeof(why));
 	if (r != 0)

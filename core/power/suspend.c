@@ -116,7 +116,10 @@ int suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t)
 		syscore[i].resume();
 	arch_irq_restore(flags);
 
-	char late[160] = "";
+	/* The boot CPU first: its failed re-enable happened first, and no
+	 * hotplug reports it as it does an AP's. */
+	char late[200] = "";
+	virt_degraded_report(late, sizeof(late));
 	online_again(was, late, sizeof(late));
 	kfree(was);
 	thaw_tasks();

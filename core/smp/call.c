@@ -8,6 +8,7 @@
 #include <vigil/arch.h>
 #include <vigil/config.h>
 #include <vigil/cpu.h>
+#include <vigil/inject.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/sched.h>
@@ -129,36 +130,81 @@ int smp_call_function_single(unsigned cpu, smp_call_fn fn, void *arg, bool wait)
 	return 0;
 }
 
-void on_each_cpu(smp_call_fn fn, void *arg, bool wait)
+INJECT_POINT(on_each_cpu_nomem, "on_each_cpu_nomem", "on_each_cpu's allocation fails on the calling CPU");
+
+static void *call_alloc(size_t size, unsigned self)
+{
+	if (inject_hit(&inject_on_each_cpu_nomem, self))
+		return NULL;
+	return kzalloc(size);
+}
+
+/*
+ * Waiting: one entry per CPU, all queued before waiting.  Without memory for
+ * them, one CPU at a time with the entry on the stack: slower, but a waiting
+ * call cannot fail (its callers include the disables of reboot and of the
+ * last VM going).  Not waiting: every entry is allocated before any is
+ * queued, so without memory nothing runs anywhere and the caller is told.
+ */
+int on_each_cpu(smp_call_fn fn, void *arg, bool wait)
 {
 	if (wait && !check_wait_context("on_each_cpu"))
-		return;
+		return -1;
 	preempt_disable();
 	unsigned self = smp_processor_id();
-	struct call_entry *entries = NULL;
-	if (wait && !(entries = kzalloc(sizeof(*entries) * nr_possible_cpus)))
-		panic("on_each_cpu: out of memory");
+	struct call_entry *entries = call_alloc(sizeof(*entries) * nr_possible_cpus, self);
+	if (!entries && !wait) {
+		preempt_enable();
+		return -1;
+	}
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {
 		if (c == self || !cpu_is_online(c))
 			continue;
-		if (entries) {
-			entries[c].fn = fn;
-			entries[c].arg = arg;
-			queue_call(c, &entries[c]);
-		} else {
-			smp_call_function_single(c, fn, arg, false);
+		if (!entries) {
+			struct call_entry e = { .fn = fn, .arg = arg };
+			queue_call(c, &e);
+			wait_done(&e);
+			continue;
+		}
+		if (!wait) {
+			struct call_entry *e = call_alloc(sizeof(*e), self);
+			if (!e) {
+				/* Nothing is queued yet: give back what we have. */
+				for (unsigned d = 0; d < c; d++)
+					if (entries[d].next)
+						kfree(entries[d].next);
+				kfree(entries);
+				preempt_enable();
+				return -1;
+			}
+			entries[c].next = e; /* kept until all are allocated */
+			continue;
+		}
+		entries[c].fn = fn;
+		entries[c].arg = arg;
+		queue_call(c, &entries[c]);
+	}
+	if (entries && !wait) {
+		for (unsigned c = 0; c < nr_possible_cpus; c++) {
+			struct call_entry *e = entries[c].next;
+			if (!e)
+				continue;
+			e->fn = fn;
+			e->arg = arg;
+			e->allocated = true;
+			queue_call(c, e);
 		}
 	}
 	unsigned long flags = arch_irq_save();
 	fn(arg);
 	arch_irq_restore(flags);
-	if (entries) {
+	if (entries && wait)
 		for (unsigned c = 0; c < nr_possible_cpus; c++)
 			if (entries[c].fn)
 				wait_done(&entries[c]);
-		kfree(entries);
-	}
+	kfree(entries);
 	preempt_enable();
+	return 0;
 }
 
 void nmi_register(nmi_callback_fn fn)

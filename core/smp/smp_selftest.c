@@ -2,6 +2,7 @@
 #include <vigil/arch.h>
 #include <vigil/bench.h>
 #include <vigil/cpu.h>
+#include <vigil/inject.h>
 #include <vigil/selftest.h>
 #include <vigil/smp.h>
 #include <vigil/task.h>
@@ -9,13 +10,38 @@
 static volatile unsigned hits[CONFIG_MAX_CPUS];
 static volatile unsigned irq_ctx[CONFIG_MAX_CPUS];
 
+INJECT_POINT(smp_hit_slow, "smp_hit_slow",
+	     "the cross-CPU call self-tests' callback pauses 50 ms on the CPU between its two records");
+
+static void pause_if_injected(unsigned c)
+{
+	if (!inject_hit(&inject_smp_hit_slow, c))
+		return;
+	uint64_t end = arch_time_ns() + 50000000ULL;
+	while (arch_time_ns() < end)
+		arch_cpu_relax();
+}
+
+/*
+ * The context is recorded first and the hit published last (release), so a
+ * reader that sees the hit (acquire) sees its context too: the non-waiting
+ * half checks as soon as every hit is in, and once read the hit before the
+ * context, reporting "ran it with interrupts on" for a callback that had not
+ * finished recording (smp_hit_slow widens that window).
+ */
 static void count_hit(void *arg)
 {
 	(void)arg;
 	unsigned c = smp_processor_id();
-	__atomic_add_fetch(&hits[c], 1, __ATOMIC_RELAXED);
 	if (!arch_irqs_enabled())
 		__atomic_add_fetch(&irq_ctx[c], 1, __ATOMIC_RELAXED);
+	pause_if_injected(c);
+	__atomic_add_fetch(&hits[c], 1, __ATOMIC_RELEASE);
+}
+
+static unsigned hits_of(unsigned c)
+{
+	return __atomic_load_n(&hits[c], __ATOMIC_ACQUIRE);
 }
 
 static void clear_hits(void)
@@ -28,9 +54,10 @@ static int check_exactly_online(struct selftest_ctx *ctx, unsigned times)
 {
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {
 		unsigned want = cpu_is_online(c) ? times : 0;
-		ST_ASSERT(ctx, hits[c] == want, "CPU %u (%s) ran the function %u times, expected %u", c,
-			  cpu_state_name(cpu_table[c].state), hits[c], want);
-		ST_ASSERT(ctx, irq_ctx[c] == hits[c], "CPU %u ran it with interrupts on", c);
+		unsigned got = hits_of(c);
+		ST_ASSERT(ctx, got == want, "CPU %u (%s) ran the function %u times, expected %u", c,
+			  cpu_state_name(cpu_table[c].state), got, want);
+		ST_ASSERT(ctx, irq_ctx[c] == got, "CPU %u ran it with interrupts on", c);
 	}
 	return 0;
 }
@@ -44,13 +71,20 @@ static int test_on_each_cpu(struct selftest_ctx *ctx)
 		return -1;
 	/* Not waiting: every CPU still runs it exactly once, eventually. */
 	clear_hits();
-	on_each_cpu(count_hit, NULL, false);
+	if (on_each_cpu(count_hit, NULL, false) != 0) {
+		/* No memory for the entries (inject on_each_cpu_nomem): then no
+		 * CPU may run it, not even a few. */
+		sleep_ns(50000000ULL);
+		for (unsigned c = 0; c < nr_possible_cpus; c++)
+			ST_ASSERT(ctx, hits_of(c) == 0, "on_each_cpu failed, yet CPU %u ran it", c);
+		return 0;
+	}
 	uint64_t deadline = arch_time_ns() + 2000000000ULL;
 	unsigned online = cpu_count_in_state(CPU_ONLINE);
 	for (;;) {
 		unsigned total = 0;
 		for (unsigned c = 0; c < nr_possible_cpus; c++)
-			total += hits[c];
+			total += hits_of(c);
 		if (total >= online || arch_time_ns() > deadline)
 			break;
 		yield();

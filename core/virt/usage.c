@@ -8,6 +8,11 @@
  *
  * Invariant, checked by `check`: on every online CPU, enabled ==
  * (usage_count > 0), and the hardware agrees; offline CPUs are disabled.
+ * One known exception, reported as degraded rather than violated: the boot
+ * CPU after its re-enable on resume failed (no hotplug can veto it as it
+ * does an AP's), off while VMs exist, with the reason kept in
+ * cpu_table[].virt_degraded until an enable there succeeds (`virt retry`,
+ * the next resume) or the count drops to 0.
  *
  * Why not vm_list_lock for the count: notifiers that run under the hotplug
  * lock take vm_list_lock (Linux's kvmclock cpufreq notifier), so enabling
@@ -40,6 +45,10 @@ DEFINE_MUTEX(usage_lock);
 static unsigned usage_count;
 static volatile bool rebooting;
 bool virt_old_lock_design;
+/* The CPU whose re-enable on resume failed, or -1 (see above).  Written
+ * under the count lock, or by syscore resume where nobody can hold it. */
+static int degraded_cpu = -1;
+static char degraded_why[96];
 
 /* ---- per CPU ---- */
 
@@ -74,6 +83,22 @@ int virt_check_this_cpu(char *why, size_t len)
 	return 0;
 }
 
+/* Enter (cpu, why) or leave (-1) the degraded state. */
+static void set_degraded(int cpu, const char *why)
+{
+	if (degraded_cpu >= 0)
+		cpu_table[degraded_cpu].virt_degraded[0] = 0;
+	degraded_cpu = cpu;
+	if (cpu < 0)
+		return;
+	strlcpy(degraded_why, why, sizeof(degraded_why));
+	char *d = cpu_table[cpu].virt_degraded;
+	strlcpy(d, why, sizeof(cpu_table[cpu].virt_degraded));
+	for (; *d; d++)
+		if (*d == ' ')
+			*d = '_';
+}
+
 /* Enable on the current CPU.  Preemption is off (IPI or hotplug thread with
  * preemption disabled).  Idempotent; the compatibility check comes first so
  * an incompatible CPU is never half-enabled. */
@@ -102,6 +127,8 @@ static int enable_this_cpu(char *why, size_t len)
 	if (ops->enable(why, len) != 0)
 		return -1;
 	cpu_table[cpu].virt_enabled = true;
+	if (degraded_cpu == (int)cpu)
+		set_degraded(-1, NULL);
 	return 0;
 }
 
@@ -144,7 +171,13 @@ static int enable_all(char *why, size_t len)
 		snprintf(why, len, "out of memory");
 		return -1;
 	}
-	on_each_cpu(enable_ipi, &f, true);
+	if (on_each_cpu(enable_ipi, &f, true) != 0) {
+		/* Nothing ran anywhere (a waiting call cannot run with
+		 * interrupts off; reported as a BUG). */
+		kfree(f.why);
+		snprintf(why, len, "could not call every CPU");
+		return -1;
+	}
 	int failed = f.failed;
 	if (failed >= 0) {
 		/* All or nothing: roll every CPU back. */
@@ -193,8 +226,10 @@ void virt_put_locked(void)
 		printk("virt: usage count underflow\n");
 		return;
 	}
-	if (--usage_count == 0)
+	if (--usage_count == 0) {
 		disable_all();
+		set_degraded(-1, NULL); /* off is now what it should be */
+	}
 }
 
 int virt_get(char *why, size_t len)
@@ -286,9 +321,60 @@ void virt_syscore_resume(void)
 	lockdep_assert_irqs_disabled();
 	if (ops && usage_count) {
 		char why[96];
-		if (enable_this_cpu(why, sizeof(why)) != 0)
-			printk("WARNING: virt: re-enabling on the boot CPU after resume failed: %s\n", why);
+		unsigned cpu = smp_processor_id();
+		if (enable_this_cpu(why, sizeof(why)) != 0) {
+			set_degraded((int)cpu, why);
+			printk("WARNING: virt: re-enabling on the boot CPU after resume failed: %s; CPU %u stays off "
+			       "until the next resume or 'virt retry'\n", why, cpu);
+		}
 	}
+}
+
+bool virt_degraded_report(char *why, size_t len)
+{
+	int cpu = __atomic_load_n(&degraded_cpu, __ATOMIC_RELAXED);
+	if (cpu < 0)
+		return false;
+	/* The reason last: a long one (a CR4 mask with both values) is what
+	 * a short reply buffer may cut. */
+	snprintf(why, len, "CPU %d (the boot CPU): virtualization off after resume ('virt retry' or the next resume "
+		 "re-enables it): %s", cpu, degraded_why);
+	return true;
+}
+
+struct retry {
+	char why[96];
+};
+
+static void retry_ipi(void *arg)
+{
+	struct retry *t = arg;
+	if (enable_this_cpu(t->why, sizeof(t->why)) != 0)
+		set_degraded((int)smp_processor_id(), t->why);
+}
+
+int virt_retry(char *why, size_t len)
+{
+	struct retry t = { "" };
+	int r = 0;
+	cpus_read_lock();
+	mutex_lock(count_lock());
+	int cpu = degraded_cpu;
+	if (cpu < 0) {
+		snprintf(why, len, "no CPU is degraded: nothing to retry");
+		r = -1;
+	} else if (smp_call_function_single((unsigned)cpu, retry_ipi, &t, true) != 0) {
+		snprintf(why, len, "CPU %d is not online", cpu);
+		r = -1;
+	} else if (degraded_cpu >= 0) {
+		snprintf(why, len, "CPU %d: %s; still degraded", cpu, t.why);
+		r = -1;
+	} else {
+		printk("virt: CPU %d has virtualization on again\n", cpu);
+	}
+	mutex_unlock(count_lock());
+	cpus_read_unlock();
+	return r;
 }
 
 /* Shutdown and reboot (Linux KVM's kvm_rebooting + its shutdown hook). */
@@ -446,12 +532,19 @@ static int usage_invariant(char *why, size_t len)
 	int r = 0;
 	cpus_read_lock();
 	mutex_lock(count_lock());
-	on_each_cpu(read_hw_ipi, s, true);
+	if (on_each_cpu(read_hw_ipi, s, true) != 0) {
+		snprintf(why, len, "could not read every CPU's hardware");
+		r = -1;
+	}
 	bool want = usage_count > 0;
+	int noted = -1;
 	for (unsigned c = 0; c < nr_possible_cpus && !r; c++) {
 		bool online = cpu_is_online(c);
 		bool en = cpu_table[c].virt_enabled;
-		if (online && en != want) {
+		if (online && want && !en && !s->hw[c] && degraded_cpu == (int)c && c == 0 &&
+		    cpu_table[c].virt_degraded[0]) {
+			noted = (int)c; /* the known degraded state: reported, not violated */
+		} else if (online && en != want) {
 			snprintf(why, len, "cpu %u: enabled=%d but usage_count=%u", c, en, usage_count);
 			r = -1;
 		} else if (online && s->hw[c] != en) {
@@ -462,6 +555,15 @@ static int usage_invariant(char *why, size_t len)
 			snprintf(why, len, "cpu %u is %s but enabled", c, cpu_state_name(cpu_table[c].state));
 			r = -1;
 		}
+	}
+	if (!r && degraded_cpu >= 0 && noted != degraded_cpu) {
+		snprintf(why, len, "cpu %d marked degraded (%s) but enabled=%d usage_count=%u", degraded_cpu,
+			 cpu_table[degraded_cpu].virt_degraded, cpu_table[degraded_cpu].virt_enabled, usage_count);
+		r = -1;
+	}
+	if (!r && noted >= 0) {
+		snprintf(why, len, "cpu=%d reason=%s", noted, cpu_table[noted].virt_degraded);
+		r = 1;
 	}
 	mutex_unlock(count_lock());
 	cpus_read_unlock();

@@ -34,20 +34,33 @@ static bool cpu_virt_on(unsigned cpu)
 	return cpu_table[cpu].virt_enabled;
 }
 
+static bool cpu_virt_degraded(unsigned cpu)
+{
+	return cpu_table[cpu].virt_degraded[0] != 0;
+}
+
 static int cmd_virt(struct shell_ctx *ctx, int argc, char **argv)
 {
-	(void)argv;
+	if (argc == 2 && !strcmp(argv[1], "retry")) {
+		char why[160];
+		if (virt_retry(why, sizeof(why)) != 0)
+			return shell_error(ctx, "%s", why);
+		return 0;
+	}
 	if (argc != 1)
 		return shell_usage(ctx);
-	char list[256];
+	char list[256], degraded[64];
 	format_cpu_list(list, sizeof(list), cpu_virt_on);
+	format_cpu_list(degraded, sizeof(degraded), cpu_virt_degraded);
 	const char *name = virt_backend_name();
-	shell_printf(ctx, "vendor=%s usage=%u enabled=%s vms=%u\n", name ? name : "none", virt_usage_count(), list,
-		     vm_count());
+	shell_printf(ctx, "vendor=%s usage=%u enabled=%s vms=%u degraded=%s\n", name ? name : "none",
+		     virt_usage_count(), list, vm_count(), degraded);
 	return 0;
 }
-SHELL_COMMAND_HELP(virt, "virt", "virt",
-		   "Shows the virtualization backend, the usage count and the CPUs where it is enabled.", cmd_virt);
+SHELL_COMMAND_HELP(virt, "virt", "virt | virt retry",
+		   "Shows the virtualization backend, the usage count, the CPUs where it is enabled and the\n"
+		   "degraded ones (the boot CPU after a failed re-enable on resume; `cpus` says why).\n"
+		   "virt retry enables it again there.", cmd_virt);
 
 static void list_one(const struct vm *vm, void *arg)
 {
@@ -71,7 +84,7 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	if (shell_arg_u64_range(ctx, argv[2], "<id>", 1, UINT32_MAX, &id))
 		return -1;
 	const struct shell_opt opts[] = {
-		SHELL_OPT_RANGE("cpu", 0, CONFIG_MAX_CPUS - 1, &cpu),
+		SHELL_OPT_CPUNR("cpu", &cpu),
 		SHELL_OPT_RANGE("exits", 1, 10000000, &exits),
 		SHELL_OPT_TEXT("guest", &guest),
 	};
@@ -86,9 +99,6 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		run.guest = GUEST_BAD_INSN;
 	else
 		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild or badinsn)", guest);
-	if (cpu >= nr_possible_cpus)
-		return shell_error(ctx, "bad value '%lu' for cpu= (expected 0..%u)", (unsigned long)cpu,
-				   nr_possible_cpus - 1);
 	char why[160];
 	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);

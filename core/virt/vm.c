@@ -195,7 +195,11 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 		int old_bound = sched_pin_current(cpu);
 		preempt_disable();
 		if (smp_processor_id() != cpu || !cpu_table[cpu].virt_enabled) {
-			snprintf(why, len, "cpu %u: virtualization is not enabled there", cpu);
+			if (cpu_table[cpu].virt_degraded[0])
+				snprintf(why, len, "cpu %u: virtualization is off there since its re-enable on resume "
+					 "failed (%s); try 'virt retry'", cpu, cpu_table[cpu].virt_degraded);
+			else
+				snprintf(why, len, "cpu %u: virtualization is not enabled there", cpu);
 			r = -1;
 		} else {
 			r = vm_ops()->vcpu_run(vm, run);

@@ -87,6 +87,10 @@ struct cmdline_errors {
 
 /* The messages from boot_params_init(), for the kernel to print at boot. */
 const struct cmdline_errors *boot_params_errors(void);
+/* Every line the kernel prints about them, in order, through emit (the
+ * "<k> more problems not shown" summary is already the last message). */
+void cmdline_errors_report(const struct cmdline_errors *errs, void (*emit)(const char *line, void *arg),
+			   void *arg);
 
 /* ---- the parser (core/cmdline.c) ---- */
 

@@ -21,6 +21,9 @@ struct cpu_desc {
 	enum cpu_state state;
 	bool virt_enabled;
 	char compat[64];  /* "ok", "unchecked" or the reason it is refused */
+	/* "" or why virtualization is off although VMs exist: the boot CPU
+	 * after its re-enable on resume failed (core/virt/usage.c). */
+	char virt_degraded[64];
 };
 
 extern unsigned nr_possible_cpus;

@@ -33,4 +33,6 @@ struct inject_point {
 bool inject_hit(struct inject_point *p, unsigned cpu);
 void inject_clear_all(void);
 struct inject_point *inject_find(const char *name);
+/* The first armed point, or NULL when none is. */
+const struct inject_point *inject_first_armed(void);
 #endif

@@ -119,6 +119,10 @@ int shell_arg_u64(struct shell_ctx *ctx, const char *s, const char *what, uint64
 /* Same, and the value must lie in [min, max]: "(expected <min>..<max>)". */
 int shell_arg_u64_range(struct shell_ctx *ctx, const char *s, const char *what,
 			uint64_t min, uint64_t max, uint64_t *out);
+/* A CPU number of this machine, 0..nr_possible_cpus-1 (whatever its state):
+ * "bad value '<s>' for <what> (expected 0..<last>)".  Every command takes
+ * its CPU arguments through this, so they all say the same thing. */
+int shell_arg_cpu(struct shell_ctx *ctx, const char *s, const char *what, uint64_t *out);
 
 /*
  * key=value options, e.g. "vm run 1 cpu=3 exits=100": describe the accepted
@@ -130,6 +134,7 @@ int shell_arg_u64_range(struct shell_ctx *ctx, const char *s, const char *what,
 enum shell_opt_type {
 	SHELL_OPT_U64,   /* number in [min, max] (max 0 = no limit) -> *u64 */
 	SHELL_OPT_STR,   /* any non-empty text -> *str (points into argv) */
+	SHELL_OPT_CPU,   /* a CPU number, as shell_arg_cpu() -> *u64 */
 };
 
 struct shell_opt {
@@ -145,6 +150,8 @@ struct shell_opt {
 	{ .key = (k), .type = SHELL_OPT_U64, .u64 = (ptr) }
 #define SHELL_OPT_RANGE(k, lo, hi, ptr) \
 	{ .key = (k), .type = SHELL_OPT_U64, .min = (lo), .max = (hi), .u64 = (ptr) }
+#define SHELL_OPT_CPUNR(k, ptr) \
+	{ .key = (k), .type = SHELL_OPT_CPU, .u64 = (ptr) }
 #define SHELL_OPT_TEXT(k, ptr) \
 	{ .key = (k), .type = SHELL_OPT_STR, .str = (ptr) }
 

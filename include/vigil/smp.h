@@ -14,8 +14,11 @@ typedef void (*smp_call_fn)(void *arg);
 /* Run fn(arg) on cpu; returns 0, or -1 when cpu is not online. */
 int smp_call_function_single(unsigned cpu, smp_call_fn fn, void *arg, bool wait);
 /* Run fn(arg) on every online CPU, the calling one included (there with
- * interrupts off).  wait: return only when all have run it. */
-void on_each_cpu(smp_call_fn fn, void *arg, bool wait);
+ * interrupts off).  wait: return only when all have run it (this cannot
+ * fail for want of memory: it then calls one CPU at a time).  Returns 0, or
+ * -1 when a waiting call is made with interrupts off or a non-waiting one
+ * finds no memory for its entries; then no CPU runs fn. */
+int on_each_cpu(smp_call_fn fn, void *arg, bool wait);
 
 /* Called by the architecture. */
 void smp_call_ipi(void);       /* IPI_CALL_FUNCTION arrived */

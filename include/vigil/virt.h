@@ -149,6 +149,13 @@ int virt_cpu_online(unsigned cpu, char *why, size_t len); /* on cpu, its hotplug
 void virt_cpu_offline(unsigned cpu);                        /* on cpu */
 void virt_syscore_suspend(void);                            /* boot CPU, irqs off */
 void virt_syscore_resume(void);                             /* boot CPU, irqs off */
+/* When the boot CPU's re-enable on resume failed and VMs still exist, it is
+ * degraded: off, with the reason in cpu_table[].virt_degraded, until an
+ * enable there succeeds.  virt_degraded_report: true and the message for a
+ * reply, or false.  virt_retry: enable there now; 0, or -1 with why (none
+ * degraded, or it failed again). */
+bool virt_degraded_report(char *why, size_t len);
+int virt_retry(char *why, size_t len);
 /* Shutdown/reboot: waits (bounded, 5 s) for an enable under way, latches
  * `rebooting` so that every later enable is refused ("the system is
  * rebooting"), then disables on every online CPU.  Returns on how many CPUs

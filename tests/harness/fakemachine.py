@@ -26,10 +26,12 @@ class FakeMachine(Machine):
 
     def start(self):
         boot_log = ["vigil fake booting", "cmdline: %s" % (self.cmdline or "")]
-        for word in (self.cmdline or "").split():
-            key = word.split("=")[0]
-            if key not in ("console", "maxcpus"):
-                boot_log.append("cmdline: unknown parameter '%s'" % key)
+        problems = ["cmdline: unknown parameter '%s'" % word.split("=")[0]
+                    for word in (self.cmdline or "").split() if word.split("=")[0] not in ("console", "maxcpus")]
+        # docs/console.md: at most 15 messages, then one summary line.
+        if len(problems) > 15:
+            problems = problems[:15] + ["cmdline: %d more problems not shown" % (len(problems) - 15)]
+        boot_log += problems
         if self.target.gfxpayload != "text":
             boot_log.append("fb: 1024x768 pitch 4096 at 0xfd000000")
         if self.target.acpi_tables:

@@ -121,7 +121,7 @@ def hotplug_refused(s):
     """The boot CPU and nonsense are refused, and nothing changes."""
     s.error("cpu offline 0", match=r"CPU 0 is the boot CPU and cannot go offline")
     s.error("cpu online 0", match=r"CPU 0 is the boot CPU")
-    s.error("cpu offline %d" % s.smp, match=r"no CPU %d \(%d possible\)" % (s.smp, s.smp))
+    s.error("cpu offline %d" % s.smp, match=r"bad value '%d' for <n> \(expected 0\.\.%d\)" % (s.smp, s.smp - 1))
     s.error("cpu online 1", match=r"CPU 1 is already online")
     s.error("cpu reboot 1", match=r"expected online or offline")
     s.ok("cpu offline 1")
@@ -352,3 +352,50 @@ def hotplug_online_fails_during_first_vm(s):
         s.check("skipped" not in r.text(), "the self-test skipped", r.text())
         s.note(" ".join(l for l in r.text().splitlines() if l.startswith("# ")))
     _state(s, set(range(s.smp)), 0, "after the race")
+
+
+def _stress_clean_run(s, ops, seed):
+    """A run that must end `ok` with no violation; returns its summary."""
+    r = s.cmd("stress ops=%d seed=%d" % (ops, seed), timeout=s.scaled(400))
+    found = [l for l in r.text().splitlines() if "violation:" in l or "violation op=" in l]
+    s.check(r.status == "ok", "stress failed: %s; %s" % (r.error, " | ".join(found[:5]) or "no violation line"),
+            r.text())
+    s.eq(r.records[-1] if r.records else {}, {"ops": str(ops), "seed": str(seed), "violations": "0"},
+         "final stress line")
+    return next(iter(r.where("out_of_memory")), {})
+
+
+@scenario(targets=[qemu(smp=4, cpu="max", mem="128M")], timeout=1200)
+def stress_leaves_the_users_setup_alone(s):
+    """What the user set up before `stress` is not a violation and is left
+    as it was: an armed injection point makes stress refuse to start
+    (nothing changes), the user's VM survives the run untouched, and with
+    every byte of memory held by the user's VMs, stress's own VM creates
+    failing for memory are counted as out_of_memory, not violations."""
+    mine = _create(s)
+    s.ok("inject cpuhp_online_fail cpu=1 count=0")
+    s.error("stress ops=20 seed=4", match=r"^injection point 'cpuhp_online_fail' is armed: stress arms and clears "
+                                          r"its own \(inject clear first\)$")
+    armed = [p["point"] for p in s.ok("inject list").where("point") if p.get("armed") != "0"]
+    s.eq(armed, ["cpuhp_online_fail"], "armed injection points after the refusal")
+    s.ok("inject clear")
+
+    _stress_clean_run(s, 150, 4)
+    s.eq([v.get("vm") for v in s.ok("vm list").where("vm")], [mine], "VMs after the run (the user's)")
+    _state(s, set(range(s.smp)), 1, "after stress with the user's VM")
+
+    ids = [mine]
+    for _ in range(4000):
+        r = s.cmd("vm create")
+        if r.status != "ok":
+            s.match(r"out of memory", r.error, "the vm create that filled memory")
+            break
+        ids.append(r.records[0]["vm"])
+    s.note("%d VMs filled %s" % (len(ids), s.target.mem))
+    summary = _stress_clean_run(s, 150, 5)
+    short = int(summary.get("out_of_memory", "0")) + int(summary.get("helper_out_of_memory", "0"))
+    s.check(short > 0, "no VM create ran out of memory with memory full", str(summary))
+    s.eq(len(s.ok("vm list").where("vm")), len(ids), "VMs after the run (the user's)")
+    for vid in ids:
+        s.ok("vm destroy %s" % vid)
+    _state(s, set(range(s.smp)), 0, "after destroying the user's VMs")

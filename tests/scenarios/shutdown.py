@@ -202,3 +202,33 @@ def poweroff_disables_every_cpu(s):
     s.expect_exit(clean=True)
     s.eq(_disabled_count(s, "poweroff"), s.smp, "CPUs disabled by poweroff")
     s.check(not s.con.search(r"still has virtualization on"), "a CPU kept virtualization on")
+
+
+@scenario(targets=[QEMU_SVM4])
+def panic_in_nmi_with_a_stuck_cpu(s):
+    """CPU 3 is told to get stuck, then CPU 1 to panic in NMI context: each
+    request is CPU 1's or CPU 3's own (they once shared one variable, and CPU
+    3 panicked instead of CPU 1 when it read it late).  inject crash_nmi_slow
+    makes CPU 3 read late every time."""
+    _vm_everywhere(s)
+    s.ok("inject crash_nmi_slow cpu=3")
+    cpus = _panic(s, "crash panic cpu=1 in=nmi stuck=3")
+    s.log_has(r"KERNEL PANIC: crash command: panic in NMI context on CPU 1", "panic message")
+    s.eq(cpus[3], ("did not answer the NMI", None), "CPU 3 in the report")
+    del cpus[3]
+    _all_off(s, cpus, 1)
+
+
+@scenario(targets=[QEMU_SVM4])
+def panic_with_a_stuck_cpu_under_the_shell(s):
+    """The shell's task is unbound: when it sat on the CPU told to get stuck,
+    that CPU got stuck in its own NMI handler with the shell and the machine
+    hung.  Refused `crash panic cpu=3 in=task also=3` leaves the shell on CPU
+    3; the next command must still panic CPU 1 and end."""
+    _vm_everywhere(s)
+    s.error("crash panic cpu=3 in=task also=3", match=r"name another online CPU")
+    cpus = _panic(s, "crash panic cpu=1 stuck=3")
+    s.log_has(r"KERNEL PANIC: crash command: panic on CPU 1 in a cross-CPU call", "panic message")
+    s.eq(cpus[3], ("did not answer the NMI", None), "CPU 3 in the report")
+    del cpus[3]
+    _all_off(s, cpus, 1)

@@ -68,3 +68,43 @@ def selftest_errors(s):
 def maxcpus_limits_cpus(s):
     r = s.ok("cpus")
     s.eq(r.where("possible")[0].get("possible"), "1", "possible CPUs with maxcpus=1")
+
+
+@scenario(targets=[qemu(smp=4)])
+def on_each_cpu_selftest_reads_settled_hits(s):
+    """`smp_on_each_cpu` once failed now and then with 'CPU 2 ran it with
+    interrupts on': its callback counted the hit before recording the
+    context, and the non-waiting half checked as soon as the count was
+    complete.  inject smp_hit_slow holds CPU 2 for 50 ms between the two, so
+    that reading too early fails every time; the self-test must wait for
+    settled records (and still fails a callback really run with interrupts
+    on).  With five VMs, as in the report."""
+    ids = [s.ok("vm create").records[0]["vm"] for _ in range(5)]
+    s.ok("inject smp_hit_slow cpu=2 count=0")
+    for _ in range(3):
+        _ktap(s, s.ok("selftest smp_on_each_cpu", timeout=s.scaled(120)))
+    hits = s.ok("inject list").find(point="smp_hit_slow")[0].get("hits")
+    s.check(int(hits) >= 33, "smp_hit_slow hit %s times (expected 11 per run)" % hits)
+    s.ok("inject clear")
+    for vid in ids:
+        s.ok("vm destroy %s" % vid)
+    s.ok("check")
+
+
+@scenario(targets=[qemu(smp=4)])
+def on_each_cpu_without_memory(s):
+    """on_each_cpu's allocation fails (inject on_each_cpu_nomem): it used to
+    panic.  A waiting call falls back to one CPU at a time on the stack, so
+    enabling and disabling virtualization on every CPU still works; the
+    non-waiting half of the self-test sees the error and that no CPU ran it."""
+    s.ok("inject on_each_cpu_nomem count=0")
+    vm = s.ok("vm create").records[0]["vm"]
+    s.eq(s.ok("virt").records[0].get("enabled"), "0-3", "enabled CPUs")
+    s.ok("check")
+    _ktap(s, s.ok("selftest smp_on_each_cpu", timeout=s.scaled(120)))
+    s.ok("vm destroy %s" % vm)
+    s.eq(s.ok("virt").records[0].get("enabled"), "none", "enabled CPUs")
+    hits = int(s.ok("inject list").find(point="on_each_cpu_nomem")[0].get("hits"))
+    s.check(hits >= 4, "on_each_cpu_nomem hit %d times" % hits)
+    s.ok("inject clear")
+    s.ok("check")

@@ -150,3 +150,21 @@ def virt_old_design_lockdep(s):
 def virt_new_design_lockdep(s):
     r = s.ok("selftest virt_lock_order")
     s.check(any("design=usage" in l and "reports=0" in l for l in r.lines), "lockdep reported", r.text())
+
+
+@scenario(targets=[qemu(smp=2, cpu="max")])
+def vm_list_fields(s):
+    """`vm list` prints exactly the fields docs/console.md lists, runs=
+    counting the completed `vm run`s of each VM (a refused run is not one)."""
+    a = s.ok("vm create").records[0]["vm"]
+    b = s.ok("vm create").records[0]["vm"]
+    for _ in range(2):
+        s.ok("vm run %s cpu=1 exits=3" % a, timeout=s.scaled(120))
+    s.error("vm run %s cpu=2" % b, match=r"cpu=")
+    recs = {r["vm"]: r for r in s.ok("vm list").where("vm")}
+    s.eq(sorted(recs), sorted([a, b]), "VMs listed")
+    for vid, runs in ((a, "2"), (b, "0")):
+        s.eq(sorted(recs[vid]), ["mem", "runs", "slots", "vcpus", "vm"], "vm %s fields" % vid)
+        s.eq(recs[vid]["runs"], runs, "vm %s runs=" % vid)
+    s.ok("vm destroy %s" % a)
+    s.ok("vm destroy %s" % b)

@@ -240,10 +240,10 @@ int smp_call_function_single(unsigned cpu, smp_call_fn fn, void *arg, bool wait)
 	return r;
 }
 
-void on_each_cpu(smp_call_fn fn, void *arg, bool wait)
+int on_each_cpu(smp_call_fn fn, void *arg, bool wait)
 {
 	if (wait && !check_wait_context("on_each_cpu"))
-		return;
+		return -1;
 	preempt_disable();
 	unsigned self = smp_processor_id();
 	unsigned n = nr_possible_cpus;
@@ -270,6 +270,7 @@ void on_each_cpu(smp_call_fn fn, void *arg, bool wait)
 		free(calls);
 	}
 	preempt_enable();
+	return 0;
 }
 
 /* ---- CPUs ---- */

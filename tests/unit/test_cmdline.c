@@ -290,6 +290,16 @@ static void long_values_are_cut_in_messages(void **state)
 		     NULL);
 }
 
+static unsigned reported_lines, reported_summaries;
+
+static void count_reported(const char *line, void *arg)
+{
+	(void)arg;
+	reported_lines++;
+	if (strstr(line, "not shown"))
+		reported_summaries++;
+}
+
 static void too_many_problems(void **state)
 {
 	char line[512] = "";
@@ -304,6 +314,13 @@ static void too_many_problems(void **state)
 	assert_string_equal(errs.msg[CMDLINE_MAX_ERRORS - 2], "cmdline: unknown parameter 'x' (ignored)");
 	assert_string_equal(errs.msg[CMDLINE_MAX_ERRORS - 1], "cmdline: 5 more problems not shown");
 	assert_int_equal(bp.maxcpus, 5);
+	/* What the kernel prints: the 15 messages and one summary line (it
+	 * once added "... more errors not shown" after "... more problems"). */
+	reported_lines = 0;
+	reported_summaries = 0;
+	cmdline_errors_report(&errs, count_reported, NULL);
+	assert_int_equal(reported_lines, CMDLINE_MAX_ERRORS);
+	assert_int_equal(reported_summaries, 1);
 	/* A fresh parse starts a fresh list. */
 	parse_expect("quiet", NULL);
 }

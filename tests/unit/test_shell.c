@@ -17,6 +17,8 @@
 /* The kernel generates these from the build (mk/kernel.mk). */
 const char vigil_version[] = "0.1.0";
 const char vigil_commit[] = "0123456789ab";
+/* The machine's CPUs as shell_arg_cpu sees them (no CPU table linked). */
+unsigned nr_possible_cpus = 4;
 
 static char out[16384];
 static size_t out_len;
@@ -174,6 +176,21 @@ static int t_cpu(struct shell_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 SHELL_COMMAND(t_cpu, "t_cpu", "t_cpu <n>", t_cpu);
+
+/* "t_cpuarg <n> [cpu=<n>]": both of the shell's CPU-argument forms. */
+static int t_cpuarg(struct shell_ctx *ctx, int argc, char **argv)
+{
+	uint64_t n, cpu = 0;
+	const struct shell_opt opts[] = { SHELL_OPT_CPUNR("cpu", &cpu) };
+	if (argc < 2)
+		return shell_usage(ctx);
+	if (shell_arg_cpu(ctx, argv[1], "<n>", &n) ||
+	    shell_parse_opts(ctx, argc - 2, argv + 2, opts, ARRAY_SIZE(opts)))
+		return -1;
+	shell_printf(ctx, "n=%llu cpu=%llu\n", (unsigned long long)n, (unsigned long long)cpu);
+	return 0;
+}
+SHELL_COMMAND(t_cpuarg, "t_cpuarg", "t_cpuarg <n> [cpu=<n>]", t_cpuarg);
 
 static int t_noopts(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -353,6 +370,34 @@ static void argument_errors_name_the_argument(void **state)
 		     "(expected 0..3)");
 }
 
+/* One message for every out-of-range CPU, whatever its size, with the
+ * machine's range; on one CPU the range is 0..0, never "no limit". */
+static void cpu_arguments_use_the_machine_range(void **state)
+{
+	(void)state;
+	shell_prompt();
+	const char *values[] = { "4", "200", "256", "4294967296", "18446744073709551615" };
+	for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+		char line[80], reason[120];
+		snprintf(line, sizeof(line), "t_cpuarg 0 cpu=%s", values[i]);
+		snprintf(reason, sizeof(reason), "bad value '%s' for cpu= (expected 0..3)", values[i]);
+		expect_error(line, reason);
+		snprintf(line, sizeof(line), "t_cpuarg %s", values[i]);
+		snprintf(reason, sizeof(reason), "bad value '%s' for <n> (expected 0..3)", values[i]);
+		expect_error(line, reason);
+	}
+	clear_out();
+	shell_exec_line("t_cpuarg 3 cpu=3");
+	assert_non_null(strstr(out, "\nn=3 cpu=3\nok\n"));
+	nr_possible_cpus = 1;
+	expect_error("t_cpuarg 0 cpu=4294967296", "bad value '4294967296' for cpu= (expected 0..0)");
+	expect_error("t_cpuarg 1", "bad value '1' for <n> (expected 0..0)");
+	clear_out();
+	shell_exec_line("t_cpuarg 0 cpu=0");
+	assert_non_null(strstr(out, "\nn=0 cpu=0\nok\n"));
+	nr_possible_cpus = 4;
+}
+
 static void range_accepts_its_bounds(void **state)
 {
 	(void)state;
@@ -382,7 +427,7 @@ static void help_lists_every_command_sorted(void **state)
 		cmds[n++] = c;
 	}
 	/* The builtins and every test command are registered. */
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	qsort(cmds, n, sizeof(cmds[0]), by_name);
 	for (size_t i = 0; i < n; i++) {
 		strcat(want, cmds[i]->synopsis);
@@ -535,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup(options_parse_and_keep_defaults, setup),
 		cmocka_unit_test_setup(argument_errors_name_the_argument, setup),
 		cmocka_unit_test_setup(range_accepts_its_bounds, setup),
+		cmocka_unit_test_setup(cpu_arguments_use_the_machine_range, setup),
 		cmocka_unit_test_setup(help_lists_every_command_sorted, setup),
 		cmocka_unit_test_setup(help_for_one_command, setup),
 		cmocka_unit_test_setup(version_reply, setup),

@@ -266,6 +266,130 @@ static void test_get_enables_online_put_disables(void **state)
 	invariant_holds();
 }
 
+/* ---- the boot CPU's re-enable on resume fails ---- */
+
+/* Syscore suspend and resume on the boot CPU with interrupts off, as
+ * suspend_cycle runs them (its other CPUs are offline by then; the usage
+ * core does not look). */
+static void syscore_cycle(void *arg)
+{
+	(void)arg;
+	virt_syscore_suspend();
+	virt_syscore_resume();
+}
+
+static void resume_cycle(void)
+{
+	assert_int_equal(smp_call_function_single(0, syscore_cycle, NULL, true), 0);
+}
+
+static void record_note(const char *name, const char *what, void *arg)
+{
+	char *n = arg;
+	size_t used = strlen(n);
+	snprintf(n + used, 200 - used, "%s%s %s", used ? "; " : "", name, what);
+}
+
+/* Holds, and returns the degraded states it noted ("" when none). */
+static const char *invariant_notes(void)
+{
+	static char notes[200];
+	char why[160] = "";
+	notes[0] = 0;
+	if (invariants_check_noted(why, sizeof(why), record_note, notes) != 0) {
+		host_console_dump();
+		fail_msg("invariant: %s", why);
+	}
+	return notes;
+}
+
+static void assert_degraded(void)
+{
+	char why[200] = "";
+	assert_false(cpu_table[0].virt_enabled);
+	assert_false(host_virt_hw_on(0));
+	for (unsigned c = 1; c < nr_possible_cpus; c++)
+		assert_true(cpu_table[c].virt_enabled && host_virt_hw_on(c));
+	assert_true(virt_degraded_report(why, sizeof(why)));
+	assert_string_equal(why, "CPU 0 (the boot CPU): virtualization off after resume ('virt retry' or the next "
+				 "resume re-enables it): " HOST_VIRT_ENABLE_FAIL_MSG);
+	assert_string_equal(cpu_table[0].virt_degraded, "enable_refused_by_the_host_backend_(injected)");
+	assert_string_equal(invariant_notes(), "virt_usage cpu=0 reason=enable_refused_by_the_host_backend_(injected)");
+}
+
+static void assert_not_degraded(void)
+{
+	char why[200] = "";
+	assert_false(virt_degraded_report(why, sizeof(why)));
+	for (unsigned c = 0; c < nr_possible_cpus; c++)
+		assert_string_equal(cpu_table[c].virt_degraded, "");
+	assert_string_equal(invariant_notes(), "");
+}
+
+static void test_failed_resume_enable_degrades_the_boot_cpu(void **state)
+{
+	(void)state;
+	char why[200] = "";
+
+	boot(4, 4, NULL);
+	assert_int_equal(virt_get(why, sizeof(why)), 0);
+	assert_int_equal(virt_get(why, sizeof(why)), 0);
+	resume_cycle();            /* a good cycle: off and on again */
+	assert_cpus(true);
+	assert_not_degraded();
+
+	host_virt_fail_enable(0, 1);
+	resume_cycle();
+	assert_degraded();
+	/* Precise: anything else off while VMs exist is still a violation. */
+	cpu_table[2].virt_enabled = false;
+	char inv[160] = "";
+	assert_int_equal(invariants_check(inv, sizeof(inv)), -1);
+	assert_string_equal(inv, "virt_usage: cpu 2: enabled=0 but usage_count=2");
+	cpu_table[2].virt_enabled = true;
+	/* ... and so is the boot CPU off without the recorded failure. */
+	char saved[64];
+	strcpy(saved, cpu_table[0].virt_degraded);
+	cpu_table[0].virt_degraded[0] = 0;
+	assert_int_equal(invariants_check(inv, sizeof(inv)), -1);
+	assert_has(inv, "cpu 0: enabled=0 but usage_count=2");
+	strcpy(cpu_table[0].virt_degraded, saved);
+
+	/* virt retry: failing again keeps it degraded; then it works. */
+	host_virt_fail_enable(0, 1);
+	assert_int_equal(virt_retry(why, sizeof(why)), -1);
+	assert_has(why, "CPU 0: " HOST_VIRT_ENABLE_FAIL_MSG "; still degraded");
+	assert_degraded();
+	assert_int_equal(virt_retry(why, sizeof(why)), 0);
+	assert_cpus(true);
+	assert_not_degraded();
+	assert_int_equal(virt_retry(why, sizeof(why)), -1);
+	assert_string_equal(why, "no CPU is degraded: nothing to retry");
+
+	/* The next resume is a way back too. */
+	host_virt_fail_enable(0, 1);
+	resume_cycle();
+	assert_degraded();
+	resume_cycle();
+	assert_cpus(true);
+	assert_not_degraded();
+
+	/* The last VM going ends it: off is then what the CPU should be. */
+	host_virt_fail_enable(0, 1);
+	resume_cycle();
+	assert_degraded();
+	virt_put();
+	assert_degraded();
+	virt_put();
+	assert_cpus(false);
+	assert_not_degraded();
+	/* Without VMs a resume enables nothing, so nothing can fail. */
+	host_virt_fail_enable(0, 1);
+	resume_cycle();
+	assert_not_degraded();
+	host_virt_fail_enable(0, 0);
+}
+
 /* The core, not the hardware, makes enabling idempotent: the online
  * callback of a CPU that is already on must not enable it again (the
  * backend reports a second enable as a violation, as VMXON would fail). */
@@ -713,6 +837,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_host_cross_cpu_calls, teardown),
 		cmocka_unit_test_teardown(test_get_enables_online_put_disables, teardown),
 		cmocka_unit_test_teardown(test_enable_is_idempotent, teardown),
+		cmocka_unit_test_teardown(test_failed_resume_enable_degrades_the_boot_cpu, teardown),
 		cmocka_unit_test_teardown(test_enable_failure_rolls_back_every_cpu, teardown),
 		cmocka_unit_test_teardown(test_incompatible_cpu_refused, teardown),
 		cmocka_unit_test_teardown(test_no_backend, teardown),
