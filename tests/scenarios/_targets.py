@@ -47,3 +47,13 @@ BOCHS_VMX4 = bochs(model="corei7_skylake_x", smp=4, gfxpayload=BOCHS_GFXPAYLOAD)
 BOCHS_VMX_MODELS = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
                     for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770")]
 BOCHS_SVM = [bochs(model="ryzen", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)]
+
+# QEMU with little memory: stress runs into out-of-memory on purpose.
+QEMU_SVM4_128M = qemu(smp=4, cpu="max", mem="128M")
+
+# The USB stick image (build/vigil.img) booted as a USB disk, no fat: drive.
+USB_1 = qemu(smp=1, disk="usb")
+USB_2 = qemu(smp=2, disk="usb")
+# The stick again, its console on a pty as on a real serial line.  Rebooting
+# needs QEMU to reset, not to exit (no -no-reboot).
+PTY = qemu(smp=2, disk="usb", serial="pty", no_reboot=False)

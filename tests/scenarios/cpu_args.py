@@ -6,10 +6,8 @@ whatever its size, with the machine's own range: `vm run ... cpu=`,
 `cpu online|offline <n>`.  On a 1-CPU machine the range is 0..0 (it used to
 read as "no limit" and a huge value was truncated to CPU 0)."""
 
-from harness.scenario import qemu, scenario
-
-QEMU_4 = qemu(smp=4)
-QEMU_1 = qemu(smp=1)
+from harness.scenario import scenario
+from _targets import QEMU_1, QEMU_4
 
 
 def _refused(s, cmd, value, what, last):

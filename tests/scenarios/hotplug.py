@@ -18,7 +18,7 @@ import re
 import time
 
 from harness.scenario import scenario
-from _targets import BOCHS_VMX4, QEMU_SVM4
+from _targets import BOCHS_VMX4, QEMU_SVM4, QEMU_SVM4_128M
 
 GROUPS = ("virt", "cpu")
 
@@ -365,7 +365,7 @@ def _stress_clean_run(s, ops, seed):
     return next(iter(r.where("out_of_memory")), {})
 
 
-@scenario(targets=[qemu(smp=4, cpu="max", mem="128M")], timeout=1200)
+@scenario(targets=[QEMU_SVM4_128M], timeout=1200)
 def stress_leaves_the_users_setup_alone(s):
     """What the user set up before `stress` is not a violation and is left
     as it was: an armed injection point makes stress refuse to start

@@ -3,10 +3,8 @@ USB mass-storage disk behind an xHCI controller, as a real machine boots the
 stick it was dd'ed to.  No fat: directory drive is attached, so the GPT, the
 FAT32 EFI System Partition and the files on it are what is tested."""
 
-from harness.scenario import qemu, scenario
-
-USB_1 = qemu(smp=1, disk="usb")
-USB_2 = qemu(smp=2, disk="usb")
+from harness.scenario import scenario
+from _targets import USB_1, USB_2
 
 
 @scenario(targets=[USB_1])

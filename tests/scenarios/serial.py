@@ -17,14 +17,12 @@ import sys
 import threading
 import time
 
-from harness.scenario import qemu, scenario
+from harness.scenario import scenario
+from _targets import PTY
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                        "harness.py")
 SCENARIOS = os.path.dirname(os.path.abspath(__file__))
-
-# Rebooting needs QEMU to reset, not to exit (no -no-reboot).
-PTY = qemu(smp=2, disk="usb", serial="pty", no_reboot=False)
 
 
 def _harness(s, *argv, **kw):

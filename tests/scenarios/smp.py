@@ -70,7 +70,7 @@ def maxcpus_limits_cpus(s):
     s.eq(r.where("possible")[0].get("possible"), "1", "possible CPUs with maxcpus=1")
 
 
-@scenario(targets=[qemu(smp=4)])
+@scenario(targets=[QEMU_4])
 def on_each_cpu_selftest_reads_settled_hits(s):
     """`smp_on_each_cpu` once failed now and then with 'CPU 2 ran it with
     interrupts on': its callback counted the hit before recording the
@@ -91,7 +91,7 @@ def on_each_cpu_selftest_reads_settled_hits(s):
     s.ok("check")
 
 
-@scenario(targets=[qemu(smp=4)])
+@scenario(targets=[QEMU_4])
 def on_each_cpu_without_memory(s):
     """on_each_cpu's allocation fails (inject on_each_cpu_nomem): it used to
     panic.  A waiting call falls back to one CPU at a time on the stack, so

@@ -152,7 +152,7 @@ def virt_new_design_lockdep(s):
     s.check(any("design=usage" in l and "reports=0" in l for l in r.lines), "lockdep reported", r.text())
 
 
-@scenario(targets=[qemu(smp=2, cpu="max")])
+@scenario(targets=[QEMU_SVM2])
 def vm_list_fields(s):
     """`vm list` prints exactly the fields docs/console.md lists, runs=
     counting the completed `vm run`s of each VM (a refused run is not one)."""
