@@ -10,11 +10,37 @@ models), SVM under Bochs too (ryzen)."""
 from harness.scenario import bochs, qemu, scenario
 from _expect import BOCHS_GFXPAYLOAD
 
-QEMU_SVM = [qemu(smp=4, cpu="max"), qemu(smp=2, cpu="EPYC"), qemu(smp=2, cpu="EPYC-Milan"),
-            qemu(smp=2, cpu="Opteron_G5")]
+# Every CPU model vigil supports gets one boot of the life cycle below (README
+# "Supported CPU models"), and the topologies of note (QEMU -smp 1, 2
+# sockets, 2 threads per core, 64 CPUs).  A later -smp merges into the
+# harness's, so "-smp 6,sockets=2" only adds the topology.
+QEMU_SVM = ([qemu(smp=4, cpu="max")]
+            + [qemu(smp=2, cpu=m) for m in ("EPYC", "EPYC-Rome", "EPYC-Milan", "Opteron_G4",
+                                            "Opteron_G5", "phenom", "Dhyana",
+                                            "Opteron_G1,+svm,+npt")]
+            + [qemu(smp=1, cpu="max"),
+               qemu(smp=6, cpu="max", args=("-smp", "6,sockets=2")),
+               qemu(smp=4, cpu="EPYC", args=("-smp", "4,threads=2")),
+               qemu(smp=64, cpu="max")])
 BOCHS_VMX = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
-             for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770")]
-BOCHS_SVM = [bochs(model="ryzen", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)]
+             for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770",
+                       "corei7_sandy_bridge_2600k", "corei7_ivy_bridge_3770k", "broadwell_ult",
+                       "corei3_cnl", "tigerlake", "corei5_arrandale_m520")]
+BOCHS_SVM = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
+             for m in ("ryzen", "trinity_apu", "zambezi", "phenom_8650_toliman")]
+
+# Models without usable virtualization: `vm create` is refused with the
+# precise reason, and nothing changes.
+REFUSED = {
+    ("qemu", "qemu64"): r"SVM without nested paging \(CPUID 0x8000000A EDX\[0\]=0\)",
+    ("qemu", "Haswell"): r"CPU has no VMX \(CPUID\.1:ECX\.VMX=0\)$",
+    ("qemu", "max,-npt"): r"SVM without nested paging \(CPUID 0x8000000A EDX\[0\]=0\)",
+    ("qemu", "Haswell,+svm"): r"CPU has no VMX .*; SVM is present .* but needs an AMD or Hygon vendor",
+    ("bochs", "core2_penryn_t9600"): r"VMX has no EPT \(IA32_VMX_PROCBASED_CTLS2=",
+    ("bochs", "corei5_lynnfield_750"): r"VMX has no unrestricted guest \(IA32_VMX_PROCBASED_CTLS2=",
+    ("bochs", "athlon64_venice"): r"SVM not supported \(CPUID 0x80000001 ECX\[2\]=0\)",
+}
+REFUSED_TARGETS = [qemu(smp=1, cpu=c) if k == "qemu" else bochs(model=c, smp=1) for k, c in REFUSED]
 
 
 def _virt(s):
@@ -32,8 +58,13 @@ def _lifecycle(s, vendor):
     s.eq(v.get("vendor"), vendor, "backend")
     s.eq(v.get("usage"), "0", "usage before any VM")
     s.eq(v.get("enabled"), "none", "enabled CPUs before any VM")
-    for c in s.ok("cpus").where("cpu"):
+    cpus = s.ok("cpus").where("cpu")
+    s.eq([c.get("state") for c in cpus], ["online"] * n, "every CPU online")
+    for c in cpus:
         s.eq(c.get("compat"), "ok", "compat of cpu %s" % c["cpu"])
+    if "6,sockets=2" in s.target.args:
+        # 3 cores per socket: QEMU rounds the core field up to 2 bits.
+        s.eq([c.get("apic") for c in cpus], ["0", "1", "2", "4", "5", "6"], "APIC IDs of 2 sockets")
     vm = s.ok("vm create").records[0]["vm"]
     v = _virt(s)
     s.eq(v.get("usage"), "1", "usage with one VM")
@@ -46,6 +77,16 @@ def _lifecycle(s, vendor):
         s.eq(rec.get("exits"), "200", "exits")
         s.check(int(rec.get("hypercalls", "0")) > 0, "no hypercall seen on cpu %d" % cpu)
         s.note("cpu %d: last_exit=%s ns_per_exit=%s" % (cpu, rec.get("last_exit"), rec.get("ns_per_exit")))
+    if n > 1:
+        # Offline and online with a VM: the CPU leaves with virtualization
+        # disabled and comes back enabled, and runs the guest again.
+        last = n - 1
+        s.ok("cpu offline %d" % last, timeout=s.scaled(120))
+        s.eq(_virt(s).get("enabled"), _all(n - 1), "enabled CPUs with cpu %d offline" % last)
+        s.ok("cpu online %d" % last, timeout=s.scaled(120))
+        s.eq(_virt(s).get("enabled"), _all(n), "enabled CPUs after cpu %d came back" % last)
+        s.ok("vm run %s cpu=%d exits=50" % (vm, last), timeout=s.scaled(120))
+        s.ok("check")
     vm2 = s.ok("vm create").records[0]["vm"]
     s.eq(_virt(s).get("usage"), "2", "usage with two VMs")
     s.ok("vm destroy %s" % vm)
@@ -101,7 +142,17 @@ def virt_vmx_lifecycle(s):
     _bad_guests(s)
 
 
-@scenario(targets=[qemu(smp=4, cpu="max")] + BOCHS_SVM)
+@scenario(targets=REFUSED_TARGETS)
+def virt_refused(s):
+    why = REFUSED[(s.target.kind, s.target.cpu)]
+    s.eq(_virt(s).get("vendor"), "none", "backend")
+    r = s.error("vm create", match=r"^virtualization unavailable: .*" + why)
+    s.note(r.error)
+    s.eq(_virt(s).get("usage"), "0", "usage after the refusal")
+    s.ok("check")
+
+
+@scenario(targets=[qemu(smp=4, cpu="max")] + BOCHS_SVM[:1])
 def virt_svm_injected(s):
     _injected(s, "cr4_mask", r"cr4_reserved_mask=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
     _injected(s, "svm_disabled", r"SVM disabled by firmware \(VM_CR\.SVMDIS=1\) \(injected\)")
