@@ -12,7 +12,7 @@
  *
  * Nothing on the command line is silently ignored: an unknown parameter or a
  * malformed value produces a message ("cmdline: unknown parameter 'foo'
- * (ignored)", "cmdline: bad value 'x' for maxcpus= (expected 1..256)") that
+ * (ignored)", "cmdline: bad value 'x' for maxcpus= (expected 1..512)") that
  * the kernel prints at boot; the parameter keeps its default and every valid
  * parameter still takes effect.  When a parameter is given twice, the last
  * valid value wins.
