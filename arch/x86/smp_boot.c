@@ -229,13 +229,17 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 		unsigned cpu = cpus[i];
 		while (!__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE) && arch_time_ns() < deadline) {
 			cpu_relax();
-			if (n >= PROGRESS_MIN_CPUS && arch_time_ns() >= next_progress) {
+			uint64_t now = arch_time_ns();
+			if (n >= PROGRESS_MIN_CPUS && now >= next_progress) {
 				unsigned arrived = 0;
 				for (unsigned j = 0; j < n; j++)
 					arrived += __atomic_load_n(&cpu_arrived[cpus[j]], __ATOMIC_ACQUIRE);
 				printk("smp: %u of %u CPUs checked in after %lu ms\n", arrived, n,
-				       (arch_time_ns() - start) / 1000000);
-				next_progress += PROGRESS_EVERY_NS;
+				       (now - start) / 1000000);
+				/* From now, not from the last due time: a late
+				 * look (this CPU descheduled) prints one line, not
+				 * a burst catching up. */
+				next_progress = now + PROGRESS_EVERY_NS;
 			}
 		}
 		if (__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE)) {
