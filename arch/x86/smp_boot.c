@@ -18,6 +18,7 @@
 #include <asm/time.h>
 #include <asm/trap.h>
 #include <vigil/arch.h>
+#include <vigil/cmdline.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
 #include <vigil/inject.h>
@@ -49,9 +50,9 @@ INJECT_POINT(ap_silent, "ap_silent", "the CPU being started never checks in (hal
  * here, and the starting CPU prints one summary. */
 static volatile bool batch_quiet;
 static unsigned batch_mtrr_cpus, batch_mtrr_first_cpu, batch_mtrr_first_msr;
-/* Bring-ups of more CPUs than this print progress every few seconds. */
+/* Bring-ups of this many CPUs or more print progress every
+ * smp_progress_ms= (default 2 s; smp_param.c). */
 #define PROGRESS_MIN_CPUS 32
-#define PROGRESS_EVERY_NS 2000000000ULL
 #define BATCH_EXTRA_US 100000
 uint64_t smp_boot_ns;                        /* time to bring all APs up */
 uint64_t boot_to_all_online_ns;              /* kernel entry (TSC at _start64) to all APs online */
@@ -221,7 +222,8 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 	send_init_sipi_sipi(cpus, n);
 
 	unsigned up = 0;
-	uint64_t start = arch_time_ns(), next_progress = start + PROGRESS_EVERY_NS;
+	uint64_t progress_ns = (uint64_t)boot_params()->smp_progress_ms * 1000000ULL;
+	uint64_t start = arch_time_ns(), next_progress = start + progress_ns;
 	/* Emulated CPUs share the host's cores: 254 of them on two host cores
 	 * run each one a little at a time, so a batch gets 100 ms more per CPU. */
 	uint64_t deadline = start + (AP_CHECKIN_TIMEOUT_US + (uint64_t)(n - 1) * BATCH_EXTRA_US) * 1000ULL;
@@ -239,7 +241,7 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 				/* From now, not from the last due time: a late
 				 * look (this CPU descheduled) prints one line, not
 				 * a burst catching up. */
-				next_progress = now + PROGRESS_EVERY_NS;
+				next_progress = now + progress_ns;
 			}
 		}
 		if (__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE)) {

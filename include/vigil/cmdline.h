@@ -47,6 +47,7 @@ struct boot_params {
 	struct boot_console console;   /* console=serial[,<port>|,mmio,<addr>]|fb joined by '+' */
 	uint32_t maxcpus;              /* maxcpus=1..CONFIG_MAX_CPUS; default CONFIG_MAX_CPUS */
 	uint32_t loglevel;             /* loglevel=0..7: print messages below this level */
+	uint32_t smp_progress_ms;      /* smp_progress_ms=: period of the bring-up progress line */
 	bool lockdep;                  /* lockdep=on|off; default on */
 	bool quiet;                    /* quiet: fewer boot messages */
 	char virt_lock[8];             /* virt_lock=usage (default) | vmlist: which lock protects

@@ -75,10 +75,24 @@ def maxcpus_limits_cpus(s):
 # The most CPUs QEMU 7.2 runs under TCG: 255 (APIC IDs 0-254; more need KVM's
 # in-kernel irqchip, see README "Many CPUs").  One summary line for the
 # MTRRs QEMU's APs arrive without, not one line per CPU, and nobody late.
-@scenario(targets=[qemu(smp=255)], timeout=600, boot_timeout=900)
+# Progress lines every 20 ms (the bring-up takes 0.3-1.3 s here), each one a
+# period after the one before: no burst catching up after a late look.
+PROGRESS_MS = 20
+
+
+@scenario(targets=[qemu(smp=255)], cmdline="smp_progress_ms=%d" % PROGRESS_MS,
+          timeout=600, boot_timeout=900)
 def smp_255_cpus(s):
     n = s.smp
     s.note("first prompt after %.1fs" % (s.con.first_prompt_at - s.con.started_at))
+    progress = [(int(m.group(1)), int(m.group(2))) for m in
+                (re.search(r"smp: (\d+) of %d CPUs checked in after (\d+) ms" % (n - 1), l)
+                 for l in s.boot_lines) if m]
+    s.check(progress, "no bring-up progress line")
+    s.note("%d progress lines, the last %s" % (len(progress), progress[-1]))
+    for (a0, t0), (a1, t1) in zip(progress, progress[1:]):
+        s.check(a1 >= a0 and t1 - t0 >= PROGRESS_MS,
+                "progress %d CPUs at %d ms then %d at %d ms" % (a0, t0, a1, t1))
     s.boot_log_has(r"smp: %d of %d application processors online" % (n - 1, n - 1), "bring-up report")
     s.boot_log_has(r"smp: %d CPUs had MTRR/PAT registers unlike the boot CPU's" % (n - 1),
                    "one MTRR summary")
