@@ -19,6 +19,7 @@
 	},                                                                       \
 	.maxcpus = CONFIG_MAX_CPUS,                                              \
 	.loglevel = BOOT_LOGLEVEL_MAX, /* everything but debug, as Linux */      \
+	.smp_progress_ms = 2000,                                                 \
 	.lockdep = true,               /* on in every boot the tests run */      \
 	.quiet = false,                                                          \
 	.virt = "auto",                                                          \

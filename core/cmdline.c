@@ -51,7 +51,7 @@ const struct boot_param *boot_param_find(const char *name)
 	return NULL;
 }
 
-/* What a good value for p looks like ("1..256", "on|off", ...). */
+/* What a good value for p looks like ("1..512", "on|off", ...). */
 static const char *expectation(const struct boot_param *p, char *buf, size_t size)
 {
 	switch (p->type) {

@@ -18,12 +18,16 @@ static void lock_console(unsigned long *flags)
 	*flags = arch_irq_save();
 	unsigned long spins = 0;
 	while (__atomic_exchange_n(&console_lock, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&console_lock, __ATOMIC_RELAXED))
+		while (__atomic_load_n(&console_lock, __ATOMIC_RELAXED)) {
 			/* The CPU that owns a panic does not wait for long:
 			 * the holder may be a CPU it stopped, or itself (a
 			 * fault inside printk panicking again). */
 			if (++spins > 1000000 && panic_on_this_cpu())
 				return;
+			/* A spin-wait hint (x86 PAUSE): it lets the holder's
+			 * hyperthread, or an emulator's holding vCPU, run. */
+			arch_cpu_relax();
+		}
 }
 
 static void unlock_console(unsigned long flags)

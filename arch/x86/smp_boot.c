@@ -18,6 +18,7 @@
 #include <asm/time.h>
 #include <asm/trap.h>
 #include <vigil/arch.h>
+#include <vigil/cmdline.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
 #include <vigil/inject.h>
@@ -44,6 +45,15 @@ static uint64_t cpu_stack[CONFIG_MAX_CPUS];  /* the stack each CPU took (free ag
 static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
 static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
 INJECT_POINT(ap_silent, "ap_silent", "the CPU being started never checks in (halts before its first step)");
+/* While many CPUs start at once they do not print one line each (254 CPUs
+ * queueing on the console lock under an emulator took minutes): they count
+ * here, and the starting CPU prints one summary. */
+static volatile bool batch_quiet;
+static unsigned batch_mtrr_cpus, batch_mtrr_first_cpu, batch_mtrr_first_msr;
+/* Bring-ups of this many CPUs or more print progress every
+ * smp_progress_ms= (default 2 s; smp_param.c). */
+#define PROGRESS_MIN_CPUS 32
+#define BATCH_EXTRA_US 100000
 uint64_t smp_boot_ns;                        /* time to bring all APs up */
 uint64_t boot_to_all_online_ns;              /* kernel entry (TSC at _start64) to all APs online */
 
@@ -124,7 +134,12 @@ static __noreturn void ap_entry(unsigned ticket)
 	 * CPU is reported. */
 	uint32_t first_msr;
 	unsigned mtrr_diff = mtrr_sync_this_cpu(&first_msr);
-	if (mtrr_diff && mtrr_syncs((unsigned)cpu) == 1)
+	if (mtrr_diff && mtrr_syncs((unsigned)cpu) == 1 && batch_quiet) {
+		if (__atomic_fetch_add(&batch_mtrr_cpus, 1, __ATOMIC_RELAXED) == 0) {
+			batch_mtrr_first_cpu = (unsigned)cpu;
+			batch_mtrr_first_msr = first_msr;
+		}
+	} else if (mtrr_diff && mtrr_syncs((unsigned)cpu) == 1)
 		printk("smp: CPU %d had %u MTRR/PAT registers unlike the boot CPU's (first: MSR 0x%x); loaded the boot CPU's\n",
 		       cpu, mtrr_diff, first_msr);
 	lapic_init_cpu();
@@ -201,15 +216,34 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 		ap_stacks[i] = cpu_stack[cpus[i]];
 		cpu_arrived[cpus[i]] = false;
 	}
+	batch_quiet = n > 1;
+	batch_mtrr_cpus = 0;
 	setup_trampoline();
 	send_init_sipi_sipi(cpus, n);
 
 	unsigned up = 0;
-	uint64_t deadline = arch_time_ns() + AP_CHECKIN_TIMEOUT_US * 1000ULL;
+	uint64_t progress_ns = (uint64_t)boot_params()->smp_progress_ms * 1000000ULL;
+	uint64_t start = arch_time_ns(), next_progress = start + progress_ns;
+	/* Emulated CPUs share the host's cores: 254 of them on two host cores
+	 * run each one a little at a time, so a batch gets 100 ms more per CPU. */
+	uint64_t deadline = start + (AP_CHECKIN_TIMEOUT_US + (uint64_t)(n - 1) * BATCH_EXTRA_US) * 1000ULL;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned cpu = cpus[i];
-		while (!__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE) && arch_time_ns() < deadline)
+		while (!__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE) && arch_time_ns() < deadline) {
 			cpu_relax();
+			uint64_t now = arch_time_ns();
+			if (n >= PROGRESS_MIN_CPUS && now >= next_progress) {
+				unsigned arrived = 0;
+				for (unsigned j = 0; j < n; j++)
+					arrived += __atomic_load_n(&cpu_arrived[cpus[j]], __ATOMIC_ACQUIRE);
+				printk("smp: %u of %u CPUs checked in after %lu ms\n", arrived, n,
+				       (now - start) / 1000000);
+				/* From now, not from the last due time: a late
+				 * look (this CPU descheduled) prints one line, not
+				 * a burst catching up. */
+				next_progress = now + progress_ns;
+			}
+		}
 		if (__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE)) {
 			cpu_table[cpu].state = CPU_ONLINE;
 			up++;
@@ -223,10 +257,14 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 			cpu_abandoned[cpu] = true;
 			lapic_send_ipi(cpu_table[cpu].apic_id, APIC_DM_INIT | APIC_LEVEL_ASSERT);
 			cpu_table[cpu].state = CPU_FAILED;
-			printk("smp: CPU %u (APIC ID %u) did not check in within %u ms; marked failed\n", cpu,
-			       cpu_table[cpu].apic_id, AP_CHECKIN_TIMEOUT_US / 1000);
+			printk("smp: CPU %u (APIC ID %u) did not check in within %lu ms; marked failed\n", cpu,
+			       cpu_table[cpu].apic_id, (deadline - start) / 1000000);
 		}
 	}
+	batch_quiet = false;
+	if (batch_mtrr_cpus)
+		printk("smp: %u CPUs had MTRR/PAT registers unlike the boot CPU's (first: CPU %u, MSR 0x%x); loaded the boot CPU's\n",
+		       batch_mtrr_cpus, batch_mtrr_first_cpu, batch_mtrr_first_msr);
 	return up;
 }
 

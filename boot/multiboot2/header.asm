@@ -75,7 +75,9 @@ mb2_header:
 	; the optional flag.  GRUB 2.06 turns this tag into gfxpayload
 	; "1024x768x32,1024x768,auto" and ignores the depth unless width and
 	; height are given too (with 0x0x32 QEMU's VGA ended up at 800x600x24).
-	; grub.cfg can override it: "set gfxpayload=text" after multiboot2.
+	; grub.cfg overrides it with a list of 32 bpp modes and then text:
+	; GRUB's "auto" may pick a paletted mode, which GRUB 2.06 crashes on
+	; (boot/multiboot2/grub.cfg says why).
 	align 8, db 0
 .fb:
 	dw MB2_HDR_TAG_FRAMEBUFFER

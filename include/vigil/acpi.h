@@ -25,11 +25,12 @@
 #ifndef VIGIL_ACPI_H
 #define VIGIL_ACPI_H
 
+#include <vigil/config.h>
 #include <vigil/types.h>
 
 /* --- Limits ------------------------------------------------------------- */
 
-#define ACPI_MAX_CPUS          256  /* possible CPUs kept; more are dropped with a warning */
+#define ACPI_MAX_CPUS          CONFIG_MAX_CPUS  /* possible CPUs kept; more are dropped with a warning */
 #define ACPI_MAX_DISABLED_CPUS 64   /* MADT entries neither enabled nor online-capable */
 #define ACPI_MAX_IOAPICS       16
 #define ACPI_MAX_ISOS          48   /* interrupt source overrides */

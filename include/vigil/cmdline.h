@@ -12,7 +12,7 @@
  *
  * Nothing on the command line is silently ignored: an unknown parameter or a
  * malformed value produces a message ("cmdline: unknown parameter 'foo'
- * (ignored)", "cmdline: bad value 'x' for maxcpus= (expected 1..256)") that
+ * (ignored)", "cmdline: bad value 'x' for maxcpus= (expected 1..512)") that
  * the kernel prints at boot; the parameter keeps its default and every valid
  * parameter still takes effect.  When a parameter is given twice, the last
  * valid value wins.
@@ -47,6 +47,7 @@ struct boot_params {
 	struct boot_console console;   /* console=serial[,<port>|,mmio,<addr>]|fb joined by '+' */
 	uint32_t maxcpus;              /* maxcpus=1..CONFIG_MAX_CPUS; default CONFIG_MAX_CPUS */
 	uint32_t loglevel;             /* loglevel=0..7: print messages below this level */
+	uint32_t smp_progress_ms;      /* smp_progress_ms=: period of the bring-up progress line */
 	bool lockdep;                  /* lockdep=on|off; default on */
 	bool quiet;                    /* quiet: fewer boot messages */
 	char virt_lock[8];             /* virt_lock=usage (default) | vmlist: which lock protects

@@ -1,5 +1,5 @@
 /* Build-time limits. */
 #ifndef VIGIL_CONFIG_H
 #define VIGIL_CONFIG_H
-#define CONFIG_MAX_CPUS 256
+#define CONFIG_MAX_CPUS 512
 #endif

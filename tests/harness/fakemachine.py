@@ -32,7 +32,11 @@ class FakeMachine(Machine):
         if len(problems) > 15:
             problems = problems[:15] + ["cmdline: %d more problems not shown" % (len(problems) - 15)]
         boot_log += problems
-        if self.target.gfxpayload != "text":
+        # As the real machines: OVMF's GOP always; under Bochs only the PCI
+        # VGA offers GRUB a 32 bpp mode (the VGA BIOS has paletted ones only).
+        if self.target.gfxpayload != "text" and (
+                self.target.kind != "bochs"
+                or any("pcivga" in line for line in self.target.rc_lines)):
             boot_log.append("fb: 1024x768 pitch 4096 at 0xfd000000")
         if self.target.acpi_tables:
             boot_log.append("acpi: warning: MADT: entry type 0 at offset 52 has length 0")

@@ -159,6 +159,14 @@ class ExitInfoTest(unittest.TestCase):
         self.assertFalse(info.clean)
         self.assertEqual(info.reason, "Bochs panic: No bootable device.")
 
+    def test_reported_panic_is_not_the_reason(self):
+        # rfb=report: the display's panic is logged, Bochs goes on; the
+        # fatal panic at the end is why it stopped.
+        log = ("0001p[RFB   ] >>PANIC<< 32 bpp graphics mode not supported yet\n"
+               "0009p[BIOS  ] >>PANIC<< No bootable device.\n")
+        info = B.bochs_exit_info(log, 1)
+        self.assertEqual(info.reason, "Bochs panic: No bootable device.")
+
     def test_nothing(self):
         info = B.bochs_exit_info(None, -9)
         self.assertFalse(info.clean)

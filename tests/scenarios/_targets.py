@@ -11,11 +11,11 @@ groups its file lists in a module-level GROUPS tuple.
 from harness import acpi as acpi_tables
 from harness.scenario import bochs, qemu
 
-# GRUB's gfxpayload for the Bochs targets: "text" keeps VGA text mode (no
-# framebuffer for the kernel; the harness rebuilds the ISO with it), None
-# boots the ISO as built (a graphics framebuffer).  framebuffer.py always
-# tests the graphics path on Bochs, so the others can stay in text mode.
-BOCHS_GFXPAYLOAD = "text"
+# GRUB's gfxpayload for the Bochs targets: None boots the ISO as `make iso`
+# built it (grub.cfg: a 32 bpp mode if the display offers one, else VGA
+# text; the harness's default Bochs display offers none), "text" rebuilds
+# it in text mode.  framebuffer.py boots Bochs with a 32 bpp display.
+BOCHS_GFXPAYLOAD = None
 
 # QEMU q35 + OVMF, -cpu max (SVM under TCG).
 QEMU_1 = qemu(smp=1)
@@ -23,15 +23,26 @@ QEMU_2 = qemu(smp=2)
 QEMU_4 = qemu(smp=4)
 QEMU_8 = qemu(smp=8)
 QEMU_16 = qemu(smp=16)
+# The most CPUs QEMU 7.2 runs under TCG (APIC IDs 0-254).
+QEMU_255 = qemu(smp=255)
 # The same machines, named for what the virtualization scenarios need of them:
 # QEMU's -cpu max offers SVM under TCG.
 QEMU_SVM2 = QEMU_2
 QEMU_SVM4 = QEMU_4
 QEMU_SVM8 = QEMU_8
 
-# QEMU AMD models: the SVM compatibility check against other CPUID layouts.
-QEMU_AMD_MODELS = [qemu(smp=2, cpu="EPYC"), qemu(smp=2, cpu="EPYC-Milan"),
-                   qemu(smp=2, cpu="Opteron_G5")]
+# Every CPU model vigil supports gets one boot of the virtualization life cycle
+# (README "Supported CPU models"), and the topologies of note (QEMU -smp 1, 2
+# sockets, 2 threads per core, 64 CPUs).  A later -smp merges into the
+# harness's, so "-smp 6,sockets=2" only adds the topology.
+QEMU_SVM_LIFECYCLE = (
+    [QEMU_SVM4]
+    + [qemu(smp=2, cpu=m) for m in ("EPYC", "EPYC-Rome", "EPYC-Milan", "Opteron_G4",
+                                    "Opteron_G5", "phenom", "Dhyana", "Opteron_G1,+svm,+npt")]
+    + [qemu(smp=1, cpu="max"),
+       qemu(smp=6, cpu="max", args=("-smp", "6,sockets=2")),
+       qemu(smp=4, cpu="EPYC", args=("-smp", "4,threads=2")),
+       qemu(smp=64, cpu="max")])
 
 # QEMU without ACPI S3 (the FADT/DSDT offer no \_S3).
 NO_S3_1 = qemu(smp=1, args=("-global", "ICH9-LPC.disable_s3=1"))
@@ -45,8 +56,25 @@ BOCHS_1 = bochs(model="corei7_skylake_x", smp=1, gfxpayload=BOCHS_GFXPAYLOAD)
 BOCHS_2 = bochs(model="corei7_skylake_x", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
 BOCHS_VMX4 = bochs(model="corei7_skylake_x", smp=4, gfxpayload=BOCHS_GFXPAYLOAD)
 BOCHS_VMX_MODELS = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
-                    for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770")]
-BOCHS_SVM = [bochs(model="ryzen", smp=2, gfxpayload=BOCHS_GFXPAYLOAD)]
+                    for m in ("corei7_skylake_x", "corei7_icelake_u", "corei7_haswell_4770",
+                              "corei7_sandy_bridge_2600k", "corei7_ivy_bridge_3770k",
+                              "broadwell_ult", "corei3_cnl", "tigerlake", "corei5_arrandale_m520")]
+BOCHS_SVM = [bochs(model=m, smp=2, gfxpayload=BOCHS_GFXPAYLOAD)
+             for m in ("ryzen", "trinity_apu", "zambezi", "phenom_8650_toliman")]
+# Bochs as the harness configures it by default, the ISO as built: its VGA
+# BIOS offers GRUB only paletted modes, so GRUB must fall back to text.
+BOCHS_2_PLAIN = bochs(model="corei7_skylake_x", smp=2)
+# The Bochs display with a 32 bpp mode: the PCI VGA (vendor 1234:1111, the
+# device GRUB's video_bochs knows), and RFB's "32 bpp not supported"
+# display panic downgraded to a report.
+BOCHS_PCI_VGA = bochs(model="corei7_skylake_x", smp=1,
+                      rc_lines=("pci: enabled=1, chipset=i440fx, slot1=pcivga",
+                                "panic: action=fatal, rfb=report"))
+
+
+def refused_target(kind, model):
+    """One CPU of a model without usable virtualization (virt.py's refusals)."""
+    return qemu(smp=1, cpu=model) if kind == "qemu" else bochs(model=model, smp=1)
 
 # QEMU with little memory: stress runs into out-of-memory on purpose.
 QEMU_SVM4_128M = qemu(smp=4, cpu="max", mem="128M")

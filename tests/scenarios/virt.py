@@ -8,10 +8,23 @@ SVM under QEMU TCG (several AMD models), VMX under Bochs (several Intel
 models), SVM under Bochs too (ryzen)."""
 
 from harness.scenario import scenario
-from _targets import BOCHS_SVM, BOCHS_VMX_MODELS, QEMU_AMD_MODELS, QEMU_SVM2, QEMU_SVM4
+from _targets import (BOCHS_SVM, BOCHS_VMX_MODELS, QEMU_SVM_LIFECYCLE, QEMU_SVM2, QEMU_SVM4,
+                      refused_target)
 
-QEMU_SVM = [QEMU_SVM4] + QEMU_AMD_MODELS
+QEMU_SVM = QEMU_SVM_LIFECYCLE
 BOCHS_VMX = BOCHS_VMX_MODELS
+
+# Models without usable virtualization: `vm create` is refused with the
+# precise reason, and nothing changes.  Keyed by (emulator, model).
+REFUSED = {
+    ("qemu", "qemu64"): r"SVM without nested paging \(CPUID 0x8000000A EDX\[0\]=0\)",
+    ("qemu", "Haswell"): r"CPU has no VMX \(CPUID\.1:ECX\.VMX=0\)$",
+    ("qemu", "max,-npt"): r"SVM without nested paging \(CPUID 0x8000000A EDX\[0\]=0\)",
+    ("qemu", "Haswell,+svm"): r"CPU has no VMX .*; SVM is present .* but needs an AMD or Hygon vendor",
+    ("bochs", "core2_penryn_t9600"): r"VMX has no EPT \(IA32_VMX_PROCBASED_CTLS2=",
+    ("bochs", "corei5_lynnfield_750"): r"VMX has no unrestricted guest \(IA32_VMX_PROCBASED_CTLS2=",
+    ("bochs", "athlon64_venice"): r"SVM not supported \(CPUID 0x80000001 ECX\[2\]=0\)",
+}
 
 
 def _virt(s):
@@ -29,8 +42,13 @@ def _lifecycle(s, vendor):
     s.eq(v.get("vendor"), vendor, "backend")
     s.eq(v.get("usage"), "0", "usage before any VM")
     s.eq(v.get("enabled"), "none", "enabled CPUs before any VM")
-    for c in s.ok("cpus").where("cpu"):
+    cpus = s.ok("cpus").where("cpu")
+    s.eq([c.get("state") for c in cpus], ["online"] * n, "every CPU online")
+    for c in cpus:
         s.eq(c.get("compat"), "ok", "compat of cpu %s" % c["cpu"])
+    if "6,sockets=2" in s.target.args:
+        # 3 cores per socket: QEMU rounds the core field up to 2 bits.
+        s.eq([c.get("apic") for c in cpus], ["0", "1", "2", "4", "5", "6"], "APIC IDs of 2 sockets")
     vm = s.ok("vm create").records[0]["vm"]
     v = _virt(s)
     s.eq(v.get("usage"), "1", "usage with one VM")
@@ -43,6 +61,16 @@ def _lifecycle(s, vendor):
         s.eq(rec.get("exits"), "200", "exits")
         s.check(int(rec.get("hypercalls", "0")) > 0, "no hypercall seen on cpu %d" % cpu)
         s.note("cpu %d: last_exit=%s ns_per_exit=%s" % (cpu, rec.get("last_exit"), rec.get("ns_per_exit")))
+    if n > 1:
+        # Offline and online with a VM: the CPU leaves with virtualization
+        # disabled and comes back enabled, and runs the guest again.
+        last = n - 1
+        s.ok("cpu offline %d" % last, timeout=s.scaled(120))
+        s.eq(_virt(s).get("enabled"), _all(n - 1), "enabled CPUs with cpu %d offline" % last)
+        s.ok("cpu online %d" % last, timeout=s.scaled(120))
+        s.eq(_virt(s).get("enabled"), _all(n), "enabled CPUs after cpu %d came back" % last)
+        s.ok("vm run %s cpu=%d exits=50" % (vm, last), timeout=s.scaled(120))
+        s.ok("check")
     vm2 = s.ok("vm create").records[0]["vm"]
     s.eq(_virt(s).get("usage"), "2", "usage with two VMs")
     s.ok("vm destroy %s" % vm)
@@ -98,7 +126,17 @@ def virt_vmx_lifecycle(s):
     _bad_guests(s)
 
 
-@scenario(targets=[QEMU_SVM4] + BOCHS_SVM)
+@scenario(targets=[refused_target(k, c) for k, c in REFUSED])
+def virt_refused(s):
+    why = REFUSED[(s.target.kind, s.target.cpu)]
+    s.eq(_virt(s).get("vendor"), "none", "backend")
+    r = s.error("vm create", match=r"^virtualization unavailable: .*" + why)
+    s.note(r.error)
+    s.eq(_virt(s).get("usage"), "0", "usage after the refusal")
+    s.ok("check")
+
+
+@scenario(targets=[QEMU_SVM4] + BOCHS_SVM[:1])
 def virt_svm_injected(s):
     _injected(s, "cr4_mask", r"cr4_reserved_mask=0x[0-9a-f]+ differs from the boot CPU's 0x[0-9a-f]+")
     _injected(s, "svm_disabled", r"SVM disabled by firmware \(VM_CR\.SVMDIS=1\) \(injected\)")

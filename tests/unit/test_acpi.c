@@ -640,7 +640,7 @@ static void test_madt_too_many_cpus(void **state)
 	assert_int_equal(e->info.nr_cpus, ACPI_MAX_CPUS);
 	assert_int_equal(e->info.nr_cpus_dropped, 44);
 	assert_int_equal(e->info.cpus[ACPI_MAX_CPUS - 1].apic_id, ACPI_MAX_CPUS - 1);
-	expect_warning(e, "MADT: 44 CPUs beyond the first 256 dropped");
+	expect_warning(e, "MADT: 44 CPUs beyond the first 512 dropped");
 }
 
 /* SPCR with an MMIO UART, revision 4 precise baud rate. */

@@ -20,7 +20,7 @@
 BOOT_PARAM_CHOICE(virt, "virt", virt, "auto|vmx|svm|off");
 
 /* The messages below spell out maxcpus='s range. */
-_Static_assert(CONFIG_MAX_CPUS == 256, "update the expected maxcpus= messages");
+_Static_assert(CONFIG_MAX_CPUS == 512, "update the expected maxcpus= messages");
 
 static struct boot_params bp;
 static struct cmdline_errors errs;
@@ -94,7 +94,7 @@ static void every_parameter_kind(void **state)
 	assert_int_equal(bp.maxcpus, 1);
 	assert_int_equal(bp.loglevel, 7);
 	assert_string_equal(bp.virt, "vmx");
-	parse("maxcpus=256");
+	parse("maxcpus=512");
 	assert_int_equal(bp.maxcpus, CONFIG_MAX_CPUS);
 	assert_int_equal(errs.count, 0);
 }
@@ -149,7 +149,7 @@ static void quoted_values(void **state)
 	assert_string_equal(bp.autorun, "vm list;help");
 	/* Quotes make an empty value explicit: still not a valid one. */
 	parse_expect("maxcpus=\"\"",
-		     "cmdline: bad value '' for maxcpus= (expected 1..256)", NULL);
+		     "cmdline: bad value '' for maxcpus= (expected 1..512)", NULL);
 	/* Quoted number. */
 	parse_expect("maxcpus=\"4\"", NULL);
 	assert_int_equal(bp.maxcpus, 4);
@@ -181,13 +181,13 @@ static void unknown_parameters(void **state)
 static void malformed_values(void **state)
 {
 	(void)state;
-	parse_expect("maxcpus=x maxcpus=0 maxcpus=257 maxcpus=-1 maxcpus= maxcpus 1=1",
-		     "cmdline: bad value 'x' for maxcpus= (expected 1..256)",
-		     "cmdline: bad value '0' for maxcpus= (expected 1..256)",
-		     "cmdline: bad value '257' for maxcpus= (expected 1..256)",
-		     "cmdline: bad value '-1' for maxcpus= (expected 1..256)",
-		     "cmdline: bad value '' for maxcpus= (expected 1..256)",
-		     "cmdline: missing value for maxcpus= (expected 1..256)",
+	parse_expect("maxcpus=x maxcpus=0 maxcpus=513 maxcpus=-1 maxcpus= maxcpus 1=1",
+		     "cmdline: bad value 'x' for maxcpus= (expected 1..512)",
+		     "cmdline: bad value '0' for maxcpus= (expected 1..512)",
+		     "cmdline: bad value '513' for maxcpus= (expected 1..512)",
+		     "cmdline: bad value '-1' for maxcpus= (expected 1..512)",
+		     "cmdline: bad value '' for maxcpus= (expected 1..512)",
+		     "cmdline: missing value for maxcpus= (expected 1..512)",
 		     "cmdline: unknown parameter '1' (ignored)",
 		     NULL);
 	assert_int_equal(bp.maxcpus, CONFIG_MAX_CPUS);
@@ -286,7 +286,7 @@ static void long_values_are_cut_in_messages(void **state)
 	(void)state;
 	parse_expect("maxcpus=12345678901234567890123456789012345678901234567890",
 		     "cmdline: bad value '1234567890123456789012345678901234567890...' for "
-		     "maxcpus= (expected 1..256)",
+		     "maxcpus= (expected 1..512)",
 		     NULL);
 }
 

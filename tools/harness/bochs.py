@@ -188,7 +188,9 @@ def bochs_exit_info(log_text, returncode=None):
     for line in lines:
         if _TRIPLE_RE.search(line):
             return ExitInfo(False, "triple fault (%s)" % _strip_prefix(line), returncode)
-    for line in lines:
+    # The last panic: an earlier one may have been only reported (a
+    # bochsrc "panic: ..., rfb=report"), the fatal one ends the log.
+    for line in reversed(lines):
         if ">>PANIC<<" in line:
             return ExitInfo(False, "Bochs panic: %s" % line.split(">>PANIC<<", 1)[1].strip(),
                             returncode)

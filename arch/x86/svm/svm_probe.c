@@ -27,7 +27,7 @@ int svm_probe(char *why, size_t len)
 {
 	char vendor[13];
 	if (!vendor_has_svm(vendor)) {
-		snprintf(why, len, "not an AMD or Hygon processor (vendor %s): SVM needs AuthenticAMD", vendor);
+		snprintf(why, len, "not an AMD or Hygon processor (vendor %s): SVM needs AuthenticAMD or HygonGenuine", vendor);
 		return -1;
 	}
 	uint32_t max_ext = cpuid(0x80000000).eax;

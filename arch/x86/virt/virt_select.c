@@ -4,11 +4,26 @@
  * backends are arch/x86/vmx and arch/x86/svm.
  */
 #include <asm/cpu.h>
+#include <asm/svm.h>
 #include <vigil/string.h>
 #include <vigil/virt.h>
 
 extern const struct virt_ops vmx_ops __attribute__((weak));
 extern const struct virt_ops svm_ops __attribute__((weak));
+
+/* An Intel CPU that also reports SVM (an emulator's "-cpu <Intel model>,+svm")
+ * is still refused: SVM is AMD's (APM vol 2, 15.4 "Enabling SVM") and vigil
+ * uses it only under an AMD or Hygon vendor string.  Say so after the VMX
+ * reason, so the user does not wonder why the SVM bit was ignored. */
+static void explain_svm_on_intel(char *why, size_t len)
+{
+	if (cpuid(0x80000000).eax < 0x80000001 || !(cpuid(0x80000001).ecx & CPUID_EXT1_ECX_SVM))
+		return;
+	size_t used = strlen(why);
+	if (used + 1 < len)
+		snprintf(why + used, len - used,
+			 "; SVM is present (CPUID 0x80000001 ECX[2]) but needs an AMD or Hygon vendor");
+}
 
 const struct virt_ops *arch_virt_ops(const char *want, char *why, size_t len)
 {
@@ -30,6 +45,8 @@ const struct virt_ops *arch_virt_ops(const char *want, char *why, size_t len)
 		return NULL;
 	}
 	int r = ops->probe(why, len);
+	if (r != 0 && ops == &vmx_ops && strcmp(want, "vmx"))
+		explain_svm_on_intel(why, len);
 	return r == 0 ? ops : NULL;
 }
 
