@@ -25,6 +25,9 @@ Decorator arguments:
     s3_wakeup     QEMU: seconds from the guest entering ACPI S3 (QMP SUSPEND)
                   to the harness's system_wakeup (default 0.1); None: the
                   guest stays asleep (wake it with s.qmp.wakeup())
+    expect_reports  regexes of kernel reports (BUG:, WARNING:, lockdep) the
+                  scenario provokes on purpose; any other report in its part
+                  of the log fails it (tools/harness/reports.py)
 
 A scenario fails by raising: s.check()/s.eq()/s.ok()... raise Failure with a
 message; any console error (timeout, panic, machine gone) fails it too.
@@ -57,7 +60,7 @@ DEFAULT_S3_WAKEUP = 0.1     # seconds; tools/harness/qemu.py has the same defaul
 
 class Scenario:
     def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path,
-                 s3_wakeup=DEFAULT_S3_WAKEUP):
+                 s3_wakeup=DEFAULT_S3_WAKEUP, expect_reports=()):
         self.func = func
         self.name = name
         self.targets = targets
@@ -70,6 +73,7 @@ class Scenario:
         self.doc = (func.__doc__ or "").strip()
         self.order = 0
         self.s3_wakeup = s3_wakeup
+        self.expect_reports = tuple(expect_reports)
 
     @property
     def group(self):
@@ -86,10 +90,11 @@ _pending = []
 
 
 def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None,
-             s3_wakeup=DEFAULT_S3_WAKEUP):
+             s3_wakeup=DEFAULT_S3_WAKEUP, expect_reports=()):
     def wrap(func):
         sc = Scenario(func, name or func.__name__, list(targets or [qemu()]), cmdline, shared,
-                      timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup)
+                      timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup,
+                      expect_reports=expect_reports)
         if not sc.targets:
             raise ValueError("%s: no targets" % sc.name)
         _pending.append(sc)
@@ -151,6 +156,7 @@ class Session:
         self.scenario = scenario
         self.notes = notes if notes is not None else []
         self.boot_lines = list(console.boot_lines or [])
+        self.expected_reports = list(getattr(scenario, "expect_reports", ()) or ())
 
     # -- facts ---------------------------------------------------------------
 
@@ -278,6 +284,11 @@ class Session:
 
     def allow_panic(self, allowed=True):
         self.con.allow_panic = allowed
+
+    def expect_report(self, pattern):
+        """Declare a kernel report (BUG:, WARNING:, lockdep) this scenario
+        provokes on purpose: a regex searched in the report's lines."""
+        self.expected_reports.append(pattern)
 
     # -- the machine ---------------------------------------------------------
 
