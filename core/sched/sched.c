@@ -890,6 +890,31 @@ static void dump_task(struct task *t, void *arg)
 	       (unsigned long)t->switches, stack_used(t));
 }
 
+struct stack_query {
+	uint64_t phys;
+	char *buf;
+	size_t len;
+	bool found;
+};
+
+static void match_stack(struct task *t, void *arg)
+{
+	struct stack_query *q = arg;
+	if (!q->found && t->stack_phys && q->phys >= t->stack_phys &&
+	    q->phys < t->stack_phys + (PAGE_SIZE << TASK_STACK_ORDER)) {
+		snprintf(q->buf, q->len, "stack of task '%s'/%u (page %lu of %u from the bottom)", t->name, t->id,
+			 (unsigned long)((q->phys - t->stack_phys) / PAGE_SIZE), 1u << TASK_STACK_ORDER);
+		q->found = true;
+	}
+}
+
+bool sched_describe_stack_page(uint64_t phys, char *buf, size_t len)
+{
+	struct stack_query q = {phys, buf, len, false};
+	sched_for_each_task(match_stack, &q);
+	return q.found;
+}
+
 void sched_dump(void)
 {
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {

@@ -81,6 +81,10 @@ int arch_s3_supported(char *why, size_t len);
  * Returns -1 with why filled, and nothing changed, when S3 could not be
  * entered. */
 int arch_s3_enter(char *why, size_t len);
+/* The next arch_s3_enter() hashes every kernel page just before SLP_EN and
+ * compares right after the wake (include/vigil/page_snapshot.h); NULL: not. */
+struct page_snapshot;
+void arch_s3_set_page_snapshot(struct page_snapshot *ps);
 /* Where the time of the last successful arch_s3_enter() went (TSC time):
  * save = entry to the SLP_EN write; sleep = SLP_EN to the first
  * instruction at the waking vector (the time asleep plus the firmware's

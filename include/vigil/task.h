@@ -73,5 +73,7 @@ void sched_preempt_irq(void);              /* called with interrupts off on retu
 unsigned sched_nr_running(unsigned cpu);
 /* What the scheduler believes, one line per CPU and per task (hang reports). */
 void sched_dump(void);
+/* When phys lies in a task's stack: "stack of task '<name>'/<id> (...)" in buf. */
+bool sched_describe_stack_page(uint64_t phys, char *buf, size_t len);
 
 #endif
