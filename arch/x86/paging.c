@@ -209,6 +209,14 @@ void *ioremap(uint64_t phys, size_t size)
 	return (void *)(va + off);
 }
 
+/* One 4 KiB page of kernel data (writable, not executable, global): the
+ * task stacks (stack_map.c).  Callers serialise. */
+void paging_map_kernel_page(uint64_t va, uint64_t pa);
+void paging_map_kernel_page(uint64_t va, uint64_t pa)
+{
+	map_4k(va, pa, PTE_W | PTE_G | PTE_A | PTE_D | nx_bit);
+}
+
 void paging_identity_map_page(uint64_t phys)
 {
 	/* Accessed and Dirty set up front (SDM vol 3, 4.8: software may set

@@ -49,6 +49,12 @@ void arch_switch_to(uint64_t *prev_sp, uint64_t next_sp);
 /* Prepare a new task's stack so that arch_switch_to into it calls
  * entry() (which never returns) with interrupts disabled. */
 uint64_t arch_task_stack_init(void *stack_top, void (*entry)(void));
+/* Map the stack pages [phys, phys + bytes) at a fresh virtual address with an
+ * unmapped guard page right below; returns the stack's lowest address (NULL
+ * when the stack area is used up).  Never unmapped: core/sched/task_stack.c
+ * keeps freed stacks for reuse, so no other CPU's TLB can hold a stale
+ * translation of a reused address. */
+void *arch_stack_map(uint64_t phys, size_t bytes);
 struct task *arch_get_current(void);
 void arch_set_current(struct task *t);
 bool arch_in_interrupt(void);
