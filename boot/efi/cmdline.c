@@ -25,6 +25,7 @@
 #include "loader.h"
 
 #define CMDLINE_FILE_MAX (64U * 1024U)
+#define CMDLINE_ECHO_MAX 160U   /* characters of it the loader shows */
 
 static BOOLEAN is_blank(unsigned c)
 {
@@ -118,9 +119,16 @@ static EFI_STATUS store(const char *src, const char *in, UINTN n, char out[BOOT_
 		len = cut;
 	}
 	CopyMem(out, tmp, len + 1);
-	FreePool(tmp);
-	if (len)
+	if (len > CMDLINE_ECHO_MAX) {
+		/* A line of a thousand characters wraps and scrolls the firmware's
+		 * text console into a mess; the kernel logs it again anyway. */
+		CopyMem(tmp, out, CMDLINE_ECHO_MAX);
+		tmp[CMDLINE_ECHO_MAX] = '\0';
+		log_info(L"command line (%a, %ld characters): %a ...", src, (UINT64)len, tmp);
+	} else if (len) {
 		log_info(L"command line (%a): %a", src, out);
+	}
+	FreePool(tmp);
 	return EFI_SUCCESS;
 }
 
