@@ -26,9 +26,11 @@ static void print_cmdline_problem(const char *line, void *arg)
 
 void kernel_main(const struct boot_info *bi)
 {
-	(void)bi; /* the architecture already parsed bi->cmdline (boot_params_init) */
+	/* The architecture already parsed bi->cmdline (boot_params_init). */
 	const struct boot_params *bp = boot_params();
 	const struct cmdline_errors *errs = boot_params_errors();
+	if (bi->cmdline_note[0])  /* the loader dropped or cut a bad command line */
+		printk("cmdline: *** %s ***\n", bi->cmdline_note);
 	printk("cmdline: '%s'\n", bp->cmdline);
 	cmdline_errors_report(errs, print_cmdline_problem, NULL);
 

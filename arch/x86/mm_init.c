@@ -1,11 +1,12 @@
 /*
  * Hand the machine's free RAM to the page allocator: every BOOT_MEM_USABLE
  * range, minus the first MiB (real-mode structures, the AP trampoline, BIOS
- * data: never worth the risk) and minus the pages the early page-table pool
- * already used.
+ * data: never worth the risk), minus the pages the early page-table pool
+ * already used, and minus the firmware's S3 scratch (core/mm/firmware_scratch.c).
  */
 #include <asm/paging.h>
 #include <vigil/boot_info.h>
+#include <vigil/firmware_scratch.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 
@@ -35,6 +36,12 @@ void x86_mm_init(const struct boot_info *bi)
 		const struct boot_mem_region *r = &bi->mmap[i];
 		if (r->type != BOOT_MEM_USABLE)
 			continue;
+		const char *why;
+		if (firmware_scratch_range(bi->mmap, bi->mmap_count, i, &why)) {
+			printk("mm: kept out 0x%lx-0x%lx (%lu KiB): %s\n", (unsigned long)r->base,
+			       (unsigned long)(r->base + r->length - 1), (unsigned long)(r->length >> 10), why);
+			continue;
+		}
 		uint64_t s = ALIGN_UP(MAX(r->base, 0x100000ULL), PAGE_SIZE);
 		uint64_t e = ALIGN_DOWN(r->base + r->length, PAGE_SIZE);
 		if (e > direct_map_limit())

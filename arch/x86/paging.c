@@ -209,8 +209,20 @@ void *ioremap(uint64_t phys, size_t size)
 	return (void *)(va + off);
 }
 
+/* One 4 KiB page of kernel data (writable, not executable, global): the
+ * task stacks (stack_map.c).  Callers serialise. */
+void paging_map_kernel_page(uint64_t va, uint64_t pa);
+void paging_map_kernel_page(uint64_t va, uint64_t pa)
+{
+	map_4k(va, pa, PTE_W | PTE_G | PTE_A | PTE_D | nx_bit);
+}
+
 void paging_identity_map_page(uint64_t phys)
 {
-	map_4k(phys, phys, PTE_W);
+	/* Accessed and Dirty set up front (SDM vol 3, 4.8: software may set
+	 * them; the processor then has nothing to write): otherwise every S3
+	 * wake and AP start sets them in this page-table page, which the
+	 * suspend page hash (hash=1) would report as a change. */
+	map_4k(phys, phys, PTE_W | PTE_A | PTE_D);
 	invlpg(phys);
 }

@@ -47,8 +47,10 @@
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
 #include <vigil/mm.h>
+#include <vigil/page_snapshot.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
+#include <vigil/task.h>
 
 extern struct acpi_info acpi;
 extern bool acpi_ok;
@@ -311,6 +313,13 @@ static uint64_t enter_sleep(void)
 	return rdtsc() - s3.tsc_sleep;
 }
 
+static struct page_snapshot *page_check;
+
+void arch_s3_set_page_snapshot(struct page_snapshot *ps)
+{
+	page_check = ps;
+}
+
 int arch_s3_enter(char *why, size_t len)
 {
 	if (arch_s3_supported(why, len) != 0)
@@ -355,10 +364,18 @@ int arch_s3_enter(char *why, size_t len)
 	/* Bytes still in the UART's FIFO would be lost with its reset. */
 	x86_serial_console_drain();
 	s3_resume_ctx = &s3.ctx;
+	/* The debug page hash: as late as possible before the sleep, as early
+	 * as possible after it, so that what changed in between is the
+	 * firmware's doing.  Our own stack changes under us: skipped. */
+	if (page_check) {
+		struct task *cur = current_task();
+		page_snapshot_take(page_check, cur ? cur->stack_phys : 0, cur ? PAGE_SIZE << TASK_STACK_ORDER : 0);
+	}
 
 	if (s3_save_context(&s3.ctx) == 0) {
 		uint64_t waited = enter_sleep();
 		bool woke = acpi_pm1_wake_status();
+		page_check = NULL;
 		/* Still running: undo, so that nothing changed. */
 		acpi_pm1_cnt_write(false, s3.pm1a_cnt);
 		if (acpi.pm1b_cnt.address)
@@ -376,6 +393,9 @@ int arch_s3_enter(char *why, size_t len)
 
 	/* Awake: s3_resume_entry has put back the CPU context. */
 	s3.tsc_wake = *(volatile uint64_t *)tramp_virt(tr_s3_wake_tsc);
+	if (page_check)      /* static: locals are not to be trusted here */
+		page_snapshot_compare(page_check);
+	page_check = NULL;
 	/* PCI first: the framebuffer console lives behind a BAR the reset
 	 * cleared, and the next printk writes to it. */
 	s3_pci_restore();

@@ -70,6 +70,7 @@ void x86_boot(uint64_t boot_info_phys)
 	struct boot_info *bi = &boot_info_copy;
 	bi->cmdline[BOOT_CMDLINE_MAX - 1] = 0;
 	bi->loader_name[sizeof(bi->loader_name) - 1] = 0;
+	bi->cmdline_note[sizeof(bi->cmdline_note) - 1] = 0;
 
 	/* The command line decides the console, so it is parsed first (pure
 	 * parsing: no memory allocation); its errors are printed later by

@@ -113,6 +113,13 @@ void trap_dispatch(struct trap_frame *tf)
 	if (v == VEC_GP && fixup_exception(tf))
 		return;
 	if (v < 32) {
+		/* A page fault on a stack's guard page cannot be delivered on
+		 * that stack; it arrives here as #DF with CR2 in the guard page
+		 * (arch/x86/stack_map.c).  Say what it was before the registers. */
+		char who[96];
+		if ((v == 8 || v == 14) && sched_describe_guard_page(read_cr2(), who, sizeof(who)))
+			printk("BUG: stack overflow: %s ran off the bottom of its stack into the guard page at 0x%lx\n",
+			       who, read_cr2());
 		printk("exception %lu (%s) in kernel mode\n", tf->vector, exception_names[v]);
 		trap_dump(tf);
 		panic_backtrace_done = true;

@@ -12,12 +12,20 @@
  *  2. \vigil\cmdline.txt beside the kernel (ASCII; newlines allowed, so one
  *     parameter per line works).
  * Tabs and line breaks become spaces, runs of blanks collapse to one, and
- * leading and trailing blanks go.  A line that does not fit boot_info.cmdline
- * stops the boot: a silently truncated parameter is worse than none.
+ * leading and trailing blanks go.
+ *
+ * A bad command line never stops the boot (a mistyped file on a USB stick
+ * must not make the machine unbootable): one that does not fit
+ * boot_info.cmdline is cut after its last whole word that fits (a parameter
+ * cut in half would be worse than none), and a file holding a byte that is
+ * not printable ASCII (NUL, UTF-8, a binary) is dropped whole.  Either way
+ * the loader says so on the firmware console and leaves a note in
+ * boot_info.cmdline_note, which the kernel prints in its log.
  */
 #include "loader.h"
 
 #define CMDLINE_FILE_MAX (64U * 1024U)
+#define CMDLINE_ECHO_MAX 160U   /* characters of it the loader shows */
 
 static BOOLEAN is_blank(unsigned c)
 {
@@ -61,18 +69,66 @@ static UINTN normalize(const char *in, UINTN n, char *out, UINTN cap)
 	return len;
 }
 
-static EFI_STATUS store(const char *src, const char *in, UINTN n, char out[BOOT_CMDLINE_MAX])
+/* A note for the kernel (boot_info.cmdline_note), ASCII. */
+static void note_set(char *note, const char *a, UINT64 x, const char *b, UINT64 y, const char *c)
 {
-	UINTN len = normalize(in, n, out, BOOT_CMDLINE_MAX);
+	UINTN len = 0;
+	const char *parts[3] = {a, b, c};
+	UINT64 nums[2] = {x, y};
+	UINTN p;
 
-	if (len >= BOOT_CMDLINE_MAX) {
-		log_error(L"command line from %a is %ld characters; the limit is %d",
-			  src, (UINT64)len, BOOT_CMDLINE_MAX - 1);
-		out[0] = '\0';
-		return EFI_BAD_BUFFER_SIZE;
+	for (p = 0; p < 3; p++) {
+		const char *s = parts[p];
+		while (s && *s && len + 1 < CMDLINE_NOTE_MAX)
+			note[len++] = *s++;
+		if (p < 2 && s) {
+			char digits[24];
+			UINTN nd = 0;
+			UINT64 v = nums[p];
+			do {
+				digits[nd++] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			while (nd && len + 1 < CMDLINE_NOTE_MAX)
+				note[len++] = digits[--nd];
+		}
 	}
-	if (len)
+	note[len] = '\0';
+}
+
+static EFI_STATUS store(const char *src, const char *in, UINTN n, char out[BOOT_CMDLINE_MAX], char *note)
+{
+	char *tmp = AllocatePool(n + 1);
+	UINTN len, cut;
+
+	if (!tmp)
+		return EFI_OUT_OF_RESOURCES;
+	len = normalize(in, n, tmp, n + 1);
+	if (len >= BOOT_CMDLINE_MAX) {
+		/* tmp[BOOT_CMDLINE_MAX - 1] exists: keep the words before the
+		 * last blank at or below it. */
+		cut = BOOT_CMDLINE_MAX - 1;
+		while (cut > 0 && tmp[cut] != ' ')
+			cut--;
+		tmp[cut] = '\0';
+		log_warn(L"command line from %a is %ld characters; the limit is %d: "
+			 L"CUT to its first %ld characters (whole words)", src, (UINT64)len,
+			 BOOT_CMDLINE_MAX - 1, (UINT64)cut);
+		note_set(note, "the loader CUT the command line to its first ", cut,
+			 " characters (whole words): it had ", len, " (the limit is 1023)");
+		len = cut;
+	}
+	CopyMem(out, tmp, len + 1);
+	if (len > CMDLINE_ECHO_MAX) {
+		/* A line of a thousand characters wraps and scrolls the firmware's
+		 * text console into a mess; the kernel logs it again anyway. */
+		CopyMem(tmp, out, CMDLINE_ECHO_MAX);
+		tmp[CMDLINE_ECHO_MAX] = '\0';
+		log_info(L"command line (%a, %ld characters): %a ...", src, (UINT64)len, tmp);
+	} else if (len) {
 		log_info(L"command line (%a): %a", src, out);
+	}
+	FreePool(tmp);
 	return EFI_SUCCESS;
 }
 
@@ -146,7 +202,7 @@ static UINTN image_word(EFI_LOADED_IMAGE *loaded, const char *s, UINTN n)
 }
 
 /* Returns EFI_SUCCESS with out[0] == 0 when the options hold no command line. */
-static EFI_STATUS from_load_options(EFI_LOADED_IMAGE *loaded, char out[BOOT_CMDLINE_MAX])
+static EFI_STATUS from_load_options(EFI_LOADED_IMAGE *loaded, char out[BOOT_CMDLINE_MAX], char *note)
 {
 	const CHAR16 *opt = loaded->LoadOptions;
 	UINTN n = loaded->LoadOptionsSize / sizeof(CHAR16), len, i, skip;
@@ -169,12 +225,12 @@ static EFI_STATUS from_load_options(EFI_LOADED_IMAGE *loaded, char out[BOOT_CMDL
 	for (i = 0; i < len; i++)
 		ascii[i] = (char)opt[i];
 	skip = image_word(loaded, ascii, len);
-	st = store("load options", ascii + skip, len - skip, out);
+	st = store("load options", ascii + skip, len - skip, out, note);
 	FreePool(ascii);
 	return st;
 }
 
-static EFI_STATUS from_file(EFI_FILE_HANDLE root, char out[BOOT_CMDLINE_MAX])
+static EFI_STATUS from_file(EFI_FILE_HANDLE root, char out[BOOT_CMDLINE_MAX], char *note)
 {
 	UINTN size = 0, start = 0, i;
 	void *data = NULL;
@@ -193,26 +249,29 @@ static EFI_STATUS from_file(EFI_FILE_HANDLE root, char out[BOOT_CMDLINE_MAX])
 		start = 3;
 	for (i = start; i < size; i++) {
 		if (!is_text(b[i])) {
-			log_error(L"%s: byte 0x%x at offset %ld is not printable ASCII",
-				  CMDLINE_PATH, (UINT32)b[i], (UINT64)i);
+			log_warn(L"%s: byte 0x%x at offset %ld is not printable ASCII: "
+				 L"command line DROPPED, booting without one", CMDLINE_PATH, (UINT32)b[i], (UINT64)i);
+			note_set(note, "the loader DROPPED the command line: byte value ", b[i],
+				 " at offset ", i, " of \\vigil\\cmdline.txt is not printable ASCII");
 			FreePool(data);
-			return EFI_INVALID_PARAMETER;
+			return EFI_SUCCESS;
 		}
 	}
-	st = store("\\vigil\\cmdline.txt", (const char *)b + start, size - start, out);
+	st = store("\\vigil\\cmdline.txt", (const char *)b + start, size - start, out, note);
 	FreePool(data);
 	return st;
 }
 
 EFI_STATUS cmdline_get(EFI_LOADED_IMAGE *loaded, EFI_FILE_HANDLE root,
-		       char out[BOOT_CMDLINE_MAX])
+		       char out[BOOT_CMDLINE_MAX], char note[CMDLINE_NOTE_MAX])
 {
 	EFI_STATUS st;
 
-	st = from_load_options(loaded, out);
+	note[0] = '\0';
+	st = from_load_options(loaded, out, note);
 	if (EFI_ERROR(st) || out[0])
 		return st;
-	st = from_file(root, out);
+	st = from_file(root, out, note);
 	if (!EFI_ERROR(st) && !out[0])
 		log_info(L"command line: (empty)");
 	return st;

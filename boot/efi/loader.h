@@ -67,8 +67,11 @@ EFI_STATUS file_read_all(EFI_FILE_HANDLE root, const CHAR16 *path, UINTN max_siz
 			 void **data, UINTN *size);
 
 /* ---- cmdline.c --------------------------------------------------------- */
-EFI_STATUS cmdline_get(EFI_LOADED_IMAGE *loaded, EFI_FILE_HANDLE root,
-		       char out[BOOT_CMDLINE_MAX]);
+#define CMDLINE_NOTE_MAX sizeof(((struct boot_info *)0)->cmdline_note)
+/* The command line into out; a note for the kernel when a bad one was cut
+ * or dropped (never an error: a bad command line does not stop the boot). */
+EFI_STATUS cmdline_get(EFI_LOADED_IMAGE *loaded, EFI_FILE_HANDLE root, char out[BOOT_CMDLINE_MAX],
+		       char note[CMDLINE_NOTE_MAX]);
 
 /* ---- elf_load.c -------------------------------------------------------- */
 struct kernel_image {

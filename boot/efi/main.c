@@ -86,7 +86,7 @@ static EFI_STATUS boot(EFI_HANDLE image)
 	}
 	bi = (struct boot_info *)(UINTN)bi_phys;
 
-	st = cmdline_get(loaded, root, bi->cmdline);
+	st = cmdline_get(loaded, root, bi->cmdline, bi->cmdline_note);
 	if (EFI_ERROR(st))
 		goto close_root;
 	st = load_kernel(root, &k);

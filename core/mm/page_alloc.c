@@ -404,6 +404,32 @@ bool pmm_find_block(uint64_t phys, uint64_t *start, unsigned *order, enum page_o
 	return found;
 }
 
+void pmm_for_each_block(void (*fn)(uint64_t phys, unsigned order, enum page_owner owner, void *arg),
+			void *arg, bool include_free, uint64_t *meta_start, uint64_t *meta_len)
+{
+	unsigned long flags = mm_lock(&pmm_lock_);
+
+	for (unsigned i = 0; ready && i < nr_regions; i++) {
+		const struct region *r = &regions[i];
+		uint64_t p = r->base;
+		while (p < r->end) {
+			const struct page_meta *m = &meta[page_index(r, p)];
+			if (state_of(m) == PG_TAIL) { /* cannot happen at a block start; step a page */
+				p += PAGE_SIZE;
+				continue;
+			}
+			if (fn && state_of(m) == PG_ALLOCATED)
+				fn(p, m->order, (enum page_owner)owner_of(m), arg);
+			else if (fn && include_free)
+				fn(p, m->order, PAGE_OWNER_FREE, arg);
+			p += block_bytes(m->order);
+		}
+	}
+	*meta_start = meta_phys;
+	*meta_len = meta_bytes;
+	mm_unlock(&pmm_lock_, flags);
+}
+
 /* ---- statistics ------------------------------------------------------------ */
 
 uint64_t pmm_total_count(void)

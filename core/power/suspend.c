@@ -16,10 +16,12 @@
 #include <vigil/cpuhp.h>
 #include <vigil/mm.h>
 #include <vigil/mutex.h>
+#include <vigil/page_snapshot.h>
 #include <vigil/printk.h>
 #include <vigil/sched.h>
 #include <vigil/string.h>
 #include <vigil/suspend.h>
+#include <vigil/task.h>
 #include <vigil/virt.h>
 #include "freezer_internal.h"
 
@@ -58,7 +60,35 @@ static void online_again(const bool *was, char *why, size_t len)
 	}
 }
 
+static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t, struct page_snapshot *ps);
+
 int suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t)
+{
+	return do_suspend_cycle(s3, why, len, t, NULL);
+}
+
+int suspend_cycle_hashed(bool s3, bool all, char *why, size_t len, struct suspend_times *t, unsigned *checked,
+			 unsigned *changed)
+{
+	*checked = *changed = 0;
+	struct page_snapshot *ps = page_snapshot_alloc(all);
+	if (!ps) {
+		why[0] = 0;
+		memset(t, 0, sizeof(*t));
+		snprintf(why, len, "out of memory for the page hash");
+		return -1;
+	}
+	int r = do_suspend_cycle(s3, why, len, t, ps);
+	if (r == 0) {
+		page_snapshot_report(ps, "suspend");
+		*checked = page_snapshot_count(ps);
+		*changed = page_snapshot_nr_changed(ps);
+	}
+	page_snapshot_free(ps);
+	return r;
+}
+
+static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t, struct page_snapshot *ps)
 {
 	why[0] = 0;
 	memset(t, 0, sizeof(*t));
@@ -108,8 +138,17 @@ int suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t)
 	uint64_t t1 = arch_time_ns();
 	t->suspend_ns = t1 - t0;
 	int r = 0;
-	if (s3)
+	if (s3) {
+		arch_s3_set_page_snapshot(ps);
 		r = arch_s3_enter(why, len);
+		arch_s3_set_page_snapshot(NULL);
+	} else if (ps) {
+		/* The simulated sleep: nothing runs in between, so nothing may
+		 * change (the control for the S3 figure). */
+		struct task *cur = current_task();
+		page_snapshot_take(ps, cur ? cur->stack_phys : 0, cur ? PAGE_SIZE << TASK_STACK_ORDER : 0);
+		page_snapshot_compare(ps);
+	}
 	uint64_t t2 = arch_time_ns();
 	t->asleep_ns = t2 - t1;
 	for (unsigned i = ARRAY_SIZE(syscore); i-- > 0;)

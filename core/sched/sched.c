@@ -11,6 +11,7 @@
  * held together in CPU-number order (migration, stealing).
  */
 #include <vigil/arch.h>
+#include <vigil/check.h>
 #include <vigil/config.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
@@ -19,6 +20,8 @@
 #include <vigil/printk.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
+
+#include "task_stack.h"
 
 #define SLICE_NS 10000000ULL   /* 10 ms */
 
@@ -53,9 +56,13 @@ static void check_rq_curr(struct runqueue *rq, struct task *running, const char 
 static struct runqueue rqs[CONFIG_MAX_CPUS];
 
 /* Task stacks are filled with a pattern when created: the untouched part at
- * the bottom tells how deep a stack ever got, and a clobbered bottom word
- * means it overflowed into whatever lies below (no guard pages). */
+ * the bottom tells how deep a stack ever got (the high-water mark `tasks`
+ * shows).  A clobbered bottom word means the stack was used to its last byte
+ * or something else wrote there: an overflow proper faults on the guard page
+ * below (task_stack.c).  Both count as overflows for `check`. */
 #define STACK_FILL 0x57ac0ffee57ac0feULL
+
+static unsigned stack_overflows_seen;   /* ever, joined tasks included */
 
 static void __schedule(bool preempt);
 static struct task boot_main_task;
@@ -360,8 +367,12 @@ static void __schedule(bool preempt)
 	struct runqueue *rq = &rqs[cpu];
 	raw_lock(&rq->lock);
 	check_rq_curr(rq, prev, "schedule");
-	if (prev->stack_phys && *(uint64_t *)phys_to_virt(prev->stack_phys) != STACK_FILL)
+	if (prev->stack_phys && *(uint64_t *)phys_to_virt(prev->stack_phys) != STACK_FILL &&
+	    !prev->stack_overflow_seen) {
+		prev->stack_overflow_seen = true;
+		__atomic_fetch_add(&stack_overflows_seen, 1, __ATOMIC_RELAXED);
 		printk("BUG: sched: task '%s'/%u overflowed its stack\n", prev->name, prev->id);
+	}
 	prev->need_resched = false;
 
 	bool runnable = (prev->state == TASK_RUNNING || (preempt && prev->state == TASK_BLOCKED)) &&
@@ -515,6 +526,12 @@ static void stack_fill(struct task *t)
 }
 
 /* Bytes of t's stack ever used (0 for tasks on boot stacks). */
+static size_t stack_used(const struct task *t);
+size_t sched_task_stack_used(const struct task *t)
+{
+	return stack_used(t);
+}
+
 static size_t stack_used(const struct task *t)
 {
 	if (!t->stack_phys)
@@ -566,8 +583,7 @@ static struct task *kthread_create_run(void (*fn)(void *), void *arg, int cpu, c
 	struct task *t = kzalloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	t->stack_phys = pmm_alloc_pages(TASK_STACK_ORDER);
-	if (!t->stack_phys) {
+	if (task_stack_alloc(t) != 0) {
 		kfree(t);
 		return NULL;
 	}
@@ -579,7 +595,7 @@ static struct task *kthread_create_run(void (*fn)(void *), void *arg, int cpu, c
 	t->percpu_thread = percpu;
 	t->state = TASK_RUNNING;
 	stack_fill(t);
-	void *top = (char *)phys_to_virt(t->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);
+	void *top = (char *)t->stack_base + TASK_STACK_BYTES;
 	t->arch_sp = arch_task_stack_init(top, task_entry);
 	register_task(t);
 
@@ -616,7 +632,7 @@ void kthread_join(struct task *t)
 	}
 	__set_current_state(TASK_RUNNING);
 	unregister_task(t);
-	pmm_free_pages(t->stack_phys, TASK_STACK_ORDER);
+	task_stack_free(t);
 	kfree(t);
 }
 
@@ -838,12 +854,11 @@ void sched_init_boot_cpu(void)
 	rqs[0].curr = main;
 
 	struct task *idle = kzalloc(sizeof(*idle));
-	idle->stack_phys = pmm_alloc_pages(TASK_STACK_ORDER);
-	if (!idle || !idle->stack_phys)
+	if (!idle || task_stack_alloc(idle) != 0)
 		panic("sched: no memory for the idle task");
 	make_static_task(idle, "idle/0", 0, true);
 	stack_fill(idle);
-	void *top = (char *)phys_to_virt(idle->stack_phys) + (PAGE_SIZE << TASK_STACK_ORDER);
+	void *top = (char *)idle->stack_base + TASK_STACK_BYTES;
 	idle->arch_sp = arch_task_stack_init(top, boot_idle_entry);
 	rqs[0].idle = idle;
 	sched_running = true;
@@ -888,6 +903,76 @@ static void dump_task(struct task *t, void *arg)
 	printk("task %u %s state=%d cpu=%u bound=%d on_rq=%d on_cpu=%d migrating=%d preempt=%u switches=%lu stack=%zu\n",
 	       t->id, t->name, t->state, t->cpu, t->bound_cpu, t->on_rq, t->on_cpu, t->migrating, t->preempt_count,
 	       (unsigned long)t->switches, stack_used(t));
+}
+
+struct stack_query {
+	uint64_t phys;
+	char *buf;
+	size_t len;
+	bool found;
+};
+
+static void match_stack(struct task *t, void *arg)
+{
+	struct stack_query *q = arg;
+	if (!q->found && t->stack_phys && q->phys >= t->stack_phys &&
+	    q->phys < t->stack_phys + (PAGE_SIZE << TASK_STACK_ORDER)) {
+		snprintf(q->buf, q->len, "stack of task '%s'/%u (page %lu of %u from the bottom)", t->name, t->id,
+			 (unsigned long)((q->phys - t->stack_phys) / PAGE_SIZE), 1u << TASK_STACK_ORDER);
+		q->found = true;
+	}
+}
+
+bool sched_describe_guard_page(uint64_t addr, char *buf, size_t len)
+{
+	for (struct task *t = __atomic_load_n(&all_tasks, __ATOMIC_ACQUIRE); t; t = t->all_next) {
+		uint64_t base = (uint64_t)t->stack_base;
+		if (base && addr >= base - PAGE_SIZE && addr < base) {
+			snprintf(buf, len, "task '%s'/%u", t->name, t->id);
+			return true;
+		}
+	}
+	return false;
+}
+
+struct stack_check {
+	char *why;
+	size_t len;
+	bool bad;
+};
+
+static void check_one_stack(struct task *t, void *arg)
+{
+	struct stack_check *c = arg;
+	if (c->bad || !t->stack_phys || *(const uint64_t *)phys_to_virt(t->stack_phys) == STACK_FILL)
+		return;
+	c->bad = true;
+	snprintf(c->why, c->len, "task '%s'/%u used its whole %zu-byte stack (bottom word clobbered)", t->name,
+		 t->id, TASK_STACK_BYTES);
+}
+
+/* `check`: no task's stack ever overflowed (its own canary, or one seen on a
+ * task since joined). */
+static int check_stacks(char *why, size_t len)
+{
+	struct stack_check c = {why, len, false};
+	sched_for_each_task(check_one_stack, &c);
+	if (c.bad)
+		return -1;
+	unsigned n = __atomic_load_n(&stack_overflows_seen, __ATOMIC_RELAXED);
+	if (n) {
+		snprintf(why, len, "%u stack overflow%s seen since boot", n, n == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+INVARIANT(stacks, check_stacks);
+
+bool sched_describe_stack_page(uint64_t phys, char *buf, size_t len)
+{
+	struct stack_query q = {phys, buf, len, false};
+	sched_for_each_task(match_stack, &q);
+	return q.found;
 }
 
 void sched_dump(void)

@@ -50,6 +50,12 @@ void arch_switch_to(uint64_t *prev_sp, uint64_t next_sp);
 /* Prepare a new task's stack so that arch_switch_to into it calls
  * entry() (which never returns) with interrupts disabled. */
 uint64_t arch_task_stack_init(void *stack_top, void (*entry)(void));
+/* Map the stack pages [phys, phys + bytes) at a fresh virtual address with an
+ * unmapped guard page right below; returns the stack's lowest address (NULL
+ * when the stack area is used up).  Never unmapped: core/sched/task_stack.c
+ * keeps freed stacks for reuse, so no other CPU's TLB can hold a stale
+ * translation of a reused address. */
+void *arch_stack_map(uint64_t phys, size_t bytes);
 struct task *arch_get_current(void);
 void arch_set_current(struct task *t);
 bool arch_in_interrupt(void);
@@ -82,6 +88,10 @@ int arch_s3_supported(char *why, size_t len);
  * Returns -1 with why filled, and nothing changed, when S3 could not be
  * entered. */
 int arch_s3_enter(char *why, size_t len);
+/* The next arch_s3_enter() hashes every kernel page just before SLP_EN and
+ * compares right after the wake (include/vigil/page_snapshot.h); NULL: not. */
+struct page_snapshot;
+void arch_s3_set_page_snapshot(struct page_snapshot *ps);
 /* Where the time of the last successful arch_s3_enter() went (TSC time):
  * save = entry to the SLP_EN write; sleep = SLP_EN to the first
  * instruction at the waking vector (the time asleep plus the firmware's

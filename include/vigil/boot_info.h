@@ -84,6 +84,9 @@ struct boot_info {
 	struct boot_framebuffer fb;
 	char cmdline[BOOT_CMDLINE_MAX]; /* NUL-terminated, ASCII */
 	char loader_name[64];           /* e.g. "vigil-efi 0.1 / EDK II" */
+	/* Non-empty when the loader dropped or cut a bad command line (the
+	 * kernel repeats it loudly in its log); NUL-terminated ASCII. */
+	char cmdline_note[192];
 };
 
 #endif

@@ -23,6 +23,13 @@ struct suspend_times {
 
 /* One full cycle; 0, or -1 with why (the system is then as before). */
 int suspend_cycle(bool s3, char *why, size_t len, struct suspend_times *t);
+/* The same with the debug page hash (include/vigil/page_snapshot.h): every
+ * kernel page (all: every page of the allocator, free ones too) is hashed
+ * just before the sleep and compared just after; each changed page is logged
+ * with its owner.  *checked and *changed say how many pages were hashed and
+ * differed. */
+int suspend_cycle_hashed(bool s3, bool all, char *why, size_t len, struct suspend_times *t, unsigned *checked,
+			 unsigned *changed);
 unsigned long suspend_cycles(void);
 
 void set_freezable(void);

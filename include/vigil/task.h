@@ -37,6 +37,8 @@ struct task {
 	void (*fn)(void *arg);
 	void *arg;
 	uint64_t stack_phys;           /* 0 for tasks on a boot stack */
+	void *stack_base;              /* its lowest address as mapped, above an unmapped guard page */
+	bool stack_overflow_seen;      /* reported once */
 	volatile bool exited;
 	struct task *joiner;
 	struct lockdep_task lockdep;   /* held locks, owned by lockdep */
@@ -73,5 +75,13 @@ void sched_preempt_irq(void);              /* called with interrupts off on retu
 unsigned sched_nr_running(unsigned cpu);
 /* What the scheduler believes, one line per CPU and per task (hang reports). */
 void sched_dump(void);
+/* When addr lies in the guard page below a task's stack: "task '<name>'/<id>"
+ * in buf.  Lockless: for the fault path. */
+bool sched_describe_guard_page(uint64_t addr, char *buf, size_t len);
+/* Bytes of t's stack ever used (0 for a task on a boot stack). */
+size_t sched_task_stack_used(const struct task *t);
+void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg);
+/* When phys lies in a task's stack: "stack of task '<name>'/<id> (...)" in buf. */
+bool sched_describe_stack_page(uint64_t phys, char *buf, size_t len);
 
 #endif

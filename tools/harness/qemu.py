@@ -54,13 +54,15 @@ def check_esp(esp):
 
 def prepare_esp(src, dst, cmdline):
     """Copy the ESP tree and write the kernel command line into the copy.
-    cmdline None keeps the build's vigil/cmdline.txt."""
+    cmdline None keeps the build's vigil/cmdline.txt; bytes are written as
+    they are (a scenario testing a bad file: NUL, non-ASCII, too long)."""
     check_esp(src)
     shutil.copytree(src, dst, symlinks=False)
     if cmdline is not None:
         os.makedirs(os.path.join(dst, "vigil"), exist_ok=True)
-        with open(os.path.join(dst, "vigil", "cmdline.txt"), "w") as f:
-            f.write(cmdline)
+        data = cmdline if isinstance(cmdline, bytes) else cmdline.encode()
+        with open(os.path.join(dst, "vigil", "cmdline.txt"), "wb") as f:
+            f.write(data)
     return dst
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .console import ConsoleClosed, ConsoleError, KernelPanic
 from .machine import MachineError, kill_all
+from .reports import find_unexpected
 from .scenario import Failure, Session
 
 
@@ -271,9 +272,22 @@ class Runner:
             setter = getattr(machine, "set_s3_wakeup", None)
             if setter is not None:
                 setter(sc.s3_wakeup)
-            session = Session(machine, machine.console, unit.target, sc, notes=res.notes)
-            sc.func(session)
-            if machine.console.panic_index is not None and not machine.console.allow_panic:
-                machine.console._check_panic()
+            con = machine.console
+            start = getattr(con, "reports_checked", 0)
+            session = Session(machine, con, unit.target, sc, notes=res.notes)
+            try:
+                sc.func(session)
+                if con.panic_index is not None and not con.allow_panic:
+                    con._check_panic()
+            finally:
+                # The next scenario of a shared boot answers for what comes
+                # after this one (a failing one must not pass its reports on).
+                con.reports_checked = len(con.lines)
+            bad = find_unexpected(con.lines[start:], session.expected_reports, con.allow_panic)
+            if bad:
+                first = start + bad[0][0]
+                raise Failure("undeclared kernel report%s: %s" % (
+                    "s (%d)" % len(bad) if len(bad) > 1 else "", " | ".join(t for _, t in bad[:3])),
+                    "\n".join(con.lines[max(0, first - 5):first + 25]))
         finally:
             timer.cancel()

@@ -32,6 +32,9 @@ Decorator arguments:
                   machine exit, no command line of its own, any CPU count:
                   s.smp) and also runs on a real machine over a serial line
                   (check --target serial:/dev/ttyUSB0).  Default False.
+    expect_reports  regexes of kernel reports (BUG:, WARNING:, lockdep) the
+                  scenario provokes on purpose; any other report in its part
+                  of the log fails it (tools/harness/reports.py)
 
 A scenario fails by raising: s.check()/s.eq()/s.ok()... raise Failure with a
 message; any console error (timeout, panic, machine gone) fails it too.
@@ -64,7 +67,7 @@ DEFAULT_S3_WAKEUP = 0.1     # seconds; tools/harness/qemu.py has the same defaul
 
 class Scenario:
     def __init__(self, func, name, targets, cmdline, shared, timeout, boot_timeout, module, path,
-                 s3_wakeup=DEFAULT_S3_WAKEUP, groups=(), real=False):
+                 s3_wakeup=DEFAULT_S3_WAKEUP, groups=(), real=False, expect_reports=()):
         self.func = func
         self.name = name
         self.targets = targets
@@ -82,6 +85,7 @@ class Scenario:
         if self.real and cmdline is not None:
             raise ValueError("%s: real=True, but a machine on a serial line boots with the "
                              "command line on its stick, not %r" % (name, cmdline))
+        self.expect_reports = tuple(expect_reports)
 
     @property
     def group(self):
@@ -98,14 +102,14 @@ _pending = []
 
 
 def scenario(targets=None, cmdline=None, shared=False, timeout=300, boot_timeout=None, name=None,
-             s3_wakeup=DEFAULT_S3_WAKEUP, groups=(), real=False):
+             s3_wakeup=DEFAULT_S3_WAKEUP, groups=(), real=False, expect_reports=()):
     if isinstance(groups, str):
         groups = (groups,)
 
     def wrap(func):
         sc = Scenario(func, name or func.__name__, list(targets or [qemu()]), cmdline, shared,
                       timeout, boot_timeout, func.__module__, None, s3_wakeup=s3_wakeup,
-                      groups=groups, real=real)
+                      groups=groups, real=real, expect_reports=expect_reports)
         if not sc.targets:
             raise ValueError("%s: no targets" % sc.name)
         _pending.append(sc)
@@ -171,6 +175,7 @@ class Session:
         self.scenario = scenario
         self.notes = notes if notes is not None else []
         self.boot_lines = list(console.boot_lines or [])
+        self.expected_reports = list(getattr(scenario, "expect_reports", ()) or ())
 
     # -- facts ---------------------------------------------------------------
 
@@ -300,6 +305,11 @@ class Session:
 
     def allow_panic(self, allowed=True):
         self.con.allow_panic = allowed
+
+    def expect_report(self, pattern):
+        """Declare a kernel report (BUG:, WARNING:, lockdep) this scenario
+        provokes on purpose: a regex searched in the report's lines."""
+        self.expected_reports.append(pattern)
 
     # -- the machine ---------------------------------------------------------
 
