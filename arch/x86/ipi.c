@@ -50,11 +50,13 @@ static void call_function_irq(struct trap_frame *tf)
 }
 
 /* A vCPU kick (core/virt/vcpu_request.c): the interrupt already did its
- * work by making the guest exit (or, if it arrives late, by nothing). */
+ * work by making the guest exit (or, if it arrives late, by nothing); core
+ * only counts it. */
 static void vcpu_kick_irq(struct trap_frame *tf)
 {
 	(void)tf;
 	lapic_eoi();
+	vcpu_kick_ipi();
 }
 
 static volatile bool backtrace_wanted[CONFIG_MAX_CPUS];

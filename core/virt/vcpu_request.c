@@ -10,10 +10,20 @@
  * at each function.
  */
 #include <vigil/arch.h>
+#include <vigil/config.h>
 #include <vigil/sched.h>
+#include <vigil/smp.h>
 #include <vigil/vcpu_request.h>
 
 _Static_assert(VCPU_REQ_NR <= 64, "request bits live in one uint64_t");
+
+volatile uint64_t vcpu_kick_irqs[CONFIG_MAX_CPUS];
+
+/* The kick IPI's handler: the exit it caused was the point. */
+void vcpu_kick_ipi(void)
+{
+	vcpu_kick_irqs[smp_processor_id()]++;
+}
 
 static uint64_t req_bit(enum vcpu_request req)
 {

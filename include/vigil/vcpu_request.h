@@ -121,6 +121,10 @@ static inline enum vcpu_mode vcpu_mode(const struct vcpu_requests *v)
 	return (enum vcpu_mode)atomic_read(&v->mode);
 }
 
+/* Kick IPIs taken, per CPU: vcpu_kick_ipi() (include/vigil/smp.h), the
+ * handler's only work, counts them for the self-test and statistics. */
+extern volatile uint64_t vcpu_kick_irqs[];
+
 /* The vCPU task sleeps outside the guest until a request is pending or
  * cond holds (cond re-evaluated after each wake-up, as wait_event()). */
 #define vcpu_wait_event(v, cond) \
