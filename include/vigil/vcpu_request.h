@@ -31,7 +31,7 @@
  *
  * Who may sleep where:
  *   - vcpu_make_request(), vcpu_kick(), vcpu_make_request_and_kick(): any
- *     context, interrupts included; they never sleep.
+ *     context but NMI (a kick takes wait-queue locks); they never sleep.
  *   - vcpu_enter_guest_mode(), vcpu_exit_guest_mode(): the vCPU task, with
  *     interrupts off, around the guest entry; they never sleep (a waiter's
  *     wake-up is a raw wait-queue lock).
