@@ -16,10 +16,17 @@
 
 #define VEC_RESCHEDULE    0xF0
 #define VEC_CALL_FUNCTION 0xF1
+#define VEC_VCPU_KICK     0xF2
+
+static const uint32_t ipi_vector[] = {
+	[IPI_RESCHEDULE] = VEC_RESCHEDULE,
+	[IPI_CALL_FUNCTION] = VEC_CALL_FUNCTION,
+	[IPI_VCPU_KICK] = VEC_VCPU_KICK,
+};
 
 void arch_send_ipi(unsigned cpu, enum ipi_kind kind)
 {
-	uint32_t vec = kind == IPI_RESCHEDULE ? VEC_RESCHEDULE : VEC_CALL_FUNCTION;
+	uint32_t vec = ipi_vector[kind];
 	lapic_send_ipi(cpu_table[cpu].apic_id, APIC_DM_FIXED | vec);
 }
 
@@ -40,6 +47,16 @@ static void call_function_irq(struct trap_frame *tf)
 	(void)tf;
 	lapic_eoi();
 	smp_call_ipi();
+}
+
+/* A vCPU kick (core/virt/vcpu_request.c): the interrupt already did its
+ * work by making the guest exit (or, if it arrives late, by nothing); core
+ * only counts it. */
+static void vcpu_kick_irq(struct trap_frame *tf)
+{
+	(void)tf;
+	lapic_eoi();
+	vcpu_kick_ipi();
 }
 
 static volatile bool backtrace_wanted[CONFIG_MAX_CPUS];
@@ -79,5 +96,6 @@ void ipi_init(void)
 {
 	irq_register(VEC_RESCHEDULE, resched_irq);
 	irq_register(VEC_CALL_FUNCTION, call_function_irq);
+	irq_register(VEC_VCPU_KICK, vcpu_kick_irq);
 	irq_register(VEC_NMI, nmi_trap);
 }

@@ -61,7 +61,9 @@ void arch_set_current(struct task *t);
 bool arch_in_interrupt(void);
 void arch_cpu_relax(void);
 
-enum ipi_kind { IPI_RESCHEDULE, IPI_CALL_FUNCTION };
+/* IPI_VCPU_KICK: its handler does nothing; a vCPU in guest mode on the
+ * target exits to take it (core/virt/vcpu_request.c). */
+enum ipi_kind { IPI_RESCHEDULE, IPI_CALL_FUNCTION, IPI_VCPU_KICK };
 void arch_send_ipi(unsigned cpu, enum ipi_kind kind);
 /* Every online CPU prints a backtrace of what it is running (NMI). */
 void arch_backtrace_all_cpus(void);

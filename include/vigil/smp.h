@@ -23,6 +23,7 @@ int on_each_cpu(smp_call_fn fn, void *arg, bool wait);
 /* Called by the architecture. */
 void smp_call_ipi(void);       /* IPI_CALL_FUNCTION arrived */
 void nmi_handler(void);        /* an NMI arrived */
+void vcpu_kick_ipi(void);      /* IPI_VCPU_KICK arrived (core/virt/vcpu_request.c) */
 
 /* NMI callbacks (panic stop, emergency disable): return true if handled. */
 typedef bool (*nmi_callback_fn)(void);

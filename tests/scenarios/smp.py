@@ -35,7 +35,7 @@ def _ktap(s, r):
 CONCURRENCY_TESTS = ["sched_sleep", "sched_wakeup", "sched_migration", "sched_preemption",
                      "smp_nmi", "smp_call_single", "smp_on_each_cpu", "lockdep_planted",
                      "sync_completion", "sync_mutex", "sync_rwsem", "sync_percpu_rwsem",
-                     "virt_lock_order", "cpuhp_states"]
+                     "virt_lock_order", "cpuhp_states", "vcpu_kick"]
 
 
 @scenario(targets=SMP_TARGETS, timeout=900, real=True)
