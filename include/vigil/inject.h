@@ -33,4 +33,9 @@ struct inject_point {
 bool inject_hit(struct inject_point *p, unsigned cpu);
 void inject_clear_all(void);
 struct inject_point *inject_find(const char *name);
+/* Self-tests: arm p for exactly one hit on this cpu and get its previous
+ * state back, to hand to inject_restore() once the code under test ran (so
+ * a point the console armed is left as the console armed it). */
+struct inject_point inject_arm_once(struct inject_point *p, unsigned cpu);
+void inject_restore(struct inject_point *p, const struct inject_point *old);
 #endif
