@@ -131,6 +131,16 @@ struct virt_ops {
 	int (*vcpu_run)(struct vm *vm, struct vcpu_run *run);
 };
 
+/* ---- what both backends' vcpu_run use (core/virt/vcpu_run.c) ---- */
+
+/* Clear a run's results (everything but the in fields). */
+void vcpu_run_reset(struct vcpu_run *run);
+/* Account for one exit of kind e (it becomes last_exit). */
+void vcpu_run_count_exit(struct vcpu_run *run, enum vexit e);
+/* gpa lies in one of vm's used slots: a nested-paging fault there means the
+ * host's tables are wrong, elsewhere that the guest went astray. */
+bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa);
+
 /* ---- the core (core/virt/) ---- */
 
 /* Boot: choose the technology, prepare every possible CPU, take the boot

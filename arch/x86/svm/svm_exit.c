@@ -134,16 +134,6 @@ static enum svm_exit_action handle_ioio(struct vm *vm, struct vmcb *v, struct vc
 	return skip_insn(v, run, insn_length(vm, v));
 }
 
-static bool gpa_in_slot(const struct vm *vm, uint64_t gpa)
-{
-	for (unsigned k = 0; k < VM_MAX_SLOTS; k++) {
-		const struct vm_slot *s = &vm->slots[k];
-		if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size)
-			return true;
-	}
-	return false;
-}
-
 static enum vexit classify(uint64_t code)
 {
 	switch (code) {
@@ -176,9 +166,7 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 		code = SVM_EXIT_INVALID;
 	unsigned long rip = (unsigned long)v->save.rip;
 	enum vexit kind = classify(code);
-	run->exits++;
-	run->exit_count[kind]++;
-	run->last_exit = kind;
+	vcpu_run_count_exit(run, kind);
 
 	/* An event the guest was receiving when the exit came (15.7.2): give
 	 * it again on the next entry so it is not lost. */
@@ -210,7 +198,7 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 		return SVM_EXIT_CONTINUE;
 	case SVM_EXIT_NPF: {
 		uint64_t gpa = v->control.exit_info2, err = v->control.exit_info1;
-		if (gpa_in_slot(vm, gpa)) {
+		if (vm_gpa_in_slot(vm, gpa)) {
 			snprintf(run->why, sizeof(run->why),
 				 "nested page fault at guest-physical 0x%lx inside a slot (error code 0x%lx): "
 				 "nested page tables out of step", (unsigned long)gpa, (unsigned long)err);

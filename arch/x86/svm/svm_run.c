@@ -65,13 +65,7 @@ __printf(2, 3) static int host_error(struct vcpu_run *run, const char *fmt, ...)
 
 int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 {
-	run->exits = 0;
-	memset(run->exit_count, 0, sizeof(run->exit_count));
-	run->last_exit = VEXIT_NONE;
-	run->hypercalls = 0;
-	run->guest_ns = 0;
-	run->guest_failed = false;
-	run->why[0] = 0;
+	vcpu_run_reset(run);
 
 	unsigned cpu = smp_processor_id();
 	if (!in_atomic())
