@@ -7,7 +7,8 @@
  *   vmx_cpu.c       per-CPU VMXON region, enable/disable/emergency disable
  *   vmx_vmcs.c      VMCS life cycle (tracked per CPU), controls, host state
  *   vmx_guest.c     the built-in guest: code, initial guest state
- *   vmx_ept.c       EPT tables for a VM's memory slots
+ *   vmx_vm.c        a VM: init, destroy, slots
+ *   vmx_ept.c       EPT tables for a VM's memory slots (asm/pt_walk.h)
  *   vmx_run.c       vcpu_run: the entry/exit loop
  *   vmx_exit.c      one VM exit: accounting and emulation
  *   vmx_entry.asm   VMLAUNCH/VMRESUME and the VM-exit landing stub
@@ -15,6 +16,7 @@
  */
 #ifndef VMX_INTERNAL_H
 #define VMX_INTERNAL_H
+#include <asm/pt_walk.h>
 #include <asm/vmx.h>
 #include <asm/vmx_vmcs.h>
 #include <vigil/config.h>
@@ -96,16 +98,21 @@ void vmx_vmcs_release(uint64_t pa);
 /* Controls (execution, exit, entry) and the host-state area (27.2). */
 void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp);
 
-/* ---- EPT (vmx_ept.c) ---- */
+/* ---- a VM (vmx_vm.c) and its EPT (vmx_ept.c, built by asm/pt_walk.h) ---- */
 struct vmx_vm {
-	uint64_t pml4_pa;
+	struct pt ept;        /* ept.tables: paging-structure pages, PML4 included */
 	uint64_t eptp;
-	unsigned tables;      /* paging-structure pages, PML4 included */
 };
 int vmx_vm_init(struct vm *vm, char *why, size_t len);
 void vmx_vm_destroy(struct vm *vm);
 int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
 void vmx_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+/* The PML4 and the EPTP naming it.  0 or -1 (no memory). */
+int vmx_ept_init(struct vmx_vm *v);
+int vmx_ept_map(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
+/* Unmap, then invalidate here (vmx_ept_free too). */
+void vmx_ept_unmap(struct vmx_vm *v, uint64_t gpa, uint64_t size);
+void vmx_ept_free(struct vmx_vm *v);
 /* Invalidate this VM's guest-physical mappings on this CPU (VMX on). */
 void vmx_ept_flush_local(const struct vmx_vm *v);
 

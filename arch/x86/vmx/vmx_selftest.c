@@ -347,7 +347,7 @@ static int vmcs_released(struct selftest_ctx *ctx, struct backend_test *t, const
 /* One table per level for 64 KiB at guest-physical 0. */
 static int ept_tables(struct selftest_ctx *ctx, struct backend_test *t)
 {
-	unsigned tables = ((struct vmx_vm *)t->vm->arch)->tables;
+	unsigned tables = ((struct vmx_vm *)t->vm->arch)->ept.tables;
 	ST_ASSERT(ctx, tables == 4, "EPT for slot 0 uses %u tables, expected 4", tables);
 	return 0;
 }
