@@ -16,13 +16,7 @@
 
 #define NPT_ENTRY_FLAGS (PTE_P | PTE_W | PTE_U)
 
-static const struct pt_format npt_format = {
-	.space = "guest-physical",
-	.levels = 4,
-	.present = PTE_P,
-	.table_flags = NPT_ENTRY_FLAGS,
-	.large = 0,                /* 4 KiB leaves only */
-};
+static const struct pt_format npt_format = PT_GUEST_FORMAT(PTE_P, NPT_ENTRY_FLAGS);
 
 int svm_npt_init(struct pt *npt)
 {

@@ -114,8 +114,9 @@ static int test_snapshot(struct selftest_ctx *ctx, struct backend_test *t)
 	char first[96];
 	snprintf(first, sizeof(first), "n=%u unusable='%s'", c->n, c->unusable);
 	kfree(c);
+	(void)t;
 	ST_ASSERT(ctx, ok, "snapshot: %s", first);
-	return backend_test_firmware_off(ctx, t);
+	return 0;
 }
 
 /* With interrupts on, the LAPIC timer must keep ticking: proof that GIF is
@@ -177,34 +178,18 @@ static const struct backend_checks svm_checks = {
 	.firmware_off_reason = "SVM disabled by firmware (VM_CR.SVMDIS=1) (injected)",
 	.entry_faults = svm_entry_faults,
 	.nr_entry_faults = ARRAY_SIZE(svm_entry_faults),
+	.snapshot = test_snapshot,
+	.on_off = test_on_off,
 	.nmis = test_remote_nmi,
 };
 
 static int test_svm(struct selftest_ctx *ctx)
 {
-	struct backend_test t;
-	int r = backend_test_open(ctx, &t, &svm_checks, true);
-	if (r)
-		return r > 0 ? 0 : -1;
-	bool was_enabled = !t.enabled_here;
-	if (was_enabled)
-		st_note(ctx, "SVM already on on CPU %u: enable/disable not tested", t.cpu);
-	r = test_snapshot(ctx, &t);
-	if (!r)
-		r = backend_test_guests(ctx, &t);
-	backend_test_end_vm(&t);
-	if (!r && !was_enabled)
-		r = test_on_off(ctx, &t);
-	backend_test_end(&t);
-	preempt_enable();
-	return r;
+	int r = backend_selftest(ctx, &svm_checks,
+				 BACKEND_TEST_SNAPSHOT | BACKEND_TEST_GUESTS | BACKEND_TEST_ON_OFF, NULL);
+	return r > 0 ? 0 : r;
 }
 SELFTEST(svm, test_svm);
 
-/* ns per exit of the normal guest (CPUID, OUT, VMMCALL, HLT in turn), one
- * sample per run of 1000 exits. */
-static unsigned bench_svm_exit(uint64_t *samples, unsigned max)
-{
-	return backend_bench_exit(&svm_checks, samples, max);
-}
-BENCH(svm_exit, "ns", bench_svm_exit);
+/* ns per exit of the normal guest (CPUID, OUT, VMMCALL, HLT in turn). */
+BACKEND_BENCH_EXIT(svm_exit, svm_checks);

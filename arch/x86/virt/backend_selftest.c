@@ -260,3 +260,29 @@ unsigned backend_bench_exit(const struct backend_checks *b, uint64_t *samples, u
 	preempt_enable();
 	return n;
 }
+
+int backend_selftest(struct selftest_ctx *ctx, const struct backend_checks *b, unsigned parts, unsigned *cpu)
+{
+	struct backend_test t;
+	int r = backend_test_open(ctx, &t, b, parts & BACKEND_TEST_GUESTS);
+	if (r)
+		return r;
+	if (cpu)
+		*cpu = t.cpu;
+	bool was_enabled = !t.enabled_here;
+	if (was_enabled && (parts & BACKEND_TEST_ON_OFF))
+		st_note(ctx, "%s already on on CPU %u: enable/disable not tested", b->label, t.cpu);
+	if (parts & BACKEND_TEST_SNAPSHOT) {
+		r = b->snapshot(ctx, &t);
+		if (!r)
+			r = backend_test_firmware_off(ctx, &t);
+	}
+	if (!r && (parts & BACKEND_TEST_GUESTS))
+		r = backend_test_guests(ctx, &t);
+	backend_test_end_vm(&t);
+	if (!r && (parts & BACKEND_TEST_ON_OFF) && !was_enabled)
+		r = b->on_off(ctx, &t);
+	backend_test_end(&t);
+	preempt_enable();
+	return r;
+}

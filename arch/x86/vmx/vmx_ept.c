@@ -26,15 +26,9 @@
 /* EPTP (25.6.11): memory type in bits 2:0, walk length - 1 in bits 5:3. */
 #define EPTP_WALK_4  (3ULL << 3)
 
-static const struct pt_format ept_format = {
-	.space = "guest-physical",
-	.levels = 4,
-	/* An entry is present when any of bits 2:0 is set (29.3.2). */
-	.present = EPT_RWX,
-	/* Non-leaf entries grant everything; the leaf decides. */
-	.table_flags = EPT_RWX,
-	.large = 0,                /* 4 KiB leaves only */
-};
+/* An entry is present when any of bits 2:0 is set (29.3.2); non-leaf
+ * entries grant everything, the leaf decides. */
+static const struct pt_format ept_format = PT_GUEST_FORMAT(EPT_RWX, EPT_RWX);
 
 int vmx_ept_init(struct vmx_vm *v)
 {

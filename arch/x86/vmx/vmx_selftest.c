@@ -38,6 +38,8 @@ INJECT_DECLARE(vmx_feature_control);
 INJECT_DECLARE(vmx_bad_guest_state);
 INJECT_DECLARE(vmx_bad_control);
 
+static int test_snapshot(struct selftest_ctx *ctx, struct backend_test *t);
+static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t);
 static int vmcs_released(struct selftest_ctx *ctx, struct backend_test *t, const char *what);
 static int ept_tables(struct selftest_ctx *ctx, struct backend_test *t);
 static int test_nmis(struct selftest_ctx *ctx, struct backend_test *t);
@@ -55,6 +57,8 @@ static const struct backend_checks vmx_checks = {
 	.firmware_off_reason = "VMX disabled by firmware (IA32_FEATURE_CONTROL=0x1) (injected)",
 	.entry_faults = vmx_entry_faults,
 	.nr_entry_faults = ARRAY_SIZE(vmx_entry_faults),
+	.snapshot = test_snapshot,
+	.on_off = test_on_off,
 	.after_normal_run = vmcs_released,
 	.after_remap = ept_tables,
 	.nmis = test_nmis,
@@ -119,8 +123,7 @@ static int test_snapshot(struct selftest_ctx *ctx, struct backend_test *t)
 		}
 	}
 
-	/* vmx_feature_control: the CPU looks locked without VMXON. */
-	ret = backend_test_firmware_off(ctx, t);
+	ret = 0;
 out:
 	kfree(a);
 	kfree(b);
@@ -313,23 +316,13 @@ out:
 
 static int test_vmx_cpu(struct selftest_ctx *ctx)
 {
-	struct backend_test t;
-	int r = backend_test_open(ctx, &t, &vmx_checks, false);
+	unsigned cpu = 0, checked = 0;
+	int r = backend_selftest(ctx, &vmx_checks, BACKEND_TEST_SNAPSHOT | BACKEND_TEST_ON_OFF, &cpu);
 	if (r)
-		return r > 0 ? 0 : -1;
-	r = test_snapshot(ctx, &t);
-	bool was_enabled = !t.enabled_here;
-	if (!r && !was_enabled)
-		r = test_on_off(ctx, &t);
-	backend_test_end(&t);
-	preempt_enable();
-	if (was_enabled)
-		st_note(ctx, "VMX already on on CPU %u: enable/disable not tested", t.cpu);
-	unsigned checked = 0;
+		return r > 0 ? 0 : r;
+	r = test_other_cpus(ctx, cpu, &checked);
 	if (!r)
-		r = test_other_cpus(ctx, t.cpu, &checked);
-	if (!r)
-		st_note(ctx, "CPU %u and %u other CPU(s) checked", t.cpu, checked);
+		st_note(ctx, "CPU %u and %u other CPU(s) checked", cpu, checked);
 	return r;
 }
 SELFTEST(vmx_cpu, test_vmx_cpu);
@@ -425,21 +418,10 @@ static int test_nmis(struct selftest_ctx *ctx, struct backend_test *t)
 
 static int test_vmx_guest(struct selftest_ctx *ctx)
 {
-	struct backend_test t;
-	int r = backend_test_open(ctx, &t, &vmx_checks, true);
-	if (r)
-		return r > 0 ? 0 : -1;
-	r = backend_test_guests(ctx, &t);
-	backend_test_end(&t);
-	preempt_enable();
-	return r;
+	int r = backend_selftest(ctx, &vmx_checks, BACKEND_TEST_GUESTS, NULL);
+	return r > 0 ? 0 : r;
 }
 SELFTEST(vmx_guest, test_vmx_guest);
 
-/* ns per exit of the normal guest (CPUID, OUT, VMCALL, HLT in turn), one
- * sample per run of 1000 exits. */
-static unsigned bench_vmx_exit(uint64_t *samples, unsigned max)
-{
-	return backend_bench_exit(&vmx_checks, samples, max);
-}
-BENCH(vmx_exit, "ns", bench_vmx_exit);
+/* ns per exit of the normal guest (CPUID, OUT, VMCALL, HLT in turn). */
+BACKEND_BENCH_EXIT(vmx_exit, vmx_checks);

@@ -35,6 +35,13 @@ struct pt_format {
 	uint64_t large;
 };
 
+/* Nested paging's format (EPT, NPT): guest-physical addresses, 4 levels,
+ * 4 KiB leaves only. */
+#define PT_GUEST_FORMAT(present_bits, table_entry_flags) {                 \
+	.space = "guest-physical", .levels = 4, .present = (present_bits), \
+	.table_flags = (table_entry_flags), .large = 0,                    \
+}
+
 /* Where table pages come from and how to reach them. */
 struct pt_mem {
 	uint64_t (*alloc)(void *arg);          /* a zeroed page's physical address, 0 when none */

@@ -6,6 +6,7 @@
  */
 #ifndef ASM_VIRT_SELFTEST_H
 #define ASM_VIRT_SELFTEST_H
+#include <vigil/bench.h>
 #include <vigil/inject.h>
 #include <vigil/selftest.h>
 #include <vigil/virt.h>
@@ -45,6 +46,11 @@ struct backend_checks {
 	const char *firmware_off_reason;
 	const struct backend_entry_fault *entry_faults;
 	unsigned nr_entry_faults;
+	/* What only this technology shows in its snapshot, and how it is
+	 * turned on and off (run only when the test turned it on itself).
+	 * 0 or -1 with the failure in ctx. */
+	int (*snapshot)(struct selftest_ctx *ctx, struct backend_test *t);
+	int (*on_off)(struct selftest_ctx *ctx, struct backend_test *t);
 	/* Optional hooks (NULL: nothing), 0 or -1 with the failure in ctx. */
 	int (*after_normal_run)(struct selftest_ctx *ctx, struct backend_test *t, const char *what);
 	int (*after_remap)(struct selftest_ctx *ctx, struct backend_test *t);
@@ -79,6 +85,23 @@ int backend_test_guests(struct selftest_ctx *ctx, struct backend_test *t);
 /* The snapshot says the firmware turned the technology off while the
  * injection point is armed once, and the point is spent afterwards. */
 int backend_test_firmware_off(struct selftest_ctx *ctx, struct backend_test *t);
+
+/* The parts of a backend self-test. */
+#define BACKEND_TEST_SNAPSHOT 1u   /* b->snapshot and the firmware-off injection */
+#define BACKEND_TEST_GUESTS   2u   /* backend_test_guests on a test VM */
+#define BACKEND_TEST_ON_OFF   4u   /* b->on_off, unless the backend was already on here */
+/* Run those parts on this CPU (*cpu, if not NULL, says which) and put
+ * everything back.  0, -1 (failed, in ctx), or 1: the technology is
+ * unusable here and nothing was tested (noted in ctx). */
+int backend_selftest(struct selftest_ctx *ctx, const struct backend_checks *b, unsigned parts, unsigned *cpu);
+
 /* bench: ns per exit of the normal guest, one sample per 1000 exits. */
 unsigned backend_bench_exit(const struct backend_checks *b, uint64_t *samples, unsigned max);
+/* Register that benchmark as `name` for the backend's table. */
+#define BACKEND_BENCH_EXIT(name, checks)                                  \
+	static unsigned bench_##name(uint64_t *samples, unsigned max)      \
+	{                                                                  \
+		return backend_bench_exit(&(checks), samples, max);        \
+	}                                                                  \
+	BENCH(name, "ns", bench_##name)
 #endif
