@@ -150,3 +150,29 @@ def virt_old_design_lockdep(s):
 def virt_new_design_lockdep(s):
     r = s.ok("selftest virt_lock_order")
     s.check(any("design=usage" in l and "reports=0" in l for l in r.lines), "lockdep reported", r.text())
+
+
+# The backend contract self-test (arch/x86/virt/backend_selftest.c) plus the
+# checks only one technology has, and the exit benchmark, on a CPU model
+# that has the technology; the other technology's tests pass with a note
+# that it is unavailable.
+def _backend_selftests(s, ran, skipped, bench):
+    for name in ran + skipped:
+        r = s.ok("selftest %s" % name, timeout=s.scaled(600))
+        s.check("ok 1 %s" % name in r.lines, "selftest %s did not pass" % name, r.text())
+        unavailable = any("unavailable, nothing tested" in l for l in r.lines)
+        s.check(unavailable == (name in skipped),
+                "selftest %s %s" % (name, "did nothing" if unavailable else "ran where it cannot"), r.text())
+    r = s.ok("bench %s" % bench, timeout=s.scaled(300))
+    s.match(r"^bench=%s median=\d+ min=\d+ max=\d+ unit=ns samples=16$" % bench, r.lines[0], "bench %s" % bench)
+    s.ok("check")
+
+
+@scenario(targets=[QEMU_SVM4], timeout=900)
+def virt_svm_backend_selftests(s):
+    _backend_selftests(s, ["svm"], ["vmx_cpu", "vmx_guest"], "svm_exit")
+
+
+@scenario(targets=BOCHS_VMX[:1], timeout=1800)
+def virt_vmx_backend_selftests(s):
+    _backend_selftests(s, ["vmx_cpu", "vmx_guest"], ["svm"], "vmx_exit")
