@@ -168,7 +168,7 @@ def _backend_selftests(s, ran, skipped, bench):
     s.ok("check")
 
 
-@scenario(targets=[QEMU_SVM4], timeout=900)
+@scenario(targets=[QEMU_SVM4] + BOCHS_SVM, timeout=900)
 def virt_svm_backend_selftests(s):
     _backend_selftests(s, ["svm"], ["vmx_cpu", "vmx_guest"], "svm_exit")
 

@@ -157,7 +157,7 @@ static enum svm_exit_action guest_failed(struct vcpu_run *run)
 }
 
 enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
-				     struct vcpu_run *run)
+				     struct vcpu_run *run, const char *entry_check)
 {
 	uint64_t code = v->control.exit_code;
 	/* VMEXIT_INVALID is -1 in 64 bits (appendix C); QEMU's TCG stores it
@@ -213,7 +213,7 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 		snprintf(run->why, sizeof(run->why), "guest triple fault (rip 0x%lx)", rip);
 		return guest_failed(run);
 	case SVM_EXIT_INVALID: {
-		const char *r = svm_vmcb_invalid_reason(v);
+		const char *r = *entry_check ? entry_check : svm_vmcb_invalid_reason(v);
 		printk("svm: VMRUN refused the VMCB (VMEXIT_INVALID): %s\n",
 		       *r ? r : "no consistency check of APM 15.5.1 recognised");
 		svm_vmcb_dump(v);

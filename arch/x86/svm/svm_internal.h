@@ -90,8 +90,11 @@ enum svm_exit_action {
 	SVM_EXIT_STOP_GUEST,       /* the guest misbehaved: run->guest_failed, run->why */
 	SVM_EXIT_STOP_HOST,        /* the host side is broken: run->why, vcpu_run returns -1 */
 };
+/* entry_check: what svm_vmcb_invalid_reason() said of the VMCB before the
+ * first VMRUN, used for VMEXIT_INVALID (the processor may have written its
+ * own state over the save area by then, as Bochs does). */
 enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
-				     struct vcpu_run *run);
+				     struct vcpu_run *run, const char *entry_check);
 
 /* ---- svm_run.c ---- */
 int svm_vcpu_run(struct vm *vm, struct vcpu_run *run);

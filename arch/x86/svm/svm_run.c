@@ -88,6 +88,9 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 	svm_vmcb_setup(v, sv, rip, rsp);
 	if (inject_hit(&inject_svm_bad_vmcb, cpu))
 		v->save.efer &= ~EFER_SVME;
+	/* Checked now, while the save area is still what we wrote: after a
+	 * VMEXIT_INVALID it may hold the processor's own state instead. */
+	const char *entry_check = svm_vmcb_invalid_reason(v);
 
 	struct svm_guest_regs regs;
 	memset(&regs, 0, sizeof(regs));
@@ -99,7 +102,7 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 			break;
 		}
 		t1 = arch_time_ns();
-		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run);
+		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run, entry_check);
 		if (a == SVM_EXIT_STOP_HOST)
 			ret = -1;
 		if (a != SVM_EXIT_CONTINUE)

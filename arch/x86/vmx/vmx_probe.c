@@ -10,7 +10,6 @@
  */
 #include "vmx_internal.h"
 #include <asm/cpu.h>
-#include <vigil/inject.h>
 #include <vigil/printk.h>
 #include <vigil/sched.h>
 #include <vigil/string.h>

@@ -1,8 +1,8 @@
 /*
  * Self-tests and benchmark (`vmx_exit`) of the VMX backend on the CPU they
- * run on, without the virtualization core.  vmx_guest and the benchmark are
- * the backend contract (arch/x86/virt/backend_selftest.c) with VMX's table;
- * the rest is what only VMX has:
+ * run on, without the virtualization core: the backend contract
+ * (arch/x86/virt/backend_selftest.c) run with VMX's table (vmx_checks),
+ * whose hooks below are what only VMX has:
  *
  *   vmx_cpu    the compatibility snapshot (and its injection points),
  *              enable/disable, refusing a CPU whose CR4.VMXE is already
