@@ -48,6 +48,24 @@ void inject_clear_all(void)
 	}
 }
 
+struct inject_point inject_arm_once(struct inject_point *p, unsigned cpu)
+{
+	struct inject_point old = *p;
+	p->cpu = (int)cpu;
+	p->remaining = 1;
+	/* armed last: a hit on another CPU never sees the new count with the
+	 * old CPU, or the reverse */
+	__atomic_store_n(&p->armed, 1, __ATOMIC_RELEASE);
+	return old;
+}
+
+void inject_restore(struct inject_point *p, const struct inject_point *old)
+{
+	p->cpu = old->cpu;
+	p->remaining = old->remaining;
+	__atomic_store_n(&p->armed, old->armed, __ATOMIC_RELEASE);
+}
+
 static int cmd_inject(struct shell_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2)

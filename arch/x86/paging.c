@@ -11,19 +11,21 @@
  * The loader's identity map is dropped: nothing below PAGE_OFFSET is mapped
  * except pages mapped on purpose (the AP trampoline).
  *
- * Page-table pages come from an early bump allocator (the memory map's
- * first usable range above 1 MiB that lies under 4 GiB, so the loader's
- * identity map reaches it) until the page allocator is up.
+ * The tables are built by the shared walker (asm/pt_walk.h) with the x86
+ * entry format.  Their pages come from an early bump allocator (the memory
+ * map's first usable range above 1 MiB that lies under 4 GiB, so the
+ * loader's identity map reaches it) until the page allocator is up.
  */
 #include <asm/cpu.h>
 #include <asm/paging.h>
+#include <asm/pt_walk.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
 
 uint64_t kernel_phys_base;
 uint64_t kernel_pml4_phys;
-static uint64_t *kernel_pml4;          /* virtual, through the direct map once live */
+static struct pt kernel_pt;
 static bool direct_map_live;
 static uint64_t direct_map_end;
 static uint64_t nx_bit;
@@ -67,8 +69,9 @@ void paging_page_alloc_ready(void)
 	page_alloc_ready = true;
 }
 
-static uint64_t alloc_table_page(void)
+static uint64_t alloc_table_page(void *arg)
 {
+	(void)arg;
 	uint64_t p;
 	if (page_alloc_ready) {
 		p = pmm_alloc_page();
@@ -106,24 +109,36 @@ static void pick_early_pool(const struct boot_info *bi)
 	panic("paging: no usable 4 MiB below 4 GiB for the early page tables");
 }
 
-/* Walk to (creating) the entry for va at the given level (1 = PT, 2 = PD). */
+/* The kernel's tables are never freed. */
+static void free_table_page(void *arg, uint64_t pa)
+{
+	(void)arg;
+	panic("paging: kernel page-table page 0x%lx freed", (unsigned long)pa);
+}
+
+static const struct pt_mem kernel_pt_mem = {
+	.alloc = alloc_table_page,
+	.free = free_table_page,
+	.va = phys_to_virt,  /* the loader's identity map, then the direct map */
+};
+
+static const struct pt_format x86_format = {
+	.space = "virtual",
+	.levels = 4,
+	.present = PTE_P,
+	/* Intermediate entries are permissive; the leaf decides. */
+	.table_flags = PTE_P | PTE_W,
+	.large = PTE_PS,
+};
+
+/* Walk to (creating) the entry for va at the given level (1 = PT, 2 = PD).
+ * Allocation failures panic in alloc_table_page. */
 static uint64_t *walk(uint64_t va, int target_level)
 {
-	uint64_t *table = kernel_pml4;
-	for (int level = 4; level > target_level; level--) {
-		unsigned idx = (va >> (12 + 9 * (level - 1))) & 511;
-		uint64_t e = table[idx];
-		if (!(e & PTE_P)) {
-			uint64_t p = alloc_table_page();
-			/* Intermediate entries are permissive; the leaf decides. */
-			table[idx] = p | PTE_P | PTE_W;
-			e = table[idx];
-		} else if (e & PTE_PS) {
-			panic("paging: %lx already mapped by a large page", va);
-		}
-		table = phys_to_virt(e & PTE_ADDR_MASK);
-	}
-	return &table[(va >> (12 + 9 * (target_level - 1))) & 511];
+	uint64_t *e = pt_entry(&kernel_pt, va, (unsigned)target_level, true);
+	if (!e)
+		panic("paging: %lx already mapped by a large page", va);
+	return e;
 }
 
 static void map_4k(uint64_t va, uint64_t pa, uint64_t flags)
@@ -178,8 +193,8 @@ void paging_init(const struct boot_info *bi)
 		nx_bit = PTE_NX;
 	}
 	pick_early_pool(bi);
-	kernel_pml4_phys = alloc_table_page();
-	kernel_pml4 = phys_to_virt(kernel_pml4_phys);
+	pt_init(&kernel_pt, &x86_format, &kernel_pt_mem);  /* panics rather than fail */
+	kernel_pml4_phys = kernel_pt.root;
 
 	direct_map_end = memory_top(bi);
 	for (uint64_t pa = 0; pa < direct_map_end; pa += 2ULL << 20)
@@ -190,7 +205,6 @@ void paging_init(const struct boot_info *bi)
 	write_cr0(read_cr0() | X86_CR0_WP);
 	write_cr3(kernel_pml4_phys);
 	direct_map_live = true;
-	kernel_pml4 = phys_to_virt(kernel_pml4_phys);
 }
 
 static uint64_t ioremap_next = IOREMAP_BASE;

@@ -2,6 +2,7 @@
 ; callee-saved, so only those and the stack pointer need saving; the rest
 ; is already saved by the C caller of arch_switch_to).
 bits 64
+%include "asm/callee_saved.inc"
 default rel
 section .text
 
@@ -9,18 +10,10 @@ section .text
 global arch_switch_to
 arch_switch_to:
 	push rbp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE_SAVED
 	mov [rdi], rsp
 	mov rsp, rsi
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
+	POP_CALLEE_SAVED
 	pop rbp
 	ret
 

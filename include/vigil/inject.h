@@ -35,4 +35,10 @@ void inject_clear_all(void);
 struct inject_point *inject_find(const char *name);
 /* The first armed point, or NULL when none is. */
 const struct inject_point *inject_first_armed(void);
+
+/* Self-tests: arm p for exactly one hit on this cpu and get its previous
+ * state back, to hand to inject_restore() once the code under test ran (so
+ * a point the console armed is left as the console armed it). */
+struct inject_point inject_arm_once(struct inject_point *p, unsigned cpu);
+void inject_restore(struct inject_point *p, const struct inject_point *old);
 #endif

@@ -131,6 +131,34 @@ struct virt_ops {
 	int (*vcpu_run)(struct vm *vm, struct vcpu_run *run);
 };
 
+/* A backend's ops from its functions <prefix>_probe, <prefix>_enable...: every
+ * backend fills every operation, under the same names. */
+#define VIRT_OPS_INIT(prefix) {                                   \
+	.name = #prefix,                                          \
+	.probe = prefix##_probe,                                  \
+	.prepare_cpu = prefix##_prepare_cpu,                      \
+	.snapshot = prefix##_snapshot,                            \
+	.enable = prefix##_enable,                                \
+	.disable = prefix##_disable,                              \
+	.hw_enabled = prefix##_hw_enabled,                        \
+	.emergency_disable = prefix##_emergency_disable,          \
+	.vm_init = prefix##_vm_init,                              \
+	.vm_destroy = prefix##_vm_destroy,                        \
+	.vm_map_slot = prefix##_vm_map_slot,                      \
+	.vm_unmap_slot = prefix##_vm_unmap_slot,                  \
+	.vcpu_run = prefix##_vcpu_run,                            \
+}
+
+/* ---- what both backends' vcpu_run use (core/virt/vcpu_run.c) ---- */
+
+/* Clear a run's results (everything but the in fields). */
+void vcpu_run_reset(struct vcpu_run *run);
+/* Account for one exit of kind e (it becomes last_exit). */
+void vcpu_run_count_exit(struct vcpu_run *run, enum vexit e);
+/* gpa lies in one of vm's used slots: a nested-paging fault there means the
+ * host's tables are wrong, elsewhere that the guest went astray. */
+bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa);
+
 /* ---- the core (core/virt/) ---- */
 
 /* Boot: choose the technology, prepare every possible CPU, take the boot

@@ -206,3 +206,29 @@ def vm_list_fields(s):
         s.eq(recs[vid]["runs"], runs, "vm %s runs=" % vid)
     s.ok("vm destroy %s" % a)
     s.ok("vm destroy %s" % b)
+
+
+# The backend contract self-test (arch/x86/virt/backend_selftest.c) plus the
+# checks only one technology has, and the exit benchmark, on a CPU model
+# that has the technology; the other technology's tests pass with a note
+# that it is unavailable.
+def _backend_selftests(s, ran, skipped, bench):
+    for name in ran + skipped:
+        r = s.ok("selftest %s" % name, timeout=s.scaled(600))
+        s.check("ok 1 %s" % name in r.lines, "selftest %s did not pass" % name, r.text())
+        unavailable = any("unavailable, nothing tested" in l for l in r.lines)
+        s.check(unavailable == (name in skipped),
+                "selftest %s %s" % (name, "did nothing" if unavailable else "ran where it cannot"), r.text())
+    r = s.ok("bench %s" % bench, timeout=s.scaled(300))
+    s.match(r"^bench=%s median=\d+ min=\d+ max=\d+ unit=ns samples=16$" % bench, r.lines[0], "bench %s" % bench)
+    s.ok("check")
+
+
+@scenario(targets=[QEMU_SVM4] + BOCHS_SVM[:1], timeout=900)
+def virt_svm_backend_selftests(s):
+    _backend_selftests(s, ["svm"], ["vmx_cpu", "vmx_guest"], "svm_exit")
+
+
+@scenario(targets=BOCHS_VMX[:1], timeout=1800)
+def virt_vmx_backend_selftests(s):
+    _backend_selftests(s, ["vmx_cpu", "vmx_guest"], ["svm"], "vmx_exit")

@@ -18,6 +18,7 @@
 ; The general registers other than RAX and RSP are ours to switch.
 
 bits 64
+%include "asm/callee_saved.inc"
 default rel
 section .text
 
@@ -40,11 +41,7 @@ global svm_vmrun
 svm_vmrun:
 	push rbp
 	mov rbp, rsp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE_SAVED
 	push rsi                        ; [rsp+16] regs
 	push rdi                        ; [rsp+8]  vmcb_pa
 	push rdx                        ; [rsp]    host_vmsave_pa
@@ -93,10 +90,6 @@ svm_vmrun:
 	vmload                          ; host FS/GS/TR/LDTR back
 
 	add rsp, 24
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
+	POP_CALLEE_SAVED
 	pop rbp
 	ret

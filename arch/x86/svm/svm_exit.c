@@ -134,16 +134,6 @@ static enum svm_exit_action handle_ioio(struct vm *vm, struct vmcb *v, struct vc
 	return skip_insn(v, run, insn_length(vm, v));
 }
 
-static bool gpa_in_slot(const struct vm *vm, uint64_t gpa)
-{
-	for (unsigned k = 0; k < VM_MAX_SLOTS; k++) {
-		const struct vm_slot *s = &vm->slots[k];
-		if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size)
-			return true;
-	}
-	return false;
-}
-
 static enum vexit classify(uint64_t code)
 {
 	switch (code) {
@@ -167,7 +157,7 @@ static enum svm_exit_action guest_failed(struct vcpu_run *run)
 }
 
 enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
-				     struct vcpu_run *run)
+				     struct vcpu_run *run, const char *entry_check)
 {
 	uint64_t code = v->control.exit_code;
 	/* VMEXIT_INVALID is -1 in 64 bits (appendix C); QEMU's TCG stores it
@@ -176,9 +166,7 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 		code = SVM_EXIT_INVALID;
 	unsigned long rip = (unsigned long)v->save.rip;
 	enum vexit kind = classify(code);
-	run->exits++;
-	run->exit_count[kind]++;
-	run->last_exit = kind;
+	vcpu_run_count_exit(run, kind);
 
 	/* An event the guest was receiving when the exit came (15.7.2): give
 	 * it again on the next entry so it is not lost. */
@@ -210,7 +198,7 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 		return SVM_EXIT_CONTINUE;
 	case SVM_EXIT_NPF: {
 		uint64_t gpa = v->control.exit_info2, err = v->control.exit_info1;
-		if (gpa_in_slot(vm, gpa)) {
+		if (vm_gpa_in_slot(vm, gpa)) {
 			snprintf(run->why, sizeof(run->why),
 				 "nested page fault at guest-physical 0x%lx inside a slot (error code 0x%lx): "
 				 "nested page tables out of step", (unsigned long)gpa, (unsigned long)err);
@@ -225,7 +213,7 @@ enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_g
 		snprintf(run->why, sizeof(run->why), "guest triple fault (rip 0x%lx)", rip);
 		return guest_failed(run);
 	case SVM_EXIT_INVALID: {
-		const char *r = svm_vmcb_invalid_reason(v);
+		const char *r = *entry_check ? entry_check : svm_vmcb_invalid_reason(v);
 		printk("svm: VMRUN refused the VMCB (VMEXIT_INVALID): %s\n",
 		       *r ? r : "no consistency check of APM 15.5.1 recognised");
 		svm_vmcb_dump(v);

@@ -5,6 +5,7 @@
  */
 #ifndef ARCH_X86_SVM_INTERNAL_H
 #define ARCH_X86_SVM_INTERNAL_H
+#include <asm/pt_walk.h>
 #include <asm/svm.h>
 #include <vigil/config.h>
 #include <vigil/virt.h>
@@ -36,15 +37,15 @@ void svm_disable(void);
 bool svm_hw_enabled(void);
 void svm_emergency_disable(void);
 
-/* ---- svm_npt.c: nested page tables (15.25) ---- */
-uint64_t svm_npt_alloc_root(void);
-int svm_npt_map(uint64_t root, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
-void svm_npt_unmap(uint64_t root, uint64_t gpa, uint64_t size);
-void svm_npt_free(uint64_t root);
+/* ---- svm_npt.c: nested page tables (15.25), built by asm/pt_walk.h ---- */
+int svm_npt_init(struct pt *npt);
+int svm_npt_map(struct pt *npt, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
+void svm_npt_unmap(struct pt *npt, uint64_t gpa, uint64_t size);
+void svm_npt_free(struct pt *npt);
 
 /* ---- svm_vm.c: per-VM state ---- */
 struct svm_vm {
-	uint64_t npt_root;         /* nCR3 */
+	struct pt npt;             /* its root is nCR3 */
 	uint64_t iopm_pa;          /* 12 KiB of ones: every port intercepted */
 	uint64_t msrpm_pa;         /* 8 KiB of ones: every MSR intercepted */
 };
@@ -89,8 +90,11 @@ enum svm_exit_action {
 	SVM_EXIT_STOP_GUEST,       /* the guest misbehaved: run->guest_failed, run->why */
 	SVM_EXIT_STOP_HOST,        /* the host side is broken: run->why, vcpu_run returns -1 */
 };
+/* entry_check: what svm_vmcb_invalid_reason() said of the VMCB before the
+ * first VMRUN, used for VMEXIT_INVALID (the processor may have written its
+ * own state over the save area by then, as Bochs does). */
 enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
-				     struct vcpu_run *run);
+				     struct vcpu_run *run, const char *entry_check);
 
 /* ---- svm_run.c ---- */
 int svm_vcpu_run(struct vm *vm, struct vcpu_run *run);

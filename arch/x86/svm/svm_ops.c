@@ -5,18 +5,4 @@
  */
 #include "svm_internal.h"
 
-const struct virt_ops svm_ops = {
-	.name = "svm",
-	.probe = svm_probe,
-	.prepare_cpu = svm_prepare_cpu,
-	.snapshot = svm_snapshot,
-	.enable = svm_enable,
-	.disable = svm_disable,
-	.hw_enabled = svm_hw_enabled,
-	.emergency_disable = svm_emergency_disable,
-	.vm_init = svm_vm_init,
-	.vm_destroy = svm_vm_destroy,
-	.vm_map_slot = svm_vm_map_slot,
-	.vm_unmap_slot = svm_vm_unmap_slot,
-	.vcpu_run = svm_vcpu_run,
-};
+const struct virt_ops svm_ops = VIRT_OPS_INIT(svm);

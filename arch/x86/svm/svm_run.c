@@ -65,13 +65,7 @@ __printf(2, 3) static int host_error(struct vcpu_run *run, const char *fmt, ...)
 
 int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 {
-	run->exits = 0;
-	memset(run->exit_count, 0, sizeof(run->exit_count));
-	run->last_exit = VEXIT_NONE;
-	run->hypercalls = 0;
-	run->guest_ns = 0;
-	run->guest_failed = false;
-	run->why[0] = 0;
+	vcpu_run_reset(run);
 
 	unsigned cpu = smp_processor_id();
 	if (!in_atomic())
@@ -94,6 +88,9 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 	svm_vmcb_setup(v, sv, rip, rsp);
 	if (inject_hit(&inject_svm_bad_vmcb, cpu))
 		v->save.efer &= ~EFER_SVME;
+	/* Checked now, while the save area is still what we wrote: after a
+	 * VMEXIT_INVALID it may hold the processor's own state instead. */
+	const char *entry_check = svm_vmcb_invalid_reason(v);
 
 	struct svm_guest_regs regs;
 	memset(&regs, 0, sizeof(regs));
@@ -105,7 +102,7 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 			break;
 		}
 		t1 = arch_time_ns();
-		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run);
+		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run, entry_check);
 		if (a == SVM_EXIT_STOP_HOST)
 			ret = -1;
 		if (a != SVM_EXIT_CONTINUE)

@@ -26,7 +26,7 @@ void svm_vm_destroy(struct vm *vm)
 	struct svm_vm *sv = vm->arch;
 	if (!sv)
 		return;
-	svm_npt_free(sv->npt_root);
+	svm_npt_free(&sv->npt);
 	if (sv->iopm_pa)
 		pmm_free_pages(sv->iopm_pa, IOPM_ORDER);
 	if (sv->msrpm_pa)
@@ -45,10 +45,10 @@ int svm_vm_init(struct vm *vm, char *why, size_t len)
 		return -1;
 	}
 	vm->arch = sv;
-	sv->npt_root = svm_npt_alloc_root();
+	int npt = svm_npt_init(&sv->npt);
 	sv->iopm_pa = alloc_ones(IOPM_ORDER);
 	sv->msrpm_pa = alloc_ones(MSRPM_ORDER);
-	if (!sv->npt_root || !sv->iopm_pa || !sv->msrpm_pa) {
+	if (npt || !sv->iopm_pa || !sv->msrpm_pa) {
 		svm_vm_destroy(vm);
 		snprintf(why, len, "out of memory for nested page tables and permission maps");
 		return -1;
@@ -63,12 +63,12 @@ int svm_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t le
 		snprintf(why, len, "VM %u has no nested page tables (vm_init did not run)", vm->id);
 		return -1;
 	}
-	return svm_npt_map(sv->npt_root, s->gpa, s->hpa, s->size, why, len);
+	return svm_npt_map(&sv->npt, s->gpa, s->hpa, s->size, why, len);
 }
 
 void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s)
 {
 	struct svm_vm *sv = vm->arch;
 	if (sv)
-		svm_npt_unmap(sv->npt_root, s->gpa, s->size);
+		svm_npt_unmap(&sv->npt, s->gpa, s->size);
 }

@@ -73,7 +73,7 @@ void svm_vmcb_setup(struct vmcb *v, const struct svm_vm *sv, uint64_t rip, uint6
 	 * the host's IF (at VMRUN) decides about physical ones (15.21.1). */
 	c->int_ctl = SVM_INT_CTL_V_INTR_MASKING;
 	c->np_control = SVM_NP_ENABLE;
-	c->n_cr3 = sv->npt_root;
+	c->n_cr3 = sv->npt.root;
 	c->clean = 0;                        /* everything must be (re)loaded */
 
 	set_seg(&s->cs, GUEST_CS, SEG_CODE32, 0xFFFFFFFF);

@@ -20,6 +20,7 @@
 ; VM exit with bit 31 of the exit reason set (27.8): it lands in the stub.
 
 bits 64
+%include "asm/callee_saved.inc"
 default rel
 section .text
 
@@ -46,11 +47,7 @@ global vmx_enter, vmx_exit_stub
 vmx_enter:
 	push rbp
 	mov rbp, rsp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE_SAVED
 	push rdi                ; regs: at [HOST_RSP] after a VM exit
 
 	mov rax, HOST_RSP
@@ -113,10 +110,6 @@ vmx_exit_stub:
 
 vmx_enter_return:
 	add rsp, 8              ; regs
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
+	POP_CALLEE_SAVED
 	pop rbp
 	ret

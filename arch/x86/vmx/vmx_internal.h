@@ -2,24 +2,28 @@
  * What the files of the VMX backend share.  Nothing outside arch/x86/vmx/
  * includes this; the rest of the kernel sees only vmx_ops (asm/vmx.h).
  *
- *   vmx_caps.c      capability MSRs, probe, compatibility snapshot
+ *   vmx_probe.c     capability MSRs, probe, the controls every VMCS uses
+ *   vmx_compat.c    the compatibility snapshot
  *   vmx_cpu.c       per-CPU VMXON region, enable/disable/emergency disable
  *   vmx_vmcs.c      VMCS life cycle (tracked per CPU), controls, host state
  *   vmx_guest.c     the built-in guest: code, initial guest state
- *   vmx_ept.c       EPT tables for a VM's memory slots
- *   vmx_run.c       vcpu_run: the VM-exit loop
+ *   vmx_vm.c        a VM: init, destroy, slots
+ *   vmx_ept.c       EPT tables for a VM's memory slots (asm/pt_walk.h)
+ *   vmx_run.c       vcpu_run: the entry/exit loop
+ *   vmx_exit.c      one VM exit: accounting and emulation
  *   vmx_entry.asm   VMLAUNCH/VMRESUME and the VM-exit landing stub
  *   vmx_guest_code.asm  the guest programs (32-bit code)
  */
 #ifndef VMX_INTERNAL_H
 #define VMX_INTERNAL_H
+#include <asm/pt_walk.h>
 #include <asm/vmx.h>
 #include <asm/vmx_vmcs.h>
 #include <vigil/config.h>
 #include <vigil/types.h>
 #include <vigil/virt.h>
 
-/* ---- capabilities (vmx_caps.c), valid once vmx_probe() succeeded ---- */
+/* ---- capabilities (vmx_probe.c), valid once vmx_probe() succeeded ---- */
 struct vmx_caps {
 	bool probed;               /* probe succeeded */
 	uint64_t basic;            /* IA32_VMX_BASIC */
@@ -35,6 +39,7 @@ struct vmx_caps {
 extern struct vmx_caps vmx_caps;
 
 int vmx_probe(char *why, size_t len);
+/* vmx_compat.c */
 void vmx_snapshot(struct virt_compat *c);
 /* IA32_FEATURE_CONTROL of this CPU, locked with VMXON enabled first if the
  * firmware left it unlocked (24.7); *found (if not NULL) gets the value
@@ -93,16 +98,21 @@ void vmx_vmcs_release(uint64_t pa);
 /* Controls (execution, exit, entry) and the host-state area (27.2). */
 void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp);
 
-/* ---- EPT (vmx_ept.c) ---- */
+/* ---- a VM (vmx_vm.c) and its EPT (vmx_ept.c, built by asm/pt_walk.h) ---- */
 struct vmx_vm {
-	uint64_t pml4_pa;
+	struct pt ept;        /* ept.tables: paging-structure pages, PML4 included */
 	uint64_t eptp;
-	unsigned tables;      /* paging-structure pages, PML4 included */
 };
 int vmx_vm_init(struct vm *vm, char *why, size_t len);
 void vmx_vm_destroy(struct vm *vm);
 int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
 void vmx_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+/* The PML4 and the EPTP naming it.  0 or -1 (no memory). */
+int vmx_ept_init(struct vmx_vm *v);
+int vmx_ept_map(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
+/* Unmap, then invalidate here (vmx_ept_free too). */
+void vmx_ept_unmap(struct vmx_vm *v, uint64_t gpa, uint64_t size);
+void vmx_ept_free(struct vmx_vm *v);
 /* Invalidate this VM's guest-physical mappings on this CPU (VMX on). */
 void vmx_ept_flush_local(const struct vmx_vm *v);
 
@@ -124,6 +134,15 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 int vmx_enter(struct vmx_guest_regs *regs, int launched);
 /* HOST_RIP: where every VM exit lands. */
 void vmx_exit_stub(void);
+
+/* ---- one VM exit (vmx_exit.c) ---- */
+enum vmx_exit_action {
+	VMX_EXIT_CONTINUE,         /* handled: enter the guest again */
+	VMX_EXIT_STOP_GUEST,       /* the guest misbehaved: run->why */
+	VMX_EXIT_STOP_HOST,        /* the host side is broken: run->why, vcpu_run returns -1 */
+};
+enum vmx_exit_action vmx_handle_exit(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs,
+				     uint32_t reason);
 
 /* ---- vcpu_run (vmx_run.c) ---- */
 int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run);

@@ -98,153 +98,6 @@ static const char *entry_error_hint(unsigned err)
 	}
 }
 
-static void count_exit(struct vcpu_run *run, enum vexit e)
-{
-	run->exits++;
-	run->exit_count[e]++;
-	run->last_exit = e;
-}
-
-static uint64_t guest_rip(void)
-{
-	return vmread(GUEST_RIP);
-}
-
-/* Past the instruction that exited (28.2.4: the VM-exit instruction
- * length is valid for exits caused by instruction execution). */
-static void skip_instruction(void)
-{
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
-}
-
-/* CPUID is answered with the host's values, minus VMX (this guest gets no
- * nested virtualization) and plus "running under a hypervisor". */
-static void emulate_cpuid(struct vmx_guest_regs *regs)
-{
-	uint32_t leaf = (uint32_t)regs->rax, sub = (uint32_t)regs->rcx;
-	struct cpuid_regs r = cpuid_count(leaf, sub);
-	if (leaf == 1) {
-		r.ecx &= ~CPUID_1_ECX_VMX;
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
-	}
-	regs->rax = r.eax;
-	regs->rbx = r.ebx;
-	regs->rcx = r.ecx;
-	regs->rdx = r.edx;
-}
-
-static bool gpa_in_slot(const struct vm *vm, uint64_t gpa)
-{
-	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
-		const struct vm_slot *s = &vm->slots[i];
-		if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size)
-			return true;
-	}
-	return false;
-}
-
-enum step { STEP_CONTINUE, STEP_GUEST_FAILED, STEP_HOST_FAILED };
-
-/* One VM exit: account for it, emulate what the guest asked for. */
-static enum step handle_exit(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs, uint32_t reason)
-{
-	uint64_t qual = vmread(EXIT_QUALIFICATION);
-
-	switch (reason & 0xFFFF) {
-	case EXIT_REASON_EXCEPTION_NMI: {
-		uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
-		if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
-			/* An NMI for the host (28.2.2).  NMIs stay blocked
-			 * after such an exit until the next IRET (28.1), the
-			 * one the NMI handler ends with. */
-			count_exit(run, VEXIT_OTHER);
-			__asm__ volatile("int $2" ::: "memory");
-			return STEP_CONTINUE;
-		}
-		count_exit(run, VEXIT_EXCEPTION);
-		if (INTR_INFO_VECTOR(info) == VEC_UD_EXCEPTION)
-			snprintf(run->why, sizeof(run->why), "guest executed an undefined instruction at rip 0x%lx",
-				 (unsigned long)guest_rip());
-		else
-			snprintf(run->why, sizeof(run->why), "guest raised exception %u at rip 0x%lx",
-				 INTR_INFO_VECTOR(info), (unsigned long)guest_rip());
-		return STEP_GUEST_FAILED;
-	}
-	case EXIT_REASON_TRIPLE_FAULT:
-		count_exit(run, VEXIT_SHUTDOWN);
-		snprintf(run->why, sizeof(run->why), "guest triple fault (rip 0x%lx)", (unsigned long)guest_rip());
-		return STEP_GUEST_FAILED;
-	case EXIT_REASON_CPUID:
-		count_exit(run, VEXIT_CPUID);
-		emulate_cpuid(regs);
-		skip_instruction();
-		return STEP_CONTINUE;
-	case EXIT_REASON_HLT:
-		/* Nothing can wake the guest but us: carry on at once. */
-		count_exit(run, VEXIT_HLT);
-		skip_instruction();
-		return STEP_CONTINUE;
-	case EXIT_REASON_VMCALL:
-		count_exit(run, VEXIT_HYPERCALL);
-		run->hypercalls++;
-		/* The normal guest passes its loop counter in eax. */
-		if (run->guest == GUEST_NORMAL && (uint32_t)regs->rax != (uint32_t)run->hypercalls) {
-			snprintf(run->why, sizeof(run->why),
-				 "guest's hypercall counter is %u, expected %u: guest registers were not preserved",
-				 (uint32_t)regs->rax, (uint32_t)run->hypercalls);
-			return STEP_GUEST_FAILED;
-		}
-		regs->rax = 0;  /* the hypercall's result: success */
-		skip_instruction();
-		return STEP_CONTINUE;
-	case EXIT_REASON_IO:
-		/* 28.2.1 table 28-5.  OUT is dropped; IN reads all ones, as
-		 * from an empty bus. */
-		count_exit(run, VEXIT_IO);
-		if (qual & IO_QUAL_STRING) {
-			snprintf(run->why, sizeof(run->why), "guest used string I/O on port 0x%x (not emulated)",
-				 IO_QUAL_PORT(qual));
-			return STEP_GUEST_FAILED;
-		}
-		if (qual & IO_QUAL_IN) {
-			unsigned size = IO_QUAL_SIZE(qual);
-			uint64_t mask = size == 4 ? 0xFFFFFFFFULL : size == 2 ? 0xFFFF : 0xFF;
-			regs->rax = size == 4 ? mask : (regs->rax | mask);
-		}
-		skip_instruction();
-		return STEP_CONTINUE;
-	case EXIT_REASON_EPT_VIOLATION: {
-		/* 28.2.1 table 28-7; the address is in the guest-physical
-		 * address field (28.2.1). */
-		uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
-		count_exit(run, VEXIT_MEM_FAULT);
-		if (gpa_in_slot(vm, gpa)) {
-			snprintf(run->why, sizeof(run->why),
-				 "EPT violation at mapped guest-physical 0x%lx (qualification 0x%lx): EPT out of date",
-				 (unsigned long)gpa, (unsigned long)qual);
-			return STEP_HOST_FAILED;
-		}
-		snprintf(run->why, sizeof(run->why),
-			 "guest touched unmapped guest-physical 0x%lx (EPT violation, qualification 0x%lx)",
-			 (unsigned long)gpa, (unsigned long)qual);
-		return STEP_GUEST_FAILED;
-	}
-	case EXIT_REASON_EPT_MISCONFIG:
-		count_exit(run, VEXIT_OTHER);
-		snprintf(run->why, sizeof(run->why), "EPT misconfiguration at guest-physical 0x%lx (28.2.3.1)",
-			 (unsigned long)vmread(GUEST_PHYSICAL_ADDRESS));
-		return STEP_HOST_FAILED;
-	default:
-		/* MSR accesses, CR accesses, INVD, XSETBV...: the built-in
-		 * guest does none of these. */
-		count_exit(run, VEXIT_OTHER);
-		snprintf(run->why, sizeof(run->why),
-			 "unexpected VM exit (basic reason %u, qualification 0x%lx) at rip 0x%lx", reason & 0xFFFF,
-			 (unsigned long)qual, (unsigned long)guest_rip());
-		return STEP_GUEST_FAILED;
-	}
-}
-
 static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs)
 {
 	int launched = 0;
@@ -254,7 +107,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 		int r = vmx_enter(regs, launched);
 		if (r != VMX_OK) {
 			unsigned err = r == VMX_FAIL_VALID ? (unsigned)vmread(VM_INSTRUCTION_ERROR) : 0;
-			count_exit(run, VEXIT_ENTRY_FAILED);
+			vcpu_run_count_exit(run, VEXIT_ENTRY_FAILED);
 			snprintf(run->why, sizeof(run->why), "%s failed (%s): VM-instruction error %u, %s%s",
 				 launched ? "VMRESUME" : "VMLAUNCH", r == VMX_FAIL_VALID ? "VMfailValid" : "VMfailInvalid",
 				 err, vmx_insn_error_name(err), entry_error_hint(err));
@@ -267,7 +120,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 			 * guest state": the VMCS stays "clear", no guest ran. */
 			uint64_t qual = vmread(EXIT_QUALIFICATION);
 			unsigned basic = reason & 0xFFFF;
-			count_exit(run, VEXIT_ENTRY_FAILED);
+			vcpu_run_count_exit(run, VEXIT_ENTRY_FAILED);
 			snprintf(run->why, sizeof(run->why), "VM entry failed: %s (exit reason 0x%x, qualification %lu)%s",
 				 basic == EXIT_REASON_INVALID_GUEST ? "invalid guest state"
 				 : basic == EXIT_REASON_MSR_LOADING ? "MSR loading"
@@ -278,12 +131,12 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 			break;
 		}
 		launched = 1;
-		enum step s = handle_exit(vm, run, regs, reason);
-		if (s == STEP_GUEST_FAILED) {
+		enum vmx_exit_action s = vmx_handle_exit(vm, run, regs, reason);
+		if (s == VMX_EXIT_STOP_GUEST) {
 			run->guest_failed = true;
 			break;
 		}
-		if (s == STEP_HOST_FAILED) {
+		if (s == VMX_EXIT_STOP_HOST) {
 			rc = -1;
 			break;
 		}
@@ -296,13 +149,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 
 int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run)
 {
-	run->exits = 0;
-	memset(run->exit_count, 0, sizeof(run->exit_count));
-	run->last_exit = VEXIT_NONE;
-	run->hypercalls = 0;
-	run->guest_ns = 0;
-	run->guest_failed = false;
-	run->why[0] = 0;
+	vcpu_run_reset(run);
 
 	struct vmx_vm *v = vm->arch;
 	if (!v) {

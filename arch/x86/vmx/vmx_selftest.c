@@ -1,6 +1,8 @@
 /*
- * Self-tests and benchmark of the VMX backend on the CPU they run on,
- * without the virtualization core:
+ * Self-tests and benchmark (`vmx_exit`) of the VMX backend on the CPU they
+ * run on, without the virtualization core: the backend contract
+ * (arch/x86/virt/backend_selftest.c) run with VMX's table (vmx_checks),
+ * whose hooks below are what only VMX has:
  *
  *   vmx_cpu    the compatibility snapshot (and its injection points),
  *              enable/disable, refusing a CPU whose CR4.VMXE is already
@@ -36,95 +38,31 @@ INJECT_DECLARE(vmx_feature_control);
 INJECT_DECLARE(vmx_bad_guest_state);
 INJECT_DECLARE(vmx_bad_control);
 
-#define SLOT0_SIZE  (64 * 1024)
-#define SLOT0_ORDER 4
+static int test_snapshot(struct selftest_ctx *ctx, struct backend_test *t);
+static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t);
+static int vmcs_released(struct selftest_ctx *ctx, struct backend_test *t, const char *what);
+static int ept_tables(struct selftest_ctx *ctx, struct backend_test *t);
+static int test_nmis(struct selftest_ctx *ctx, struct backend_test *t);
 
-struct vmx_test {
-	unsigned cpu;
-	bool enabled_here;         /* we turned VMX on, so we turn it off */
-	struct vm *vm;
-	char why[128];
+static const struct backend_entry_fault vmx_entry_faults[] = {
+	{ &inject_vmx_bad_guest_state, "injected bad guest state", "invalid guest state", false },
+	{ &inject_vmx_bad_control, "injected bad control", "VM-instruction error 7", true },
 };
 
-static void test_end_vm(struct vmx_test *t)
-{
-	if (!t->vm)
-		return;
-	struct vm_slot *s = &t->vm->slots[0];
-	if (t->vm->arch && s->used)
-		vmx_vm_unmap_slot(t->vm, s);
-	vmx_vm_destroy(t->vm);
-	if (s->hpa)
-		pmm_free_pages(s->hpa, s->order);
-	kfree(t->vm);
-	t->vm = NULL;
-}
-
-static void test_end(struct vmx_test *t)
-{
-	test_end_vm(t);
-	if (t->enabled_here) {
-		vmx_disable();
-		t->enabled_here = false;
-	}
-}
-
-/* Preemption must be off.  1: VMX unusable here (skip, t->why says why);
- * 0: VMX on (and a VM with slot 0 ready when with_vm); -1: failure. */
-static int test_begin(struct vmx_test *t, bool with_vm)
-{
-	memset(t, 0, sizeof(*t));
-	if (vmx_probe(t->why, sizeof(t->why)))
-		return 1;
-	t->cpu = smp_processor_id();
-	if (vmx_prepare_cpu(t->cpu)) {
-		snprintf(t->why, sizeof(t->why), "prepare_cpu(%u) failed", t->cpu);
-		return -1;
-	}
-	if (!vmx_hw_enabled()) {
-		if (vmx_enable(t->why, sizeof(t->why)))
-			return -1;
-		t->enabled_here = true;
-	}
-	if (!with_vm)
-		return 0;
-	t->vm = kzalloc(sizeof(*t->vm));
-	uint64_t pa = pmm_alloc_pages(SLOT0_ORDER);
-	if (!t->vm || !pa) {
-		if (pa)
-			pmm_free_pages(pa, SLOT0_ORDER);
-		snprintf(t->why, sizeof(t->why), "out of memory for the test VM");
-		test_end(t);
-		return -1;
-	}
-	memset(phys_to_virt(pa), 0, SLOT0_SIZE);
-	t->vm->id = 9998;
-	t->vm->slots[0] = (struct vm_slot){ .gpa = 0, .size = SLOT0_SIZE, .hpa = pa, .order = SLOT0_ORDER, .used = true };
-	if (vmx_vm_init(t->vm, t->why, sizeof(t->why)) ||
-	    vmx_vm_map_slot(t->vm, &t->vm->slots[0], t->why, sizeof(t->why))) {
-		t->vm->slots[0].used = false;
-		test_end(t);
-		return -1;
-	}
-	return 0;
-}
-
-/* Arm an injection point for one hit on this CPU; returns the old state. */
-static struct inject_point arm_once(struct inject_point *p, unsigned cpu)
-{
-	struct inject_point old = *p;
-	p->cpu = (int)cpu;
-	p->remaining = 1;
-	__atomic_store_n(&p->armed, 1, __ATOMIC_RELEASE);
-	return old;
-}
-
-static void restore_point(struct inject_point *p, const struct inject_point *old)
-{
-	p->cpu = old->cpu;
-	p->remaining = old->remaining;
-	__atomic_store_n(&p->armed, old->armed, __ATOMIC_RELEASE);
-}
+static const struct backend_checks vmx_checks = {
+	.label = "VMX",
+	.ops = &vmx_ops,
+	.vm_id = 9998,
+	.firmware_off = &inject_vmx_feature_control,
+	.firmware_off_reason = "VMX disabled by firmware (IA32_FEATURE_CONTROL=0x1) (injected)",
+	.entry_faults = vmx_entry_faults,
+	.nr_entry_faults = ARRAY_SIZE(vmx_entry_faults),
+	.snapshot = test_snapshot,
+	.on_off = test_on_off,
+	.after_normal_run = vmcs_released,
+	.after_remap = ept_tables,
+	.nmis = test_nmis,
+};
 
 /* ---- vmx_cpu ---- */
 
@@ -142,9 +80,10 @@ static int find_field(const struct virt_compat *c, const char *name)
 	return -1;
 }
 
-static int test_snapshot(struct selftest_ctx *ctx, unsigned cpu)
+static int test_snapshot(struct selftest_ctx *ctx, struct backend_test *t)
 {
 	struct virt_compat *a = kzalloc(sizeof(*a)), *b = kzalloc(sizeof(*b));
+	unsigned cpu = t->cpu;
 	int ret = -1;
 	if (!a || !b) {
 		st_fail(ctx, "out of memory");
@@ -167,9 +106,9 @@ static int test_snapshot(struct selftest_ctx *ctx, unsigned cpu)
 	}
 
 	/* vmx_cap: exactly one field differs, VMX_PROCBASED_CTLS2, by one bit. */
-	struct inject_point old = arm_once(&inject_vmx_cap, cpu);
+	struct inject_point old = inject_arm_once(&inject_vmx_cap, cpu);
 	vmx_snapshot(b);
-	restore_point(&inject_vmx_cap, &old);
+	inject_restore(&inject_vmx_cap, &old);
 	if (a->n != b->n || b->unusable[0]) {
 		st_fail(ctx, "vmx_cap: %u fields instead of %u, unusable '%s'", b->n, a->n, b->unusable);
 		goto out;
@@ -184,16 +123,6 @@ static int test_snapshot(struct selftest_ctx *ctx, unsigned cpu)
 		}
 	}
 
-	/* vmx_feature_control: the CPU looks locked without VMXON. */
-	memset(b, 0, sizeof(*b));
-	old = arm_once(&inject_vmx_feature_control, cpu);
-	vmx_snapshot(b);
-	bool still_armed = inject_vmx_feature_control.armed;
-	restore_point(&inject_vmx_feature_control, &old);
-	if (strcmp(b->unusable, "VMX disabled by firmware (IA32_FEATURE_CONTROL=0x1) (injected)") || still_armed) {
-		st_fail(ctx, "vmx_feature_control: unusable '%s', still armed %d", b->unusable, still_armed);
-		goto out;
-	}
 	ret = 0;
 out:
 	kfree(a);
@@ -215,7 +144,7 @@ static bool nmi_emergency_cb(void)
 	return true;
 }
 
-static int test_on_off(struct selftest_ctx *ctx, struct vmx_test *t)
+static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 {
 	char why[128] = "";
 	struct vmx_cpu *st = &vmx_cpus[t->cpu];
@@ -387,62 +316,32 @@ out:
 
 static int test_vmx_cpu(struct selftest_ctx *ctx)
 {
-	struct vmx_test t;
-	preempt_disable();
-	int r = test_begin(&t, false);
-	if (r == 1) {
-		preempt_enable();
-		st_note(ctx, "VMX unavailable, nothing tested: %s", t.why);
-		return 0;
-	}
-	if (r < 0) {
-		preempt_enable();
-		return st_fail(ctx, "setting up: %s", t.why);
-	}
-	r = test_snapshot(ctx, t.cpu);
-	bool was_enabled = !t.enabled_here;
-	if (!r && !was_enabled)
-		r = test_on_off(ctx, &t);
-	test_end(&t);
-	preempt_enable();
-	if (was_enabled)
-		st_note(ctx, "VMX already on on CPU %u: enable/disable not tested", t.cpu);
-	unsigned checked = 0;
+	unsigned cpu = 0, checked = 0;
+	int r = backend_selftest(ctx, &vmx_checks, BACKEND_TEST_SNAPSHOT | BACKEND_TEST_ON_OFF, &cpu);
+	if (r)
+		return r > 0 ? 0 : r;
+	r = test_other_cpus(ctx, cpu, &checked);
 	if (!r)
-		r = test_other_cpus(ctx, t.cpu, &checked);
-	if (!r)
-		st_note(ctx, "CPU %u and %u other CPU(s) checked", t.cpu, checked);
+		st_note(ctx, "CPU %u and %u other CPU(s) checked", cpu, checked);
 	return r;
 }
 SELFTEST(vmx_cpu, test_vmx_cpu);
 
 /* ---- vmx_guest ---- */
 
-static int run_guest(struct vmx_test *t, enum guest_kind kind, uint64_t max_exits, struct vcpu_run *run)
+/* After every normal run: vcpu_run leaves no VMCS loaded on this CPU. */
+static int vmcs_released(struct selftest_ctx *ctx, struct backend_test *t, const char *what)
 {
-	memset(run, 0, sizeof(*run));
-	run->guest = kind;
-	run->max_exits = max_exits;
-	return vmx_vcpu_run(t->vm, run);
-}
-
-static int check_normal(struct selftest_ctx *ctx, const char *what, int r, const struct vcpu_run *run, uint64_t max)
-{
-	if (virt_selftest_check_normal_run(ctx, what, r, run, max))
-		return -1;
+	(void)t;
 	ST_ASSERT(ctx, !vmx_cpus[smp_processor_id()].loaded_vmcs, "%s: a VMCS is still loaded after the run", what);
 	return 0;
 }
 
-static int check_failed(struct selftest_ctx *ctx, const char *what, int r, const struct vcpu_run *run,
-			enum vexit last, const char *needle)
+/* One table per level for 64 KiB at guest-physical 0. */
+static int ept_tables(struct selftest_ctx *ctx, struct backend_test *t)
 {
-	ST_ASSERT(ctx, r == 0, "%s: vcpu_run returned %d: %s", what, r, run->why);
-	ST_ASSERT(ctx, run->guest_failed, "%s: guest not reported as failed (%lu exits)", what,
-		  (unsigned long)run->exits);
-	ST_ASSERT(ctx, run->last_exit == last, "%s: last exit %s, expected %s (%s)", what,
-		  vexit_name(run->last_exit), vexit_name(last), run->why);
-	ST_ASSERT(ctx, strstr(run->why, needle), "%s: '%s' does not mention '%s'", what, run->why, needle);
+	unsigned tables = ((struct vmx_vm *)t->vm->arch)->ept.tables;
+	ST_ASSERT(ctx, tables == 4, "EPT for slot 0 uses %u tables, expected 4", tables);
 	return 0;
 }
 
@@ -471,7 +370,7 @@ static void nmi_storm(void *arg)
 	__atomic_store_n(&s->finished, true, __ATOMIC_RELEASE);
 }
 
-static int test_nmi_in_guest(struct selftest_ctx *ctx, struct vmx_test *t, struct vcpu_run *run, unsigned *sent)
+static int test_nmi_in_guest(struct selftest_ctx *ctx, struct backend_test *t, struct vcpu_run *run, unsigned *sent)
 {
 	unsigned other = t->cpu;
 	for (unsigned c = 0; c < nr_possible_cpus; c++)
@@ -486,14 +385,14 @@ static int test_nmi_in_guest(struct selftest_ctx *ctx, struct vmx_test *t, struc
 	memset(run, 0, sizeof(*run));
 	if (smp_call_function_single(other, nmi_storm, &s, false))
 		return 1;
-	int r = run_guest(t, GUEST_NORMAL, 4000, run);
+	int r = backend_run_guest(t, GUEST_NORMAL, 4000, run);
 	s.stop = true;
 	uint64_t deadline = arch_time_ns() + 1000000000ULL;
 	while (!__atomic_load_n(&s.finished, __ATOMIC_ACQUIRE) && arch_time_ns() < deadline)
 		cpu_relax();
 	ST_ASSERT(ctx, s.finished, "the NMI sender on CPU %u did not finish", other);
 	*sent = s.sent;
-	if (check_normal(ctx, "normal guest under NMIs", r, run, 4000))
+	if (backend_check_normal(ctx, t, "normal guest under NMIs", r, run, 4000))
 		return -1;
 	ST_ASSERT(ctx, run->exit_count[VEXIT_OTHER] > 0, "%u NMIs sent, none made the guest exit", s.sent);
 	ST_ASSERT(ctx, nmi_count[t->cpu] - nmis >= run->exit_count[VEXIT_OTHER],
@@ -502,132 +401,27 @@ static int test_nmi_in_guest(struct selftest_ctx *ctx, struct vmx_test *t, struc
 	return 0;
 }
 
-static int test_guests(struct selftest_ctx *ctx, struct vmx_test *t, uint64_t *ns, uint64_t *exits)
+/* With a second CPU: NMIs sent while the guest runs exit and reach the
+ * host's NMI handler, and the guest carries on. */
+static int test_nmis(struct selftest_ctx *ctx, struct backend_test *t)
 {
 	struct vcpu_run *run = kzalloc(sizeof(*run));
 	ST_ASSERT(ctx, run, "out of memory");
-	int r, ret = -1;
-	struct inject_point old;
-
-	r = run_guest(t, GUEST_NORMAL, 100, run);
-	if (check_normal(ctx, "normal guest", r, run, 100))
-		goto out;
-	*ns = run->guest_ns;
-	*exits = run->exits;
-
-	r = run_guest(t, GUEST_WILD, 100, run);
-	if (check_failed(ctx, "wild guest", r, run, VEXIT_MEM_FAULT, "unmapped guest-physical 0x40000000"))
-		goto out;
-	r = run_guest(t, GUEST_BAD_INSN, 100, run);
-	if (check_failed(ctx, "bad-instruction guest", r, run, VEXIT_EXCEPTION,
-			 "undefined instruction at rip 0x1000"))
-		goto out;
-
-	old = arm_once(&inject_vmx_bad_guest_state, t->cpu);
-	r = run_guest(t, GUEST_NORMAL, 100, run);
-	restore_point(&inject_vmx_bad_guest_state, &old);
-	if (check_failed(ctx, "injected bad guest state", r, run, VEXIT_ENTRY_FAILED, "invalid guest state"))
-		goto out;
-	old = arm_once(&inject_vmx_bad_control, t->cpu);
-	r = run_guest(t, GUEST_NORMAL, 100, run);
-	restore_point(&inject_vmx_bad_control, &old);
-	if (check_failed(ctx, "injected bad control", r, run, VEXIT_ENTRY_FAILED, "VM-instruction error 7"))
-		goto out;
-	if (run->exits != 1) {
-		st_fail(ctx, "injected bad control: %lu exits, expected 1", (unsigned long)run->exits);
-		goto out;
-	}
-
-	r = run_guest(t, GUEST_NORMAL, 0, run);
-	if (r || run->exits || run->guest_failed) {
-		st_fail(ctx, "max_exits=0: vcpu_run=%d exits=%lu: %s", r, (unsigned long)run->exits, run->why);
-		goto out;
-	}
-
-	/* Slot changes: a second mapping of the same range is refused; after
-	 * unmapping, the guest's first fetch faults (the INVEPT at the start
-	 * of the run forgets the old translation); mapping again brings it
-	 * back. */
-	char why[128] = "";
-	if (vmx_vm_map_slot(t->vm, &t->vm->slots[0], why, sizeof(why)) == 0 || !strstr(why, "already mapped")) {
-		st_fail(ctx, "mapping slot 0 twice: '%s'", why);
-		goto out;
-	}
-	vmx_vm_unmap_slot(t->vm, &t->vm->slots[0]);
-	r = run_guest(t, GUEST_NORMAL, 100, run);
-	if (r != -1 || !strstr(run->why, "0x1000") || run->last_exit != VEXIT_MEM_FAULT) {
-		st_fail(ctx, "after unmap: vcpu_run=%d last=%s '%s'", r, vexit_name(run->last_exit), run->why);
-		goto out;
-	}
-	if (vmx_vm_map_slot(t->vm, &t->vm->slots[0], why, sizeof(why))) {
-		st_fail(ctx, "mapping slot 0 again: %s", why);
-		goto out;
-	}
-	r = run_guest(t, GUEST_NORMAL, 100, run);
-	if (check_normal(ctx, "normal guest after remap", r, run, 100))
-		goto out;
-	/* One table per level for 64 KiB at guest-physical 0. */
-	unsigned tables = ((struct vmx_vm *)t->vm->arch)->tables;
-	if (tables != 4) {
-		st_fail(ctx, "EPT for slot 0 uses %u tables, expected 4", tables);
-		goto out;
-	}
-
 	unsigned sent = 0;
-	r = test_nmi_in_guest(ctx, t, run, &sent);
-	if (r < 0)
-		goto out;
+	int r = test_nmi_in_guest(ctx, t, run, &sent);
 	if (r == 0)
 		st_note(ctx, "%lu of %u NMIs sent from another CPU arrived in the guest and exited",
 			(unsigned long)run->exit_count[VEXIT_OTHER], sent);
-	ret = 0;
-out:
 	kfree(run);
-	return ret;
+	return r < 0 ? -1 : 0;
 }
 
 static int test_vmx_guest(struct selftest_ctx *ctx)
 {
-	struct vmx_test t;
-	uint64_t ns = 0, exits = 0;
-	preempt_disable();
-	int r = test_begin(&t, true);
-	if (r == 1) {
-		preempt_enable();
-		st_note(ctx, "VMX unavailable, nothing tested: %s", t.why);
-		return 0;
-	}
-	if (r < 0) {
-		preempt_enable();
-		return st_fail(ctx, "setting up: %s", t.why);
-	}
-	r = test_guests(ctx, &t, &ns, &exits);
-	test_end(&t);
-	preempt_enable();
-	if (exits)
-		st_note(ctx, "normal guest on CPU %u: %lu exits in %lu ns (%lu ns/exit)", t.cpu, (unsigned long)exits,
-			(unsigned long)ns, (unsigned long)(ns / exits));
-	return r;
+	int r = backend_selftest(ctx, &vmx_checks, BACKEND_TEST_GUESTS, NULL);
+	return r > 0 ? 0 : r;
 }
 SELFTEST(vmx_guest, test_vmx_guest);
 
-/* ns per exit of the normal guest (CPUID, OUT, VMCALL, HLT in turn), one
- * sample per run of 1000 exits. */
-static unsigned bench_vmx_exit(uint64_t *samples, unsigned max)
-{
-	struct vmx_test t;
-	struct vcpu_run run;
-	unsigned n = 0;
-	preempt_disable();
-	if (test_begin(&t, true) == 0) {
-		for (; n < max && n < 16; n++) {
-			if (run_guest(&t, GUEST_NORMAL, 1000, &run) || run.guest_failed || !run.exits)
-				break;
-			samples[n] = run.guest_ns / run.exits;
-		}
-		test_end(&t);
-	}
-	preempt_enable();
-	return n;
-}
-BENCH(vmx_exit, "ns", bench_vmx_exit);
+/* ns per exit of the normal guest (CPUID, OUT, VMCALL, HLT in turn). */
+BACKEND_BENCH_EXIT(vmx_exit, vmx_checks);
