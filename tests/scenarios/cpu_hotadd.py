@@ -62,8 +62,10 @@ def cpu_hot_add_remove(s):
     s.error("cpu online 2", match=r"CPU 2 is absent")
 
     s.ok("inject cr4_mask cpu=2 count=0")
+    t0 = time.monotonic()
     _device_add(s, "hp2")
     s.expect(r"acpi-cpuhp: CPU 2 \(APIC ID 2\) inserted: online, virtualization off", s.scaled(30))
+    s.note("device_add to the CPU online: %.0f ms of host time" % ((time.monotonic() - t0) * 1000))
     rec, r = _cpu(s, 2)
     s.eq((rec.get("state"), rec.get("virt")), ("online", "off"), "cpu 2 (state, virt) after device_add")
     s.match(r"cr4_reserved_mask", rec.get("compat"), "cpu 2 compat (informational with no VMs)")
