@@ -4,8 +4,8 @@ flags the CPU in its ACPI CPU-hotplug block; the kernel's `acpi_cpuhp`
 thread polls that, brings the CPU up through the hotplug walk, and on a
 removal takes it offline and ejects it (QEMU's slot is empty again).
 
-QEMU 7.2 crashes on a device_add after ejecting a CPU that ran code, so each
-scenario's removal is its last hotplug step."""
+QEMU 7.2 crashes on a device_add, and on an S3 reset, after ejecting a CPU
+that ran code, so each scenario's removal is its last step of that kind."""
 
 import time
 
@@ -82,6 +82,12 @@ def cpu_hot_add_remove(s):
     s.ok("check")
     s.ok("vm destroy %s" % vm)
 
+    # S3 is refused while the hot-added CPU is present (OVMF's resume path
+    # starts it on buffers sized for the boot CPUs and corrupts memory);
+    # a simulated suspend is fine.
+    s.error("suspend s3", match=r"S3 not supported: 1 hot-added CPU is present")
+    s.ok("suspend sim", timeout=s.scaled(120))
+
     _device_del(s, "hp2")
     s.expect(r"acpi-cpuhp: CPU 2 \(APIC ID 2\) removal: offline, ejected", s.scaled(30))
     _wait_ejected(s, "hp2")
@@ -90,6 +96,8 @@ def cpu_hot_add_remove(s):
     s.eq(r.get("online"), "2", "online CPUs after the removal")
     s.error("cpu online 2", match=r"CPU 2 is absent")
     s.ok("check")
+    # (No S3 here: QEMU 7.2 aborts with "double free or corruption" on the
+    # S3 reset after ejecting a CPU that ran code.)
 
 
 @scenario(targets=[HOTPLUG], timeout=400)
