@@ -11,7 +11,7 @@
 #   make clean
 #
 # Variables: BUILD (output dir), SMP (CPUs for run), CPU (QEMU -cpu), CMDLINE
-# (kernel command line for run), ACCEL (tcg).
+# (kernel command line for run), ACCEL (tcg, or kvm: -cpu host, needs nested VMX/SVM).
 
 BUILD   ?= build
 SMP     ?= 4
@@ -35,14 +35,15 @@ include tests/unit/unit.mk
 HARNESS := python3 tools/harness.py --build $(BUILD)
 
 run: all
-	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) $(if $(CMDLINE),--cmdline "$(CMDLINE)")
+	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --accel $(ACCEL) --mem $(MEM) $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
 debug: all
 	@echo "QEMU waits for gdb on :1234.  In another terminal:"
 	@echo "    gdb $(BUILD)/kernel/vigil.elf -ex 'target remote :1234'"
-	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
+	$(HARNESS) run --smp $(SMP) --cpu $(CPU) --accel $(ACCEL) --mem $(MEM) --gdb $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
 check: all iso image unit model lint harness-selftest
+	$(HARNESS) check --accel kvm --junit $(BUILD)/junit-kvm.xml tests/scenarios/virt.py
 	$(HARNESS) check --jobs 2 --junit $(BUILD)/junit.xml tests/scenarios
 
 # The Spin models of the concurrent protocols and their broken variants.
@@ -59,7 +60,7 @@ harness-selftest:
 	python3 -m unittest discover -s tests/harness
 
 bench: all
-	$(HARNESS) bench --smp $(SMP) --cpu $(CPU)
+	$(HARNESS) bench --smp $(SMP) --cpu $(CPU) --accel $(ACCEL)
 
 # core/ must stay architecture-neutral: no arch header, no VMX/SVM vocabulary
 # (tools/test-layering.sh checks that the lint and the build still enforce it).

@@ -34,6 +34,14 @@ unsigned cpu_count_in_state(enum cpu_state s)
 	return n;
 }
 
+int cpu_find_by_apic_id(uint32_t apic_id)
+{
+	for (unsigned i = 0; i < nr_possible_cpus; i++)
+		if (cpu_table[i].apic_id == apic_id)
+			return (int)i;
+	return -1;
+}
+
 const char *cpu_state_name(enum cpu_state s)
 {
 	switch (s) {

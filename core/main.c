@@ -38,6 +38,7 @@ void kernel_main(const struct boot_info *bi)
 	       cpu_count_in_state(CPU_ONLINE));
 	virt_init();
 	cpuhp_init(); /* after virt_init: its ONLINE step needs the backend */
+	arch_cpu_hotplug_events_init();
 	selftest_boot(bp->selftest);
 	shell_init(console_sink, NULL);
 	if (boot_params()->autorun[0])

@@ -78,6 +78,16 @@ static void register_cpus(void)
 			printk("lapic: switched to x2APIC mode for APIC ID %u\n", c->apic_id);
 		}
 	}
+	/* A CPU the MADT lists with flags 0 is "not usable" (ACPI 6.5
+	 * 5.2.12.2), but QEMU lists every CPU up to maxcpus that way and
+	 * inserts them later through its CPU-hotplug block: with that block in
+	 * the DSDT they are possible CPUs, absent until inserted (Linux too
+	 * counts them as possible). */
+	if (acpi.cpuhp_port)
+		for (uint32_t i = 0; i < acpi.nr_disabled && i < ACPI_MAX_DISABLED_CPUS; i++)
+			if (cpu_register(acpi.disabled[i].apic_id, CPU_ABSENT) < 0)
+				printk("cpus: hot-pluggable CPU with APIC ID %u not used (maxcpus= or table limit)\n",
+				       acpi.disabled[i].apic_id);
 	if (!boot_listed)
 		printk("acpi: MADT does not list the boot CPU (APIC ID %u)\n", boot_apic);
 }

@@ -155,6 +155,8 @@ int arch_s3_supported(char *why, size_t len)
 		snprintf(why, len, "no FACS");
 		return -1;
 	}
+	if (acpi_cpuhp_s3_blocker(why, len))
+		return -1;
 	if (acpi.fw_waking_vector_phys + 4 > direct_map_limit() ||
 	    acpi.x_fw_waking_vector_phys + 8 > direct_map_limit()) {
 		snprintf(why, len, "the FACS at 0x%lx is outside the direct map", acpi.facs_phys);

@@ -387,6 +387,52 @@ int cpu_down(unsigned cpu, char *why, size_t len)
 	return hotplug_walk(cpu, false, why, len);
 }
 
+/*
+ * A CPU the firmware inserted (ABSENT -> OFFLINE) or is about to eject
+ * (OFFLINE or FAILED -> ABSENT), under the hotplug write lock so that no
+ * walk sees it change.  A CPU is only made absent once it has stopped: an
+ * online one must go through cpu_down() first, and one that did not stop
+ * after its offline (stuck) is refused, since ejecting it would pull a
+ * running CPU out from under the kernel.
+ */
+int cpu_set_present(unsigned cpu, bool present, char *why, size_t len)
+{
+	int r = -1;
+	why[0] = 0;
+	cpus_write_lock();
+	mutex_lock(&cpuhp_mutex);
+	enum cpu_state s = cpu < nr_possible_cpus ? cpu_table[cpu].state : CPU_ABSENT;
+	if (!cpuhp_ready) {
+		snprintf(why, len, "CPU hotplug is not initialised");
+	} else if (cpu == 0 || cpu >= nr_possible_cpus) {
+		snprintf(why, len, cpu ? "no CPU %u (%u possible)" : "CPU 0 is the boot CPU and always present",
+			 cpu, nr_possible_cpus);
+	} else if (present) {
+		if (s != CPU_ABSENT) {
+			snprintf(why, len, "CPU %u is already present (%s)", cpu, cpu_state_name(s));
+		} else {
+			cpu_table[cpu].state = CPU_OFFLINE;
+			cpu_table[cpu].virt_enabled = false;
+			strlcpy(cpu_table[cpu].compat, "unchecked", sizeof(cpu_table[cpu].compat));
+			r = 0;
+		}
+	} else if (s == CPU_ONLINE || s == CPU_ABSENT) {
+		snprintf(why, len, "CPU %u is %s", cpu, cpu_state_name(s));
+	} else if (cpus[cpu].stuck && !__atomic_load_n(&cpus[cpu].dead, __ATOMIC_ACQUIRE)) {
+		snprintf(why, len, "CPU %u has not stopped since it was taken offline", cpu);
+	} else {
+		if (cpus[cpu].stuck) {
+			prepare_down(&cpus[cpu]);
+			cpus[cpu].stuck = false;
+		}
+		cpu_table[cpu].state = CPU_ABSENT;
+		r = 0;
+	}
+	mutex_unlock(&cpuhp_mutex);
+	cpus_write_unlock();
+	return r;
+}
+
 /* ---- dynamic states ---- */
 
 struct step_call {

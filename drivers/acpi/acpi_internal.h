@@ -119,6 +119,8 @@ int acpi_spcr_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_
 /* The \_Sx scan behind acpi_aml_find_sleep_type(); base is added to the
  * offsets in messages (36 when aml is a DSDT body, so offsets are table
  * offsets). */
+int acpi_aml_cpuhp_scan(const uint8_t *aml, size_t len, size_t base, uint16_t *port, char *msg,
+			size_t msglen);
 int acpi_aml_sleep_scan(const uint8_t *aml, size_t len, const char name[4], size_t base,
 			struct acpi_sleep_type *st, char *msg, size_t msglen);
 

@@ -1,7 +1,8 @@
 /*
  * The Differentiated System Description Table (ACPI 6.5 5.2.11.1).  vigil
  * has no AML interpreter; all it needs from the DSDT are the \_S3 and \_S5
- * sleep-type packages (7.4.2), found by a bounded scan (aml_sleep.c).
+ * sleep-type packages (7.4.2), found by a bounded scan (aml_sleep.c), and
+ * QEMU's CPU-hotplug register block (aml_cpuhp.c).
  */
 #include "acpi_internal.h"
 
@@ -29,5 +30,9 @@ int acpi_dsdt_parse(struct acpi_ctx *c, uint64_t phys)
 	out->dsdt_length = len;
 	find_sleep(c, t, len, "_S3_", &out->s3);
 	find_sleep(c, t, len, "_S5_", &out->s5);
+	char msg[ACPI_FAULT_LEN - 8];
+	if (acpi_aml_cpuhp_scan(t + ACPI_HDR_LEN, len - ACPI_HDR_LEN, ACPI_HDR_LEN, &out->cpuhp_port, msg,
+				sizeof(msg)) < 0)
+		acpi_warn(c, "DSDT: %s", msg);
 	return 0;
 }

@@ -23,9 +23,11 @@
 #define FADT_PM1A_CNT_BLK    64
 #define FADT_PM1B_CNT_BLK    68
 #define FADT_PM_TMR_BLK      76
+#define FADT_GPE0_BLK        80
 #define FADT_PM1_EVT_LEN     88
 #define FADT_PM1_CNT_LEN     89
 #define FADT_PM_TMR_LEN      91
+#define FADT_GPE0_BLK_LEN    92
 #define FADT_CENTURY         108
 #define FADT_IAPC_BOOT_ARCH  109  /* u16 */
 #define FADT_FLAGS           112  /* u32 */
@@ -40,6 +42,7 @@
 #define FADT_X_PM1A_CNT_BLK  172
 #define FADT_X_PM1B_CNT_BLK  184
 #define FADT_X_PM_TMR_BLK    208
+#define FADT_X_GPE0_BLK      220
 
 /* True when the table is long enough to hold size bytes at off. */
 static bool has(uint32_t len, uint32_t off, uint32_t size)
@@ -151,6 +154,16 @@ int acpi_fadt_parse(struct acpi_ctx *c, uint64_t phys, const uint8_t *t, uint32_
 	out->pm1a_cnt = block(t, len, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK, out->pm1_cnt_len);
 	out->pm1b_cnt = block(t, len, FADT_PM1B_CNT_BLK, FADT_X_PM1B_CNT_BLK, out->pm1_cnt_len);
 	out->pm_tmr = block(t, len, FADT_PM_TMR_BLK, FADT_X_PM_TMR_BLK, out->pm_tmr_len);
+	/* GPE0_BLK_LEN counts both halves and must be a multiple of 2
+	 * (4.8.4.1); an odd one means no usable block. */
+	out->gpe0_blk_len = t[FADT_GPE0_BLK_LEN];
+	out->gpe0_blk = block(t, len, FADT_GPE0_BLK, FADT_X_GPE0_BLK, out->gpe0_blk_len);
+	if (out->gpe0_blk.address && (out->gpe0_blk_len == 0 || out->gpe0_blk_len % 2)) {
+		acpi_warn(c, "FADT: GPE0 block length %u is not a positive multiple of 2; ignored",
+			  out->gpe0_blk_len);
+		memset(&out->gpe0_blk, 0, sizeof(out->gpe0_blk));
+		out->gpe0_blk_len = 0;
+	}
 
 	parse_reset(c, t, len);
 

@@ -207,7 +207,9 @@ struct acpi_info {
 	struct acpi_gas pm1a_evt, pm1b_evt;
 	struct acpi_gas pm1a_cnt, pm1b_cnt;
 	struct acpi_gas pm_tmr;
+	struct acpi_gas gpe0_blk;      /* status half, then enable half (4.8.4.1) */
 	uint8_t pm1_evt_len, pm1_cnt_len, pm_tmr_len;
+	uint8_t gpe0_blk_len;          /* both halves, bytes */
 	bool pm_tmr_32bit;             /* TMR_VAL_EXT */
 	bool has_reset_reg;            /* RESET_REG_SUP and a usable register */
 	struct acpi_gas reset_reg;
@@ -233,6 +235,9 @@ struct acpi_info {
 	bool has_dsdt;
 	uint32_t dsdt_length;
 	struct acpi_sleep_type s3, s5;
+	/* QEMU's CPU-hotplug register block (aml_cpuhp.c): the I/O port of
+	 * OperationRegion (PRST, SystemIO, port, 12); 0 when there is none. */
+	uint16_t cpuhp_port;
 
 	/* HPET (IA-PC HPET specification 1.0a, 3.2.4). */
 	bool has_hpet;
@@ -298,5 +303,13 @@ int acpi_find_rsdp_bios(const struct acpi_mapper *m, uint64_t *rsdp_phys);
  * err naming the fault and the offset into aml. */
 int acpi_aml_find_sleep_type(const uint8_t *aml, size_t len, const char name[4],
 			     struct acpi_sleep_type *st, char *err, size_t errlen);
+
+/* The length of QEMU's modern CPU-hotplug register block. */
+#define ACPI_CPUHP_REG_LEN 12
+
+/* Find QEMU's CPU-hotplug block, OperationRegion (PRST, SystemIO, port, 12),
+ * in aml[0..len), exposed for tests.  Returns 1 found (*port set), 0 not
+ * present, or a negative ACPI_E* code with err naming the fault. */
+int acpi_aml_find_cpu_hotplug(const uint8_t *aml, size_t len, uint16_t *port, char *err, size_t errlen);
 
 #endif

@@ -103,4 +103,8 @@ struct arch_s3_times {
 };
 void arch_s3_last_times(struct arch_s3_times *t);
 
+/* Start handling the firmware's CPU hot-add/hot-remove events, if the
+ * platform has them (after cpuhp_init). */
+void arch_cpu_hotplug_events_init(void);
+
 #endif

@@ -10,7 +10,7 @@
 #include <vigil/types.h>
 
 enum cpu_state {
-	CPU_ABSENT = 0,   /* listed online-capable, not present now */
+	CPU_ABSENT = 0,   /* possible (listed in the MADT), not present now */
 	CPU_OFFLINE,      /* present, not running the kernel */
 	CPU_ONLINE,
 	CPU_FAILED,       /* did not come up */
@@ -34,6 +34,8 @@ extern struct cpu_desc cpu_table[CONFIG_MAX_CPUS];
 int cpu_register(uint32_t apic_id, enum cpu_state state);
 void cpu_set_limit(unsigned max);   /* maxcpus= */
 unsigned cpu_count_in_state(enum cpu_state s);
+/* The logical number of the possible CPU with this APIC ID, or -1. */
+int cpu_find_by_apic_id(uint32_t apic_id);
 const char *cpu_state_name(enum cpu_state s);
 static inline bool cpu_is_online(unsigned cpu)
 {

@@ -49,6 +49,18 @@ void cpuhp_remove_state(int id);
 int cpu_up(unsigned cpu, char *why, size_t len);
 int cpu_down(unsigned cpu, char *why, size_t len);
 
+/* The firmware inserted the CPU (present: ABSENT -> OFFLINE) or is going to
+ * eject it (OFFLINE or FAILED -> ABSENT; an online CPU must be taken down
+ * first).  0, or -1 with why and nothing changed. */
+int cpu_set_present(unsigned cpu, bool present, char *why, size_t len);
+/* Firmware CPU hot-add and hot-remove by APIC ID (core/hotplug/hotadd.c):
+ * add marks the CPU present and brings it online through cpu_up() (so with
+ * VMs it is checked and enabled, or refused and left offline); remove takes
+ * it offline through cpu_down() and marks it absent, after which the caller
+ * may eject it.  0, or -1 with why. */
+int cpu_hot_add(uint32_t apic_id, unsigned *cpu, char *why, size_t len);
+int cpu_hot_remove(uint32_t apic_id, unsigned *cpu, char *why, size_t len);
+
 /* Boot: take over the CPUs that are already online (registering their
  * hotplug threads) once the scheduler runs on all of them. */
 void cpuhp_init(void);

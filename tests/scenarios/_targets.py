@@ -85,3 +85,6 @@ USB_2 = qemu(smp=2, disk="usb")
 # The stick again, its console on a pty as on a real serial line.  Rebooting
 # needs QEMU to reset, not to exit (no -no-reboot).
 PTY = qemu(smp=2, disk="usb", serial="pty", no_reboot=False)
+
+# QEMU with room for CPU hot-add: 2 CPUs present, 4 possible (QMP device_add).
+HOTPLUG = qemu(smp=2, maxcpus=4)

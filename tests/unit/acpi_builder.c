@@ -355,9 +355,11 @@ uint64_t ab_fadt(struct fakemem *fm, const struct ab_fadt *f)
 	put32(b, len, 64, f->pm1a_cnt);
 	put32(b, len, 68, f->pm1b_cnt);
 	put32(b, len, 76, f->pm_tmr);
+	put32(b, len, 80, f->gpe0_blk);
 	put8(b, len, 88, f->pm1_evt_len);
 	put8(b, len, 89, f->pm1_cnt_len);
 	put8(b, len, 91, f->pm_tmr_len);
+	put8(b, len, 92, f->gpe0_blk_len);
 	put8(b, len, 108, f->century);
 	put16(b, len, 109, f->iapc_boot_arch);
 	put32(b, len, 112, f->flags);
@@ -516,6 +518,8 @@ uint64_t ab_default_dsdt(struct fakemem *fm)
 		0x08, '_', 'S', '3', '_', 0x12, 0x07, 0x04, 0x0A, 0x05, 0x01, 0x00, 0x00,
 		/* Name (\_S5_, Package (0x02) { 0x07, Zero }) */
 		0x08, 0x5C, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0A, 0x07, 0x00,
+		/* QEMU's CPU-hotplug block: OperationRegion (PRST, SystemIO, 0x0CD8, 0x0C) */
+		0x5B, 0x80, 'P', 'R', 'S', 'T', 0x01, 0x0B, 0xD8, 0x0C, 0x0A, 0x0C,
 		/* trailing method bytes */
 		0x14, 0x07, 'M', 'T', 'H', '_', 0x00, 0xA3,
 	};
@@ -542,6 +546,8 @@ void ab_default_fadt(struct ab_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->pm1_evt_len = 4;
 	f->pm1_cnt_len = 2;
 	f->pm_tmr_len = 4;
+	f->gpe0_blk = 0x620;   /* QEMU q35: 16 bytes, status then enable */
+	f->gpe0_blk_len = 16;
 	f->century = 0x32;
 	f->iapc_boot_arch = ACPI_IAPC_LEGACY_DEVICES | ACPI_IAPC_8042;
 	f->flags = ACPI_FADT_RESET_REG_SUP | ACPI_FADT_TMR_VAL_EXT;

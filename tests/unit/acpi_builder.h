@@ -90,8 +90,8 @@ struct ab_fadt {
 	uint16_t sci_int;
 	uint32_t smi_cmd;
 	uint8_t acpi_enable, acpi_disable;
-	uint32_t pm1a_evt, pm1b_evt, pm1a_cnt, pm1b_cnt, pm_tmr;
-	uint8_t pm1_evt_len, pm1_cnt_len, pm_tmr_len;
+	uint32_t pm1a_evt, pm1b_evt, pm1a_cnt, pm1b_cnt, pm_tmr, gpe0_blk;
+	uint8_t pm1_evt_len, pm1_cnt_len, pm_tmr_len, gpe0_blk_len;
 	uint8_t century;
 	uint16_t iapc_boot_arch;
 	uint32_t flags;

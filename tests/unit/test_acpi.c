@@ -222,6 +222,9 @@ static void test_v2_xsdt_full(void **state)
 	assert_int_equal(i->pm_tmr.address, 0x608);
 	assert_int_equal(i->pm_tmr_len, 4);
 	assert_true(i->pm_tmr_32bit);
+	assert_int_equal(i->gpe0_blk.space_id, ACPI_GAS_IO);
+	assert_int_equal(i->gpe0_blk.address, 0x620);
+	assert_int_equal(i->gpe0_blk_len, 16);
 	assert_true(i->has_reset_reg);
 	assert_int_equal(i->reset_reg.space_id, ACPI_GAS_IO);
 	assert_int_equal(i->reset_reg.address, 0xCF9);
@@ -247,6 +250,7 @@ static void test_v2_xsdt_full(void **state)
 	assert_int_equal(i->s3.slp_typb, 1);
 	assert_true(i->s5.valid);
 	assert_int_equal(i->s5.slp_typa, 7);
+	assert_int_equal(i->cpuhp_port, 0x0CD8);
 	assert_int_equal(i->s5.slp_typb, 0);
 
 	/* HPET */
@@ -485,6 +489,25 @@ static void test_fadt_bad_reset_reg(void **state)
 	expect_ok(e, rc);
 	assert_false(e->info.has_reset_reg);
 	expect_warning(e, "FADT: reset register unusable", "width 16");
+}
+
+/* GPE0_BLK_LEN covers both halves and must be even (ACPI 6.5 4.8.4.1). */
+static void test_fadt_odd_gpe0_len(void **state)
+{
+	struct env *e = *state;
+	struct ab_fadt f;
+	int rc;
+
+	ab_default(&e->p, &e->fm, 2);
+	ab_default_fadt(&f, e->p.facs, e->p.dsdt);
+	f.gpe0_blk_len = 7;
+	e->p.fadt = ab_fadt(&e->fm, &f);
+	ab_finish(&e->p);
+	rc = parse(e);
+	expect_ok(e, rc);
+	assert_int_equal(e->info.gpe0_blk.address, 0);
+	assert_int_equal(e->info.gpe0_blk_len, 0);
+	expect_warning(e, "FADT: GPE0 block length 7", "multiple of 2");
 }
 
 /* xAPIC and x2APIC entries with every flag combination. */
@@ -1357,6 +1380,7 @@ int main(void)
 		T(test_fadt_x_dsdt_disagree),
 		T(test_fadt_hw_reduced),
 		T(test_fadt_bad_reset_reg),
+		T(test_fadt_odd_gpe0_len),
 		T(test_madt_cpu_flags),
 		T(test_madt_online_capable_needs_acpi_6_3),
 		T(test_madt_lapic_override),

@@ -593,6 +593,95 @@ static void test_virt_follows_hotplug(void **state)
 	virt_put();
 }
 
+/* ---- firmware hot-add and hot-remove ---- */
+
+/* A CPU the firmware inserts goes ABSENT -> OFFLINE -> online through the
+ * same walk as cpu_up (so a VM's compatibility check vetoes it); a removal
+ * takes it down through cpu_down and makes it absent; a CPU that did not
+ * stop is never made absent (it would be ejected while running). */
+static void test_hot_add_and_remove(void **state)
+{
+	(void)state;
+	char why[200];
+	unsigned cpu = 99;
+
+	/* CPU 7 (APIC ID 7, offline at boot) becomes a hot-pluggable slot. */
+	assert_int_equal(cpu_set_present(7, false, why, sizeof(why)), 0);
+	assert_int_equal(cpu_table[7].state, CPU_ABSENT);
+	assert_int_equal(cpu_up(7, why, sizeof(why)), -1);
+	assert_string_equal(why, "CPU 7 is absent");
+	assert_int_equal(cpu_set_present(7, false, why, sizeof(why)), -1);
+	assert_string_equal(why, "CPU 7 is absent");
+
+	unsigned long b = host_cpuhp_bringups(7), d = host_cpuhp_deaths(7);
+	rec_start();
+	assert_int_equal(cpu_hot_add(7, &cpu, why, sizeof(why)), 0);
+	expect_log("P+7 ");
+	assert_int_equal(cpu, 7);
+	assert_int_equal(cpu_table[7].state, CPU_ONLINE);
+	assert_int_equal(host_cpuhp_bringups(7), b + 1);
+	assert_int_equal(cpu_set_present(7, false, why, sizeof(why)), -1);
+	assert_string_equal(why, "CPU 7 is online");
+	assert_int_equal(cpu_set_present(7, true, why, sizeof(why)), -1);
+	assert_string_equal(why, "CPU 7 is already present (online)");
+	invariant_holds();
+
+	rec_start();
+	assert_int_equal(cpu_hot_remove(7, &cpu, why, sizeof(why)), 0);
+	host_cpuhp_join_dying();
+	expect_log("P-7 ");
+	assert_int_equal(cpu_table[7].state, CPU_ABSENT);
+	assert_int_equal(host_cpuhp_deaths(7), d + 1);
+	assert_int_equal(cpu_hot_remove(7, &cpu, why, sizeof(why)), 0); /* already gone */
+	invariant_holds();
+
+	/* Not possible CPUs, and the boot CPU. */
+	assert_int_equal(cpu_hot_add(99, &cpu, why, sizeof(why)), -1);
+	why_has(why, "APIC ID 99", "not a possible CPU");
+	assert_int_equal(cpu_hot_remove(0, &cpu, why, sizeof(why)), -1);
+	assert_string_equal(why, "CPU 0 is the boot CPU and cannot go offline");
+	assert_int_equal(cpu_set_present(0, false, why, sizeof(why)), -1);
+	assert_string_equal(why, "CPU 0 is the boot CPU and always present");
+
+	/* With a VM: an incompatible CPU is inserted but stays offline with the
+	 * reason; its removal needs no offline walk. */
+	assert_int_equal(virt_get(why, sizeof(why)), 0);
+	host_virt_skew_snapshot(7, HOST_VIRT_FIELD_BACKEND);
+	assert_int_equal(cpu_hot_add(7, &cpu, why, sizeof(why)), -1);
+	why_has(why, "virt:online", "host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
+	host_cpuhp_join_dying();
+	assert_int_equal(cpu_table[7].state, CPU_OFFLINE);
+	invariant_holds();
+	assert_int_equal(cpu_hot_remove(7, &cpu, why, sizeof(why)), 0);
+	assert_int_equal(cpu_table[7].state, CPU_ABSENT);
+	host_virt_skew_snapshot(7, NULL);
+	assert_int_equal(cpu_hot_add(7, &cpu, why, sizeof(why)), 0);
+	assert_true(host_virt_hw_on(7));
+	invariant_holds();
+	virt_put();
+
+	/* A CPU that does not stop after the offline is not made absent until
+	 * it has stopped; then its PREPARE teardown is finished first. */
+	host_cpuhp_hold_death(7, true);
+	assert_int_equal(cpu_hot_remove(7, &cpu, why, sizeof(why)), -1);
+	why_has(why, "CPU 7", "did not stop within");
+	assert_int_equal(cpu_table[7].state, CPU_FAILED);
+	assert_int_equal(cpu_hot_remove(7, &cpu, why, sizeof(why)), -1);
+	why_has(why, "CPU 7", "has not stopped since it was taken offline");
+	assert_int_equal(cpu_table[7].state, CPU_FAILED);
+	host_cpuhp_hold_death(7, false);
+	host_cpuhp_join_dying();
+	rec_start();
+	assert_int_equal(cpu_hot_remove(7, &cpu, why, sizeof(why)), 0);
+	expect_log("P-7 ");
+	assert_int_equal(cpu_table[7].state, CPU_ABSENT);
+
+	/* Back as the other tests expect it: present and offline. */
+	assert_int_equal(cpu_set_present(7, true, why, sizeof(why)), 0);
+	assert_int_equal(cpu_table[7].state, CPU_OFFLINE);
+	assert_string_equal(cpu_table[7].compat, "unchecked");
+}
+
 /* ---- stress ---- */
 
 #define STRESS_OPS 400          /* per hotplug thread */
@@ -744,6 +833,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_boot_cpu_and_bad_targets_refused, teardown),
 		cmocka_unit_test_teardown(test_cpu_that_will_not_stop, teardown),
 		cmocka_unit_test_teardown(test_virt_follows_hotplug, teardown),
+		cmocka_unit_test_teardown(test_hot_add_and_remove, teardown),
 		cmocka_unit_test_teardown(test_stress_hotplug_races_virt, teardown),
 	};
 	return cmocka_run_group_tests_name("cpuhp", tests, group_setup, group_teardown);

@@ -19,7 +19,8 @@ from .machine import MachineError, kill_all
 from .report import Reporter, write_junit
 from .runner import Runner, plan
 from .scenario import load_scenarios
-from .targets import Target, serial as serial_target
+from .kvm import host_vendor, kvm_status
+from .targets import Target, kvm_variant, serial as serial_target
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,7 +28,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def _target_from_args(a, kind=None):
     kind = kind or getattr(a, "target", None) or "qemu"
     if kind == "qemu":
-        return Target("qemu", smp=a.smp, cpu=a.cpu, mem=a.mem, maxcpus=getattr(a, "maxcpus", None))
+        accel = getattr(a, "accel", "tcg") or "tcg"
+        cpu = "host" if accel == "kvm" and a.cpu == "max" else a.cpu
+        return Target("qemu", smp=a.smp, cpu=cpu, mem=a.mem, maxcpus=getattr(a, "maxcpus", None),
+                      accel=accel)
     if kind == "bochs":
         cpu = a.cpu if a.cpu and a.cpu != "max" else None
         mem = None if a.mem in (None, "512M") else int(str(a.mem).rstrip("Mm"))
@@ -54,12 +58,17 @@ def machine_factories(args, verbose=None):
     return {"qemu": mk_qemu, "bochs": mk_bochs, "serial": mk_serial}
 
 
-def availability():
-    """kind -> None when its emulator is installed, else why the kind is skipped."""
+def availability(accel="tcg", kvm=kvm_status):
+    """kind -> None when its emulator is installed, else why the kind is
+    skipped.  With accel kvm, QEMU also needs KVM able to run a guest with
+    nested VMX/SVM (kvm.py)."""
     out = {}
     out["qemu"] = None if shutil.which(qemu_mod.QEMU) else "%s not installed" % qemu_mod.QEMU
     out["bochs"] = None if shutil.which(bochs_mod.BOCHS) else "%s not installed" % bochs_mod.BOCHS
     out["serial"] = None
+    if accel == "kvm" and out["qemu"] is None:
+        why = kvm()
+        out["qemu"] = None if why is None else "KVM cannot run vigil's guests here: %s" % why
     return out
 
 
@@ -83,6 +92,25 @@ def split_serial_targets(kinds, baud):
     return serial, rest
 
 
+def kvm_scenarios(scenarios, vendor=None):
+    """`check --accel kvm`: every target of every scenario becomes its
+    QEMU/KVM variant (duplicates dropped).  -cpu host has one vendor's
+    extension, so when the host's is known (vendor "vmx" or "svm") the
+    scenarios named for the other (virt_svm_* on an Intel host) are left out."""
+    other = {"vmx": "_svm_", "svm": "_vmx_"}.get(vendor)
+    for sc in scenarios:
+        if other and other in "_%s_" % sc.name:
+            sc.targets = []
+            continue
+        seen = []
+        for t in sc.targets:
+            k = kvm_variant(t)
+            if k not in seen:
+                seen.append(k)
+        sc.targets = seen
+    return scenarios
+
+
 def _verbose_printer(enabled):
     if not enabled:
         return None
@@ -102,6 +130,8 @@ def _verbose_printer(enabled):
 def cmd_check(args):
     paths = args.paths or [os.path.join(REPO, "tests", "scenarios")]
     scenarios = load_scenarios(paths)
+    if args.accel == "kvm":
+        kvm_scenarios(scenarios, host_vendor())
     serial, kinds = split_serial_targets(args.target, getattr(args, "baud", 115200))
     try:
         pairs, units = plan(scenarios, only=args.only, kinds=kinds, groups=args.group,
@@ -126,7 +156,7 @@ def cmd_check(args):
     # Report in plan order: a unit's results arrive together, units may finish
     # out of order with --jobs; KTAP numbers follow arrival.
     runner = Runner(machine_factories(args, _verbose_printer(args.verbose)),
-                    available=availability(), jobs=min(args.jobs, 8),
+                    available=availability(args.accel), jobs=min(args.jobs, 8),
                     on_result=rep.result, on_progress=rep.progress)
     interrupted = False
     try:
@@ -153,8 +183,16 @@ def cmd_check(args):
 # --------------------------------------------------------------------------
 # run (interactive)
 
+def _kvm_or_exit(target):
+    if target.kind == "qemu" and target.accel == "kvm":
+        why = kvm_status()
+        if why:
+            raise SystemExit("harness: --accel kvm: KVM cannot run vigil's guests here: %s" % why)
+
+
 def cmd_run(args):
     target = _target_from_args(args)
+    _kvm_or_exit(target)
     if target.kind == "qemu":
         return qemu_mod.run_interactive(target, args.build, cmdline=args.cmdline, gdb=args.gdb,
                                         log_dir=args.logs, keep=args.keep,
@@ -242,6 +280,7 @@ def _run_bochs_interactive(args, target):
 
 def cmd_bench(args):
     target = _target_from_args(args)
+    _kvm_or_exit(target)
     fac = machine_factories(args)[target.kind]
     boots = []
     figures = []
@@ -291,6 +330,7 @@ def cmd_bench(args):
 
 def cmd_exec(args):
     target = _target_from_args(args)
+    _kvm_or_exit(target)
     fac = machine_factories(args)[target.kind]
     m = fac(target, args.cmdline, "exec-%s" % target.slug)
     status = 0
@@ -370,6 +410,8 @@ def parser():
         sp.add_argument("--cpu", default="max", help="QEMU -cpu model, or the Bochs CPU model")
         sp.add_argument("--mem", default="512M")
         sp.add_argument("--maxcpus", type=int, default=None)
+        sp.add_argument("--accel", default="tcg", choices=["tcg", "kvm"],
+                        help="QEMU accelerator; kvm implies -cpu host and needs nested VMX/SVM")
         sp.add_argument("--cmdline", default=None, help="kernel command line")
         sp.add_argument("--s3-wakeup", type=_s3_wakeup_arg, default=qemu_mod.DEFAULT_S3_WAKEUP,
                         metavar="SECONDS|off",
@@ -396,6 +438,9 @@ def parser():
     sp.add_argument("--list", action="store_true", help="list what would run")
     sp.add_argument("--baud", type=int, default=115200,
                     help="serial targets: the line speed (default 115200)")
+    sp.add_argument("--accel", default="tcg", choices=["tcg", "kvm"],
+                    help="kvm: every target runs under QEMU/KVM with -cpu host, or is skipped with "
+                         "the reason when KVM cannot run nested guests here")
     sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("attach", help="the console of a machine on a serial line, here")
@@ -424,6 +469,7 @@ def parser():
     sp.add_argument("--only", action="append", default=[])
     sp.add_argument("--target", action="append", default=[])
     sp.add_argument("--group", action="append", default=[])
+    sp.add_argument("--accel", default="tcg", choices=["tcg", "kvm"])
     sp.set_defaults(func=cmd_list)
     return p
 

@@ -74,6 +74,8 @@ class Target:
             parts.append("maxcpus=%d" % self.maxcpus)
         if self.kind == "qemu" and self.cpu != DEFAULT_QEMU_CPU:
             parts.append("cpu=%s" % self.cpu)
+        if self.accel != "tcg":
+            parts.append(self.accel)
         if self.acpi_tables:
             parts.append("+acpi")
         if self.gfxpayload:
@@ -94,6 +96,8 @@ class Target:
         parts.append("smp%d" % self.smp)
         if self.maxcpus:
             parts.append("max%d" % self.maxcpus)
+        if self.accel != "tcg":
+            parts.append(_safe(self.accel))
         if self.gfxpayload:
             parts.append(_safe(self.gfxpayload))
         if self.disk != "esp":
@@ -125,6 +129,16 @@ class Target:
                  baud=self.baud)
         d.update(kw)
         return Target(**d)
+
+
+def kvm_variant(t):
+    """The QEMU/KVM target that stands for t under `--accel kvm`: same CPUs,
+    memory and QEMU extras, -cpu host (KVM passes the host's VMX or SVM
+    through; a named model would hide features the host has).  A Bochs
+    target becomes a QEMU one with the same CPU count."""
+    if t.kind == "qemu":
+        return t.with_(accel="kvm", cpu="host")
+    return Target("qemu", smp=t.smp, cpu="host", accel="kvm")
 
 
 def _safe(s):

@@ -32,14 +32,24 @@ static bool is_legacy_prefix(uint8_t b)
 	return false;
 }
 
+/* nRIP (15.7.1) is written only by processors with NRIPS, and only for
+ * instruction intercepts; other exits leave it 0.  KVM's nested SVM has it,
+ * QEMU's TCG does not.  Trusted only when it lies 1..15 bytes past RIP. */
+unsigned svm_nrip_length(uint32_t features, uint64_t rip, uint64_t next_rip)
+{
+	if (!(features & SVM_FEAT_NRIPS) || next_rip <= rip || next_rip - rip > X86_MAX_INSN_LEN)
+		return 0;
+	return (unsigned)(next_rip - rip);
+}
+
 /* Length of the intercepted instruction at the guest's RIP, or 0 when it
  * is not what the exit code says it should be. */
 static unsigned insn_length(const struct vm *vm, const struct vmcb *v)
 {
 	uint64_t rip = v->save.rip;
-	if ((svm_caps.features & SVM_FEAT_NRIPS) && v->control.next_rip > rip &&
-	    v->control.next_rip - rip <= X86_MAX_INSN_LEN)
-		return (unsigned)(v->control.next_rip - rip);
+	unsigned n = svm_nrip_length(svm_caps.features, rip, v->control.next_rip);
+	if (n)
+		return n;
 
 	uint8_t b[X86_MAX_INSN_LEN];
 	uint64_t at = v->save.cs.base + rip;

@@ -101,4 +101,8 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run);
 
 uint64_t svm_read_vm_cr(void);
 
+/* The instruction length nRIP gives (svm_exit.c), or 0 when it cannot be
+ * trusted and the instruction must be decoded. */
+unsigned svm_nrip_length(uint32_t features, uint64_t rip, uint64_t next_rip);
+
 #endif

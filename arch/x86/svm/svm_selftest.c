@@ -166,6 +166,26 @@ static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 	return 0;
 }
 
+/* The nRIP rule (svm_exit.c): TCG never takes this path (no NRIPS), KVM's
+ * nested SVM always does, so it is checked here on its own. */
+static int test_nrip_rule(struct selftest_ctx *ctx)
+{
+	static const struct { uint32_t features; uint64_t rip, next; unsigned want; } cases[] = {
+		{ SVM_FEAT_NRIPS, 0x1000, 0x1002, 2 },      /* CPUID */
+		{ SVM_FEAT_NRIPS, 0x1000, 0x100F, 15 },     /* longest instruction */
+		{ SVM_FEAT_NRIPS, 0x1000, 0, 0 },           /* exception exit: not written */
+		{ SVM_FEAT_NRIPS, 0x1000, 0x1000, 0 },
+		{ SVM_FEAT_NRIPS, 0x1000, 0x1010, 0 },      /* 16 bytes: impossible */
+		{ SVM_FEAT_NRIPS, ~0ULL - 1, 1, 0 },        /* behind RIP */
+		{ 0, 0x1000, 0x1002, 0 },                   /* no NRIPS: never trusted */
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned got = svm_nrip_length(cases[i].features, cases[i].rip, cases[i].next);
+		ST_ASSERT(ctx, got == cases[i].want, "nRIP case %u: length %u, want %u", i, got, cases[i].want);
+	}
+	return 0;
+}
+
 static const struct backend_entry_fault svm_entry_faults[] = {
 	{ &inject_svm_bad_vmcb, "injected bad VMCB", "EFER.SVME", true },
 };
@@ -185,6 +205,9 @@ static const struct backend_checks svm_checks = {
 
 static int test_svm(struct selftest_ctx *ctx)
 {
+	int nrip = test_nrip_rule(ctx);
+	if (nrip)
+		return nrip;
 	int r = backend_selftest(ctx, &svm_checks,
 				 BACKEND_TEST_SNAPSHOT | BACKEND_TEST_GUESTS | BACKEND_TEST_ON_OFF, NULL);
 	return r > 0 ? 0 : r;

@@ -92,4 +92,8 @@ void acpi_pm1_cnt_write(bool b, uint16_t v);
  * reset): ACPI_ENABLE through SMI_CMD, else SCI_EN directly.  Returns
  * whether SCI_EN is now set. */
 bool acpi_sci_enable(void);
+/* 0, or -1 with why when a CPU hot-added since boot is present (S3 is then
+ * refused: arch/x86/acpi_cpu_hotplug.c). */
+int acpi_cpuhp_s3_blocker(char *why, size_t len);
+
 #endif
