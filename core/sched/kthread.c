@@ -14,7 +14,9 @@
 #include "task_stack.h"
 
 static struct task *all_tasks;
-static volatile int all_tasks_lock;
+/* The bare ticket lock: register_task() runs for the boot context before it
+ * is the current task, so raw_spin_lock()'s preempt_disable() could not. */
+static raw_spinlock_t all_tasks_lock = RAW_SPIN_LOCK_UNLOCKED;
 static unsigned next_task_id = 1;
 
 static __noreturn void task_exit(void)
@@ -37,23 +39,23 @@ static __noreturn void task_entry(void)
 
 void register_task(struct task *t)
 {
-	raw_lock(&all_tasks_lock);
+	__raw_spin_lock(&all_tasks_lock);
 	t->id = next_task_id++;
 	t->all_next = all_tasks;
 	all_tasks = t;
-	raw_unlock(&all_tasks_lock);
+	__raw_spin_unlock(&all_tasks_lock);
 }
 
 static void unregister_task(struct task *t)
 {
-	raw_lock(&all_tasks_lock);
+	__raw_spin_lock(&all_tasks_lock);
 	for (struct task **pp = &all_tasks; *pp; pp = &(*pp)->all_next) {
 		if (*pp == t) {
 			*pp = t->all_next;
 			break;
 		}
 	}
-	raw_unlock(&all_tasks_lock);
+	__raw_spin_unlock(&all_tasks_lock);
 }
 
 static unsigned next_free_cpu;
@@ -143,10 +145,10 @@ struct task *make_static_task(struct task *t, const char *name, unsigned cpu, bo
 /* For `ps`-like listings and tests. */
 void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg)
 {
-	raw_lock(&all_tasks_lock);
+	__raw_spin_lock(&all_tasks_lock);
 	for (struct task *t = all_tasks; t; t = t->all_next)
 		fn(t, arg);
-	raw_unlock(&all_tasks_lock);
+	__raw_spin_unlock(&all_tasks_lock);
 }
 bool sched_describe_guard_page(uint64_t addr, char *buf, size_t len)
 {

@@ -178,12 +178,12 @@ static void lock_task_rq(struct task *t, unsigned *cpu_out)
 {
 	for (;;) {
 		unsigned cpu = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
-		raw_lock(&rqs[cpu].lock);
+		__raw_spin_lock(&rqs[cpu].lock);
 		if (t->cpu == cpu) {
 			*cpu_out = cpu;
 			return;
 		}
-		raw_unlock(&rqs[cpu].lock);
+		__raw_spin_unlock(&rqs[cpu].lock);
 	}
 }
 
@@ -192,18 +192,18 @@ static void lock_task_rq(struct task *t, unsigned *cpu_out)
  * CPU going offline takes nothing: the task goes to another one. */
 void enqueue_remote(struct task *t, unsigned cpu)
 {
-	raw_lock(&rqs[cpu].lock);
+	__raw_spin_lock(&rqs[cpu].lock);
 	while (rqs[cpu].dying && !stays_while_dying(t, cpu)) {
-		raw_unlock(&rqs[cpu].lock);
+		__raw_spin_unlock(&rqs[cpu].lock);
 		cpu = leave_target(t, cpu);
-		raw_lock(&rqs[cpu].lock);
+		__raw_spin_lock(&rqs[cpu].lock);
 	}
 	t->cpu = cpu;
 	rq_enqueue(&rqs[cpu], t);
 	/* After on_rq is set: a waker that sees migrating clear sees on_rq. */
 	__atomic_store_n(&t->migrating, false, __ATOMIC_RELEASE);
 	struct task *curr = rqs[cpu].curr;
-	raw_unlock(&rqs[cpu].lock);
+	__raw_spin_unlock(&rqs[cpu].lock);
 	if (cpu != smp_processor_id())
 		arch_send_ipi(cpu, IPI_RESCHEDULE);
 	else if (curr)
@@ -220,7 +220,7 @@ void finish_switch(void)
 	rq->migrate_out = NULL;
 	if (prev)
 		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
-	raw_unlock(&rq->lock);
+	__raw_spin_unlock(&rq->lock);
 	while (mig) {
 		struct task *next_mig = mig->rq_next;
 		mig->rq_next = NULL;
@@ -249,7 +249,7 @@ static struct task *steal_task(unsigned this_cpu)
 		struct runqueue *other = &rqs[c];
 		if (!__atomic_load_n(&other->nr, __ATOMIC_RELAXED) || !cpu_is_online(c))
 			continue;
-		if (__atomic_exchange_n(&other->lock, 1, __ATOMIC_ACQUIRE))
+		if (!__raw_spin_trylock(&other->lock))
 			continue;
 		struct task *found = NULL;
 		for (struct task *t = other->head; t; t = t->rq_next) {
@@ -263,7 +263,7 @@ static struct task *steal_task(unsigned this_cpu)
 			found->cpu = this_cpu;
 			found->migrations++;
 		}
-		raw_unlock(&other->lock);
+		__raw_spin_unlock(&other->lock);
 		if (found)
 			return found;
 	}
@@ -294,7 +294,7 @@ static void __schedule(bool preempt)
 	unsigned long flags = arch_irq_save();
 	unsigned cpu = smp_processor_id();
 	struct runqueue *rq = &rqs[cpu];
-	raw_lock(&rq->lock);
+	__raw_spin_lock(&rq->lock);
 	check_rq_curr(rq, prev, "schedule");
 	task_stack_check_bottom(prev);
 	prev->need_resched = false;
@@ -336,7 +336,7 @@ static void __schedule(bool preempt)
 
 	if (next == prev && !chain) {
 		prev->slice_start_ns = arch_time_ns();
-		raw_unlock(&rq->lock);
+		__raw_spin_unlock(&rq->lock);
 		arch_irq_restore(flags);
 		return;
 	}
@@ -387,7 +387,7 @@ void wake_up_task(struct task *t)
 	lock_task_rq(t, &cpu);
 	struct runqueue *rq = &rqs[cpu];
 	if (t->state == TASK_RUNNING || t->state == TASK_DEAD) {
-		raw_unlock(&rq->lock);
+		__raw_spin_unlock(&rq->lock);
 		arch_irq_restore(flags);
 		return;
 	}
@@ -399,7 +399,7 @@ void wake_up_task(struct task *t)
 	if (rq->curr != t && !t->on_rq && rq->last != t &&
 	    !__atomic_load_n(&t->migrating, __ATOMIC_ACQUIRE)) {
 		if ((rq->dying && !stays_while_dying(t, cpu)) || (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu)) {
-			raw_unlock(&rq->lock);
+			__raw_spin_unlock(&rq->lock);
 			enqueue_remote(t, rq->dying ? leave_target(t, cpu) : (unsigned)t->bound_cpu);
 			arch_irq_restore(flags);
 			return;
@@ -407,13 +407,13 @@ void wake_up_task(struct task *t)
 		rq_enqueue(rq, t);
 		if (rq->curr)
 			rq->curr->need_resched = rq->curr->is_idle || rq->curr->need_resched;
-		raw_unlock(&rq->lock);
+		__raw_spin_unlock(&rq->lock);
 		if (cpu != smp_processor_id())
 			arch_send_ipi(cpu, IPI_RESCHEDULE);
 		arch_irq_restore(flags);
 		return;
 	}
-	raw_unlock(&rq->lock);
+	__raw_spin_unlock(&rq->lock);
 	arch_irq_restore(flags);
 }
 
@@ -442,7 +442,7 @@ int sched_migrate(struct task *t, unsigned cpu)
 		rq_remove(&rqs[from], t);
 		t->migrations++;
 		t->migrating = true;
-		raw_unlock(&rqs[from].lock);
+		__raw_spin_unlock(&rqs[from].lock);
 		enqueue_remote(t, cpu);
 	} else {
 		if (rqs[from].curr == t) {
@@ -452,7 +452,7 @@ int sched_migrate(struct task *t, unsigned cpu)
 		} else if (!t->on_rq) {
 			t->cpu = cpu; /* blocked: wakes up there */
 		}
-		raw_unlock(&rqs[from].lock);
+		__raw_spin_unlock(&rqs[from].lock);
 	}
 	arch_irq_restore(flags);
 	return 0;
@@ -582,7 +582,7 @@ void sched_dump(void)
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {
 		struct runqueue *rq = &rqs[c];
 		printk("rq %u: curr=%s nr=%u head=%s lock=%d\n", c, rq->curr ? rq->curr->name : "-", rq->nr,
-		       rq->head ? rq->head->name : "-", rq->lock);
+		       rq->head ? rq->head->name : "-", raw_spin_is_locked(&rq->lock));
 	}
 	sched_for_each_task(dump_task, NULL);
 }

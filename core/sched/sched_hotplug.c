@@ -62,9 +62,9 @@ void idle_die(void)
 	if (inject_hit(&inject_cpu_wont_die, cpu))
 		return;
 	struct runqueue *rq = &rqs[cpu];
-	raw_lock(&rq->lock);
+	__raw_spin_lock(&rq->lock);
 	bool empty = rq->nr == 0 && !rq->migrate_out;
-	raw_unlock(&rq->lock);
+	__raw_spin_unlock(&rq->lock);
 	if (!empty)
 		return;
 	cpuhp_ap_dying(cpu);
@@ -98,12 +98,12 @@ __noreturn void sched_start_ap(unsigned cpu)
 static void set_rq_dying(unsigned cpu, bool dying, bool kick)
 {
 	unsigned long flags = arch_irq_save();
-	raw_lock(&rqs[cpu].lock);
+	__raw_spin_lock(&rqs[cpu].lock);
 	__atomic_store_n(&rqs[cpu].dying, dying, __ATOMIC_RELEASE);
 	struct task *curr = rqs[cpu].curr;
 	if (kick && curr)
 		curr->need_resched = true;
-	raw_unlock(&rqs[cpu].lock);
+	__raw_spin_unlock(&rqs[cpu].lock);
 	arch_irq_restore(flags);
 }
 

@@ -18,10 +18,16 @@
 
 #include <vigil/arch.h>
 #include <vigil/config.h>
+#include <vigil/spinlock.h>
 #include <vigil/task.h>
 
+/* The run-queue lock is the bare ticket lock of include/vigil/spinlock.h
+ * (__raw_spin_lock): the scheduler manages preemption itself and holds the
+ * lock across a context switch, so neither the preemption count of
+ * raw_spin_lock() nor lockdep (whose bookkeeping needs the current task
+ * this lock is switching) can be involved.  Taken with interrupts off. */
 struct runqueue {
-	volatile int lock;
+	raw_spinlock_t lock;
 	struct task *head, *tail;
 	unsigned nr;                 /* queued, not counting the running task */
 	struct task *curr;
@@ -35,18 +41,6 @@ struct runqueue {
 
 extern struct runqueue rqs[CONFIG_MAX_CPUS];
 extern bool sched_running;
-
-static inline void raw_lock(volatile int *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
-			arch_cpu_relax();
-}
-
-static inline void raw_unlock(volatile int *l)
-{
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
 
 /* runqueue.c */
 /* Queue a runnable task that is neither running nor queued on its CPU and

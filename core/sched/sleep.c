@@ -13,29 +13,31 @@ struct sleeper {
 	struct sleeper *next;
 };
 static struct sleeper *sleepers;
-static volatile int sleepers_lock;
+/* Bare ticket lock with interrupts off: the tick takes it from the timer
+ * interrupt. */
+static raw_spinlock_t sleepers_lock = RAW_SPIN_LOCK_UNLOCKED;
 
 void sleep_ns(uint64_t ns)
 {
 	struct sleeper s = { current_task(), arch_time_ns() + ns, NULL };
 	unsigned long flags = arch_irq_save();
-	raw_lock(&sleepers_lock);
+	__raw_spin_lock(&sleepers_lock);
 	s.next = sleepers;
 	sleepers = &s;
 	set_current_state(TASK_BLOCKED);
-	raw_unlock(&sleepers_lock);
+	__raw_spin_unlock(&sleepers_lock);
 	arch_irq_restore(flags);
 	while (current_task()->state == TASK_BLOCKED)
 		schedule();
 	/* Make sure we are off the list (a spurious wake-up leaves us on it). */
 	flags = arch_irq_save();
-	raw_lock(&sleepers_lock);
+	__raw_spin_lock(&sleepers_lock);
 	for (struct sleeper **pp = &sleepers; *pp; pp = &(*pp)->next)
 		if (*pp == &s) {
 			*pp = s.next;
 			break;
 		}
-	raw_unlock(&sleepers_lock);
+	__raw_spin_unlock(&sleepers_lock);
 	arch_irq_restore(flags);
 }
 
@@ -45,7 +47,7 @@ void wake_sleepers_due(uint64_t now)
 		return;
 	struct task *due[16];
 	unsigned n = 0;
-	raw_lock(&sleepers_lock);
+	__raw_spin_lock(&sleepers_lock);
 	for (struct sleeper **pp = &sleepers; *pp && n < ARRAY_SIZE(due);) {
 		if ((*pp)->wake_ns <= now) {
 			due[n++] = (*pp)->task;
@@ -54,7 +56,7 @@ void wake_sleepers_due(uint64_t now)
 			pp = &(*pp)->next;
 		}
 	}
-	raw_unlock(&sleepers_lock);
+	__raw_spin_unlock(&sleepers_lock);
 	for (unsigned i = 0; i < n; i++)
 		wake_up_task(due[i]);
 }
