@@ -19,9 +19,9 @@
  */
 #include <vigil/mm.h>
 #include <vigil/printk.h>
+#include <vigil/spinlock.h>
 #include <vigil/string.h>
 
-#include "mm_lock.h"
 #include "page_owner.h"
 
 #define SLAB_MAGIC      0x42414c53u           /* "SLAB" */
@@ -51,7 +51,11 @@ struct size_class {
 	unsigned empty;       /* of those, how many have no object in use (0 or 1) */
 };
 
-static struct mm_lock heap_lock;
+/* The bare ticket lock of include/vigil/spinlock.h with interrupts off: an
+ * interrupt handler on this CPU may allocate, and allocations happen before
+ * there is a current task (so no raw_spin_lock() preemption count).  A leaf:
+ * kmalloc() may be called under any other lock. */
+static raw_spinlock_t heap_lock = RAW_SPIN_LOCK_UNLOCKED;
 static struct size_class classes[KMALLOC_NR_CLASSES];
 static struct kmalloc_stats stats;
 
@@ -141,21 +145,22 @@ static __noreturn void heap_panic(unsigned long flags, const char *what, const v
 {
 	/* Unlock first: panic() must be able to print, and host tests recover
 	 * from it. */
-	mm_unlock(&heap_lock, flags);
+	__raw_spin_unlock_irqrestore(&heap_lock, flags);
 	panic("kmalloc: %s (%p)", what, ptr);
 }
 
 static void *alloc_small(unsigned cls)
 {
 	struct size_class *c = &classes[cls];
-	unsigned long flags = mm_lock(&heap_lock);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&heap_lock, flags);
 	struct slab *s = c->partial;
 	struct free_obj *obj;
 
 	if (!s) {
 		s = new_slab(cls);
 		if (!s) {
-			mm_unlock(&heap_lock, flags);
+			__raw_spin_unlock_irqrestore(&heap_lock, flags);
 			return NULL;
 		}
 		list_add(c, s);
@@ -184,7 +189,7 @@ static void *alloc_small(unsigned cls)
 	stats.bytes_in_use += class_size(cls);
 	stats.class_in_use[cls]++;
 	stats.alloc_calls++;
-	mm_unlock(&heap_lock, flags);
+	__raw_spin_unlock_irqrestore(&heap_lock, flags);
 	return obj;
 }
 
@@ -199,12 +204,13 @@ static void *alloc_large(size_t size)
 	if (!phys)
 		return NULL;
 
-	unsigned long flags = mm_lock(&heap_lock);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&heap_lock, flags);
 	stats.objects_in_use++;
 	stats.bytes_in_use += PAGE_SIZE << order;
 	stats.large_pages += 1ull << order;
 	stats.alloc_calls++;
-	mm_unlock(&heap_lock, flags);
+	__raw_spin_unlock_irqrestore(&heap_lock, flags);
 	return phys_to_virt(phys);
 }
 
@@ -274,7 +280,7 @@ void kfree(const void *ptr)
 	if (!ptr)
 		return;
 	phys = virt_to_phys(ptr); /* may panic: not under the lock */
-	flags = mm_lock(&heap_lock);
+	__raw_spin_lock_irqsave(&heap_lock, flags);
 	b = lookup(flags, ptr, phys);
 
 	if (!b.slab) {
@@ -282,7 +288,7 @@ void kfree(const void *ptr)
 		stats.free_calls++;
 		stats.bytes_in_use -= PAGE_SIZE << b.order;
 		stats.large_pages -= 1ull << b.order;
-		mm_unlock(&heap_lock, flags);
+		__raw_spin_unlock_irqrestore(&heap_lock, flags);
 		pmm_free_owned(b.phys, b.order, PAGE_OWNER_HEAP_LARGE);
 		return;
 	}
@@ -311,7 +317,7 @@ void kfree(const void *ptr)
 			c->empty++;
 		}
 	}
-	mm_unlock(&heap_lock, flags);
+	__raw_spin_unlock_irqrestore(&heap_lock, flags);
 }
 
 size_t ksize(const void *ptr)
@@ -324,10 +330,10 @@ size_t ksize(const void *ptr)
 	if (!ptr)
 		return 0;
 	phys = virt_to_phys(ptr);
-	flags = mm_lock(&heap_lock);
+	__raw_spin_lock_irqsave(&heap_lock, flags);
 	b = lookup(flags, ptr, phys);
 	size = b.slab ? class_size(b.slab->cls) : PAGE_SIZE << b.order;
-	mm_unlock(&heap_lock, flags);
+	__raw_spin_unlock_irqrestore(&heap_lock, flags);
 	return size;
 }
 
@@ -355,16 +361,17 @@ void *krealloc(void *ptr, size_t size)
 
 void kmalloc_stats(struct kmalloc_stats *st)
 {
-	unsigned long flags = mm_lock(&heap_lock);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&heap_lock, flags);
 
 	*st = stats;
-	mm_unlock(&heap_lock, flags);
+	__raw_spin_unlock_irqrestore(&heap_lock, flags);
 }
 
 #ifdef VIGIL_HOST
 void kmalloc_host_reset(void)
 {
-	heap_lock.locked = 0; /* a failed test may have left it held */
+	raw_spin_lock_init(&heap_lock); /* a failed test may have left it held */
 	memset(classes, 0, sizeof(classes));
 	memset(&stats, 0, sizeof(stats));
 }

@@ -21,8 +21,8 @@
  */
 #include <vigil/mm.h>
 #include <vigil/printk.h>
+#include <vigil/spinlock.h>
 
-#include "mm_lock.h"
 #include "page_owner.h"
 
 #define PMM_MAX_RANGES 1024
@@ -49,7 +49,11 @@ struct region {
 	uint32_t first; /* global page number of base */
 };
 
-static struct mm_lock pmm_lock_;
+/* The bare ticket lock of include/vigil/spinlock.h with interrupts off: an
+ * interrupt handler on this CPU may allocate, and allocations happen before
+ * there is a current task (so no raw_spin_lock() preemption count).  A leaf:
+ * kmalloc() may be called under any other lock. */
+static raw_spinlock_t pmm_lock_ = RAW_SPIN_LOCK_UNLOCKED;
 static struct region regions[PMM_MAX_RANGES];
 static unsigned nr_regions;
 static bool ready;
@@ -230,14 +234,15 @@ static void seed_region(const struct region *r)
 
 void pmm_init_done(void)
 {
-	unsigned long flags = mm_lock(&pmm_lock_);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&pmm_lock_, flags);
 
 	if (ready) {
-		mm_unlock(&pmm_lock_, flags);
+		__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 		panic("pmm_init_done called twice");
 	}
 	if (!nr_regions || !carve_metadata()) {
-		mm_unlock(&pmm_lock_, flags);
+		__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 		panic("pmm: no usable range can hold the page metadata");
 	}
 
@@ -260,7 +265,7 @@ void pmm_init_done(void)
 		seed_region(&regions[i]);
 	free_pages = total_pages;
 	ready = true;
-	mm_unlock(&pmm_lock_, flags);
+	__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 
 	printk("pmm: %llu MiB usable in %u ranges, %llu KiB metadata at %#llx\n",
 	       (unsigned long long)(total_pages >> (20 - PAGE_SHIFT)), nr_regions,
@@ -276,7 +281,7 @@ uint64_t pmm_alloc_owned(unsigned order, enum page_owner owner)
 
 	if (order > PMM_MAX_ORDER)
 		return 0;
-	flags = mm_lock(&pmm_lock_);
+	__raw_spin_lock_irqsave(&pmm_lock_, flags);
 	if (ready) {
 		unsigned k = order;
 		while (k <= PMM_MAX_ORDER && free_head[k] == NO_PAGE)
@@ -295,7 +300,7 @@ uint64_t pmm_alloc_owned(unsigned order, enum page_owner owner)
 			phys = page_phys(idx);
 		}
 	}
-	mm_unlock(&pmm_lock_, flags);
+	__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 	return phys;
 }
 
@@ -317,7 +322,8 @@ static const char *owner_name(unsigned owner)
 
 void pmm_free_owned(uint64_t phys, unsigned order, enum page_owner owner)
 {
-	unsigned long flags = mm_lock(&pmm_lock_);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&pmm_lock_, flags);
 	struct region *r = ready ? find_region(phys) : NULL;
 	const struct page_meta *m = NULL;
 	const char *why = NULL;
@@ -334,14 +340,14 @@ void pmm_free_owned(uint64_t phys, unsigned order, enum page_owner owner)
 		why = "freed with a different order than it was allocated with";
 	else if (owner_of(m) != owner) {
 		unsigned real = owner_of(m);
-		mm_unlock(&pmm_lock_, flags);
+		__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 		panic("pmm: %#llx freed through %s but allocated by %s",
 		      (unsigned long long)phys, owner_name(owner), owner_name(real));
 	}
 	if (why) {
 		/* Unlock first: panic() must be able to print, and host tests
 		 * recover from it. */
-		mm_unlock(&pmm_lock_, flags);
+		__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 		panic("pmm: free of %#llx order %u: %s", (unsigned long long)phys, order, why);
 	}
 
@@ -368,7 +374,7 @@ void pmm_free_owned(uint64_t phys, unsigned order, enum page_owner owner)
 		order++;
 	}
 	list_push(idx, order);
-	mm_unlock(&pmm_lock_, flags);
+	__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 }
 
 void pmm_free_pages(uint64_t phys, unsigned order)
@@ -378,7 +384,8 @@ void pmm_free_pages(uint64_t phys, unsigned order)
 
 bool pmm_find_block(uint64_t phys, uint64_t *start, unsigned *order, enum page_owner *owner)
 {
-	unsigned long flags = mm_lock(&pmm_lock_);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&pmm_lock_, flags);
 	struct region *r = ready ? find_region(phys) : NULL;
 	bool found = false;
 
@@ -400,14 +407,15 @@ bool pmm_find_block(uint64_t phys, uint64_t *start, unsigned *order, enum page_o
 		}
 		break;
 	}
-	mm_unlock(&pmm_lock_, flags);
+	__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 	return found;
 }
 
 void pmm_for_each_block(void (*fn)(uint64_t phys, unsigned order, enum page_owner owner, void *arg),
 			void *arg, bool include_free, uint64_t *meta_start, uint64_t *meta_len)
 {
-	unsigned long flags = mm_lock(&pmm_lock_);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&pmm_lock_, flags);
 
 	for (unsigned i = 0; ready && i < nr_regions; i++) {
 		const struct region *r = &regions[i];
@@ -427,7 +435,7 @@ void pmm_for_each_block(void (*fn)(uint64_t phys, unsigned order, enum page_owne
 	}
 	*meta_start = meta_phys;
 	*meta_len = meta_bytes;
-	mm_unlock(&pmm_lock_, flags);
+	__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 }
 
 /* ---- statistics ------------------------------------------------------------ */
@@ -444,7 +452,8 @@ uint64_t pmm_free_count(void)
 
 void pmm_get_stats(struct pmm_stats *st)
 {
-	unsigned long flags = mm_lock(&pmm_lock_);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&pmm_lock_, flags);
 
 	st->total_pages = total_pages;
 	st->free_pages = free_pages;
@@ -453,13 +462,13 @@ void pmm_get_stats(struct pmm_stats *st)
 	st->nr_ranges = nr_regions;
 	st->meta_phys = meta_phys;
 	st->meta_bytes = meta_bytes;
-	mm_unlock(&pmm_lock_, flags);
+	__raw_spin_unlock_irqrestore(&pmm_lock_, flags);
 }
 
 #ifdef VIGIL_HOST
 void pmm_host_reset(void)
 {
-	pmm_lock_.locked = 0; /* a failed test may have left it held */
+	raw_spin_lock_init(&pmm_lock_); /* a failed test may have left it held */
 	nr_regions = 0;
 	ready = false;
 	meta = NULL;

@@ -10,5 +10,11 @@
 int task_stack_alloc(struct task *t);
 /* Keep t's stack for the next task (never unmapped). */
 void task_stack_free(struct task *t);
+/* Fill t's stack with the pattern whose untouched part gives its high-water
+ * mark. */
+void task_stack_fill(struct task *t);
+/* Report (once per task) a stack whose bottom word is no longer the fill:
+ * used to its last byte.  Called for the task being switched away from. */
+void task_stack_check_bottom(struct task *t);
 
 #endif

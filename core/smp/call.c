@@ -13,6 +13,7 @@
 #include <vigil/printk.h>
 #include <vigil/sched.h>
 #include <vigil/smp.h>
+#include <vigil/spinlock.h>
 
 struct call_entry {
 	smp_call_fn fn;
@@ -22,8 +23,13 @@ struct call_entry {
 	struct call_entry *next;
 };
 
+/* The queue's lock is the bare ticket lock of include/vigil/spinlock.h, held
+ * with interrupts off (the IPI handler takes it) for a few instructions:
+ * with interrupts off nothing can preempt the holder, so raw_spin_lock()'s
+ * preemption count would add nothing, and as a leaf that is never held
+ * around another lock it has no order for lockdep to check. */
 struct call_queue {
-	volatile int lock;
+	raw_spinlock_t lock;
 	struct call_entry *head, *tail;
 };
 
@@ -32,29 +38,18 @@ volatile uint64_t nmi_count[CONFIG_MAX_CPUS];
 static nmi_callback_fn nmi_callbacks[8];
 static unsigned nr_nmi_callbacks;
 
-static void qlock(struct call_queue *q)
-{
-	while (__atomic_exchange_n(&q->lock, 1, __ATOMIC_ACQUIRE))
-		arch_cpu_relax();
-}
-
-static void qunlock(struct call_queue *q)
-{
-	__atomic_store_n(&q->lock, 0, __ATOMIC_RELEASE);
-}
-
 static void queue_call(unsigned cpu, struct call_entry *e)
 {
 	struct call_queue *q = &queues[cpu];
 	unsigned long flags = arch_irq_save();
-	qlock(q);
+	__raw_spin_lock(&q->lock);
 	e->next = NULL;
 	if (q->tail)
 		q->tail->next = e;
 	else
 		q->head = e;
 	q->tail = e;
-	qunlock(q);
+	__raw_spin_unlock(&q->lock);
 	arch_irq_restore(flags);
 	arch_send_ipi(cpu, IPI_CALL_FUNCTION);
 }
@@ -63,14 +58,14 @@ void smp_call_ipi(void)
 {
 	struct call_queue *q = &queues[smp_processor_id()];
 	for (;;) {
-		qlock(q);
+		__raw_spin_lock(&q->lock);
 		struct call_entry *e = q->head;
 		if (e) {
 			q->head = e->next;
 			if (!q->head)
 				q->tail = NULL;
 		}
-		qunlock(q);
+		__raw_spin_unlock(&q->lock);
 		if (!e)
 			return;
 		e->fn(e->arg);

@@ -6,8 +6,13 @@
  *
  * Three layers:
  *   __raw_spin_lock()     the bare ticket lock: no preemption change, no
- *                         lockdep.  For the scheduler's run-queue locks (which
- *                         manage preemption themselves) and panic/NMI paths.
+ *                         lockdep.  For the scheduler's own locks (run queues,
+ *                         the task list, sleepers: the scheduler manages
+ *                         preemption itself, and a run-queue lock is held
+ *                         across a context switch), the cross-CPU call
+ *                         queues, the memory allocators (they run before
+ *                         there is a current task whose preemption count
+ *                         raw_spin_lock() could raise) and panic/NMI paths.
  *   raw_spin_lock()       + preempt_disable.  No lockdep: for lockdep's own
  *                         state, printk/console paths, and the short internal
  *                         leaf locks of the sleeping primitives.
@@ -131,6 +136,24 @@ static inline void raw_spin_unlock_irqrestore(raw_spinlock_t *l, unsigned long f
 	__raw_spin_unlock(l);
 	arch_irq_restore(flags);
 	preempt_enable();
+}
+
+/* The bare lock with interrupts off on this CPU, for bare locks an interrupt
+ * handler may take.  With interrupts off nothing can preempt the holder, so
+ * no preemption count is needed. */
+static inline unsigned long __raw_spin_lock_irqsave_ret(raw_spinlock_t *l)
+{
+	unsigned long flags = arch_irq_save();
+
+	__raw_spin_lock(l);
+	return flags;
+}
+#define __raw_spin_lock_irqsave(l, flags) ((flags) = __raw_spin_lock_irqsave_ret(l))
+
+static inline void __raw_spin_unlock_irqrestore(raw_spinlock_t *l, unsigned long flags)
+{
+	__raw_spin_unlock(l);
+	arch_irq_restore(flags);
 }
 
 /* ---- spinlock_t: the lockdep-tracked spinlock ---- */

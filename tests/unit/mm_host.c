@@ -11,6 +11,7 @@
 #include <vigil/arch.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
+#include <vigil/spinlock.h>
 
 #include "mm_host.h"
 
@@ -81,6 +82,17 @@ void arch_irq_restore(unsigned long flags)
 bool arch_irqs_enabled(void)
 {
 	return irqs_on;
+}
+
+void arch_cpu_relax(void)
+{
+}
+
+/* The allocators' bare ticket lock saw its owner go past a waiter's ticket:
+ * an unlock of a lock nobody held.  Any report is a locking bug. */
+void raw_spin_ticket_passed(raw_spinlock_t *l, uint32_t me, uint32_t owner)
+{
+	fail_msg("spinlock %p: ticket %u passed (owner %u): unlocked while not held", (void *)l, me, owner);
 }
 
 bool mm_host_irqs_enabled(void)

@@ -1,6 +1,8 @@
 /*
- * The scheduler: per-CPU run queues of kernel threads, round-robin with a
- * time slice, timer-driven preemption, migration, and an idle task per CPU.
+ * The scheduler's run queues and switching: per-CPU run queues of kernel
+ * threads, round-robin with a time slice, timer-driven preemption, wake-ups,
+ * migration, and an idle task per CPU.  The other pieces of the scheduler
+ * are listed in sched_internal.h.
  *
  * Locking: each run queue has a raw spinlock taken with interrupts off.
  * schedule() holds the local run-queue lock across the context switch and the
@@ -11,32 +13,17 @@
  * held together in CPU-number order (migration, stealing).
  */
 #include <vigil/arch.h>
-#include <vigil/check.h>
 #include <vigil/config.h>
 #include <vigil/cpu.h>
-#include <vigil/cpuhp.h>
-#include <vigil/inject.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
 
+#include "sched_internal.h"
 #include "task_stack.h"
 
 #define SLICE_NS 10000000ULL   /* 10 ms */
-
-struct runqueue {
-	volatile int lock;
-	struct task *head, *tail;
-	unsigned nr;                 /* queued, not counting the running task */
-	struct task *curr;
-	struct task *idle;
-	struct task *last;           /* the task switched away from (finish_switch) */
-	struct task *migrate_out;    /* runnable tasks leaving this CPU (finish_switch; chained by rq_next) */
-	bool dying;                  /* going offline: takes no tasks, pushes its own away */
-	uint64_t switches;
-	struct task *curr_set_by;    /* the task that last set curr (hang reports) */
-};
 
 /* The run queue's idea of what runs must be what runs: checked where a CPU
  * starts a switch and before it idles, so a mix-up is caught where it
@@ -53,35 +40,12 @@ static void check_rq_curr(struct runqueue *rq, struct task *running, const char 
 	arch_dump_stack();
 }
 
-static struct runqueue rqs[CONFIG_MAX_CPUS];
-
-/* Task stacks are filled with a pattern when created: the untouched part at
- * the bottom tells how deep a stack ever got (the high-water mark `tasks`
- * shows).  A clobbered bottom word means the stack was used to its last byte
- * or something else wrote there: an overflow proper faults on the guard page
- * below (task_stack.c).  Both count as overflows for `check`. */
-#define STACK_FILL 0x57ac0ffee57ac0feULL
-
-static unsigned stack_overflows_seen;   /* ever, joined tasks included */
+struct runqueue rqs[CONFIG_MAX_CPUS];
 
 static void __schedule(bool preempt);
+
 static struct task boot_main_task;
-static struct task *all_tasks;
-static volatile int all_tasks_lock;
-static unsigned next_task_id = 1;
-static bool sched_running;
-
-static void raw_lock(volatile int *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
-			arch_cpu_relax();
-}
-
-static void raw_unlock(volatile int *l)
-{
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
+bool sched_running;
 
 static void rq_enqueue(struct runqueue *rq, struct task *t)
 {
@@ -214,67 +178,32 @@ static void lock_task_rq(struct task *t, unsigned *cpu_out)
 {
 	for (;;) {
 		unsigned cpu = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
-		raw_lock(&rqs[cpu].lock);
+		__raw_spin_lock(&rqs[cpu].lock);
 		if (t->cpu == cpu) {
 			*cpu_out = cpu;
 			return;
 		}
-		raw_unlock(&rqs[cpu].lock);
+		__raw_spin_unlock(&rqs[cpu].lock);
 	}
-}
-
-/* Where a task goes when its CPU is going offline: the next online CPU that
- * is not going away too (the boot CPU never does). */
-static unsigned fallback_cpu(unsigned from)
-{
-	unsigned n = nr_possible_cpus;
-	for (unsigned i = 1; i <= n; i++) {
-		unsigned c = (from + i) % n;
-		if (cpu_is_online(c) && !__atomic_load_n(&rqs[c].dying, __ATOMIC_ACQUIRE))
-			return c;
-	}
-	return 0;
-}
-
-/* A task bound to a CPU that is going offline is moved for good (Linux
- * breaks the affinity the same way); counted for `cpus`-side reports. */
-static unsigned long affinity_broken;
-
-/* A CPU's own thread stays on it while it goes down (until it sleeps). */
-static bool stays_while_dying(const struct task *t, unsigned cpu)
-{
-	return t->percpu_thread && t->bound_cpu == (int)cpu;
-}
-
-static unsigned leave_target(struct task *t, unsigned from)
-{
-	if (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != from)
-		return (unsigned)t->bound_cpu;
-	unsigned to = fallback_cpu(from);
-	if (t->bound_cpu >= 0) {
-		t->bound_cpu = (int)to;
-		affinity_broken++;
-	}
-	return to;
 }
 
 /* Queue a runnable task that is neither running nor queued on its CPU and
  * kick that CPU.  Called with interrupts off and no run-queue lock held.  A
  * CPU going offline takes nothing: the task goes to another one. */
-static void enqueue_remote(struct task *t, unsigned cpu)
+void enqueue_remote(struct task *t, unsigned cpu)
 {
-	raw_lock(&rqs[cpu].lock);
+	__raw_spin_lock(&rqs[cpu].lock);
 	while (rqs[cpu].dying && !stays_while_dying(t, cpu)) {
-		raw_unlock(&rqs[cpu].lock);
+		__raw_spin_unlock(&rqs[cpu].lock);
 		cpu = leave_target(t, cpu);
-		raw_lock(&rqs[cpu].lock);
+		__raw_spin_lock(&rqs[cpu].lock);
 	}
 	t->cpu = cpu;
 	rq_enqueue(&rqs[cpu], t);
 	/* After on_rq is set: a waker that sees migrating clear sees on_rq. */
 	__atomic_store_n(&t->migrating, false, __ATOMIC_RELEASE);
 	struct task *curr = rqs[cpu].curr;
-	raw_unlock(&rqs[cpu].lock);
+	__raw_spin_unlock(&rqs[cpu].lock);
 	if (cpu != smp_processor_id())
 		arch_send_ipi(cpu, IPI_RESCHEDULE);
 	else if (curr)
@@ -283,7 +212,7 @@ static void enqueue_remote(struct task *t, unsigned cpu)
 
 /* Second half of a switch, run by the task switched to, on its own stack,
  * with interrupts off and the local run-queue lock held by schedule(). */
-static void finish_switch(void)
+void finish_switch(void)
 {
 	struct runqueue *rq = &rqs[smp_processor_id()];
 	struct task *prev = rq->last, *mig = rq->migrate_out;
@@ -291,7 +220,7 @@ static void finish_switch(void)
 	rq->migrate_out = NULL;
 	if (prev)
 		__atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
-	raw_unlock(&rq->lock);
+	__raw_spin_unlock(&rq->lock);
 	while (mig) {
 		struct task *next_mig = mig->rq_next;
 		mig->rq_next = NULL;
@@ -320,7 +249,7 @@ static struct task *steal_task(unsigned this_cpu)
 		struct runqueue *other = &rqs[c];
 		if (!__atomic_load_n(&other->nr, __ATOMIC_RELAXED) || !cpu_is_online(c))
 			continue;
-		if (__atomic_exchange_n(&other->lock, 1, __ATOMIC_ACQUIRE))
+		if (!__raw_spin_trylock(&other->lock))
 			continue;
 		struct task *found = NULL;
 		for (struct task *t = other->head; t; t = t->rq_next) {
@@ -334,7 +263,7 @@ static struct task *steal_task(unsigned this_cpu)
 			found->cpu = this_cpu;
 			found->migrations++;
 		}
-		raw_unlock(&other->lock);
+		__raw_spin_unlock(&other->lock);
 		if (found)
 			return found;
 	}
@@ -365,14 +294,9 @@ static void __schedule(bool preempt)
 	unsigned long flags = arch_irq_save();
 	unsigned cpu = smp_processor_id();
 	struct runqueue *rq = &rqs[cpu];
-	raw_lock(&rq->lock);
+	__raw_spin_lock(&rq->lock);
 	check_rq_curr(rq, prev, "schedule");
-	if (prev->stack_phys && *(uint64_t *)phys_to_virt(prev->stack_phys) != STACK_FILL &&
-	    !prev->stack_overflow_seen) {
-		prev->stack_overflow_seen = true;
-		__atomic_fetch_add(&stack_overflows_seen, 1, __ATOMIC_RELAXED);
-		printk("BUG: sched: task '%s'/%u overflowed its stack\n", prev->name, prev->id);
-	}
+	task_stack_check_bottom(prev);
 	prev->need_resched = false;
 
 	bool runnable = (prev->state == TASK_RUNNING || (preempt && prev->state == TASK_BLOCKED)) &&
@@ -412,7 +336,7 @@ static void __schedule(bool preempt)
 
 	if (next == prev && !chain) {
 		prev->slice_start_ns = arch_time_ns();
-		raw_unlock(&rq->lock);
+		__raw_spin_unlock(&rq->lock);
 		arch_irq_restore(flags);
 		return;
 	}
@@ -463,7 +387,7 @@ void wake_up_task(struct task *t)
 	lock_task_rq(t, &cpu);
 	struct runqueue *rq = &rqs[cpu];
 	if (t->state == TASK_RUNNING || t->state == TASK_DEAD) {
-		raw_unlock(&rq->lock);
+		__raw_spin_unlock(&rq->lock);
 		arch_irq_restore(flags);
 		return;
 	}
@@ -475,7 +399,7 @@ void wake_up_task(struct task *t)
 	if (rq->curr != t && !t->on_rq && rq->last != t &&
 	    !__atomic_load_n(&t->migrating, __ATOMIC_ACQUIRE)) {
 		if ((rq->dying && !stays_while_dying(t, cpu)) || (t->bound_cpu >= 0 && (unsigned)t->bound_cpu != cpu)) {
-			raw_unlock(&rq->lock);
+			__raw_spin_unlock(&rq->lock);
 			enqueue_remote(t, rq->dying ? leave_target(t, cpu) : (unsigned)t->bound_cpu);
 			arch_irq_restore(flags);
 			return;
@@ -483,157 +407,19 @@ void wake_up_task(struct task *t)
 		rq_enqueue(rq, t);
 		if (rq->curr)
 			rq->curr->need_resched = rq->curr->is_idle || rq->curr->need_resched;
-		raw_unlock(&rq->lock);
+		__raw_spin_unlock(&rq->lock);
 		if (cpu != smp_processor_id())
 			arch_send_ipi(cpu, IPI_RESCHEDULE);
 		arch_irq_restore(flags);
 		return;
 	}
-	raw_unlock(&rq->lock);
+	__raw_spin_unlock(&rq->lock);
 	arch_irq_restore(flags);
 }
 
 void yield(void)
 {
 	schedule();
-}
-
-/* ---- kernel threads ---- */
-
-static __noreturn void task_exit(void)
-{
-	lockdep_task_exit(&current_task()->lockdep);
-	arch_irq_save();
-	current_task()->state = TASK_DEAD;
-	schedule();
-	panic("a dead task was scheduled");
-}
-
-static __noreturn void task_entry(void)
-{
-	finish_switch();
-	struct task *t = current_task();
-	arch_irq_restore(1UL << 9); /* interrupts on: a new task starts preemptible */
-	t->fn(t->arg);
-	task_exit();
-}
-
-static void stack_fill(struct task *t)
-{
-	uint64_t *w = phys_to_virt(t->stack_phys);
-	for (size_t i = 0; i < (PAGE_SIZE << TASK_STACK_ORDER) / 8; i++)
-		w[i] = STACK_FILL;
-}
-
-/* Bytes of t's stack ever used (0 for tasks on boot stacks). */
-static size_t stack_used(const struct task *t);
-size_t sched_task_stack_used(const struct task *t)
-{
-	return stack_used(t);
-}
-
-static size_t stack_used(const struct task *t)
-{
-	if (!t->stack_phys)
-		return 0;
-	const uint64_t *w = phys_to_virt(t->stack_phys);
-	size_t n = (PAGE_SIZE << TASK_STACK_ORDER) / 8, i = 0;
-	while (i < n && w[i] == STACK_FILL)
-		i++;
-	return (n - i) * 8;
-}
-
-static void register_task(struct task *t)
-{
-	raw_lock(&all_tasks_lock);
-	t->id = next_task_id++;
-	t->all_next = all_tasks;
-	all_tasks = t;
-	raw_unlock(&all_tasks_lock);
-}
-
-static void unregister_task(struct task *t)
-{
-	raw_lock(&all_tasks_lock);
-	for (struct task **pp = &all_tasks; *pp; pp = &(*pp)->all_next) {
-		if (*pp == t) {
-			*pp = t->all_next;
-			break;
-		}
-	}
-	raw_unlock(&all_tasks_lock);
-}
-
-static unsigned next_free_cpu;
-
-static struct task *kthread_create_run(void (*fn)(void *), void *arg, int cpu, const char *name, bool percpu);
-
-struct task *kthread_run(void (*fn)(void *), void *arg, int cpu, const char *name)
-{
-	return kthread_create_run(fn, arg, cpu, name, false);
-}
-
-struct task *kthread_run_percpu(void (*fn)(void *), void *arg, unsigned cpu, const char *name)
-{
-	return kthread_create_run(fn, arg, (int)cpu, name, true);
-}
-
-static struct task *kthread_create_run(void (*fn)(void *), void *arg, int cpu, const char *name, bool percpu)
-{
-	struct task *t = kzalloc(sizeof(*t));
-	if (!t)
-		return NULL;
-	if (task_stack_alloc(t) != 0) {
-		kfree(t);
-		return NULL;
-	}
-	lockdep_task_init(&t->lockdep);
-	strlcpy(t->name, name, sizeof(t->name));
-	t->fn = fn;
-	t->arg = arg;
-	t->bound_cpu = cpu;
-	t->percpu_thread = percpu;
-	t->state = TASK_RUNNING;
-	stack_fill(t);
-	void *top = (char *)t->stack_base + TASK_STACK_BYTES;
-	t->arch_sp = arch_task_stack_init(top, task_entry);
-	register_task(t);
-
-	unsigned target;
-	if (cpu >= 0) {
-		target = (unsigned)cpu;
-	} else {
-		/* Spread free threads over the online CPUs. */
-		unsigned n = nr_possible_cpus;
-		target = 0;
-		for (unsigned i = 0; i < n; i++) {
-			unsigned c = __atomic_fetch_add(&next_free_cpu, 1, __ATOMIC_RELAXED) % n;
-			if (cpu_is_online(c)) {
-				target = c;
-				break;
-			}
-		}
-	}
-	unsigned long flags = arch_irq_save();
-	enqueue_remote(t, target);
-	arch_irq_restore(flags);
-	return t;
-}
-
-void kthread_join(struct task *t)
-{
-	struct task *me = current_task();
-	__atomic_store_n(&t->joiner, me, __ATOMIC_SEQ_CST);
-	for (;;) {
-		set_current_state(TASK_BLOCKED);
-		if (__atomic_load_n(&t->exited, __ATOMIC_SEQ_CST))
-			break;
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
-	unregister_task(t);
-	task_stack_free(t);
-	kfree(t);
 }
 
 int sched_migrate(struct task *t, unsigned cpu)
@@ -656,7 +442,7 @@ int sched_migrate(struct task *t, unsigned cpu)
 		rq_remove(&rqs[from], t);
 		t->migrations++;
 		t->migrating = true;
-		raw_unlock(&rqs[from].lock);
+		__raw_spin_unlock(&rqs[from].lock);
 		enqueue_remote(t, cpu);
 	} else {
 		if (rqs[from].curr == t) {
@@ -666,7 +452,7 @@ int sched_migrate(struct task *t, unsigned cpu)
 		} else if (!t->on_rq) {
 			t->cpu = cpu; /* blocked: wakes up there */
 		}
-		raw_unlock(&rqs[from].lock);
+		__raw_spin_unlock(&rqs[from].lock);
 	}
 	arch_irq_restore(flags);
 	return 0;
@@ -687,58 +473,6 @@ int sched_pin_current(unsigned cpu)
 	return old;
 }
 
-/* ---- sleeping ---- */
-
-struct sleeper {
-	struct task *task;
-	uint64_t wake_ns;
-	struct sleeper *next;
-};
-static struct sleeper *sleepers;
-static volatile int sleepers_lock;
-
-void sleep_ns(uint64_t ns)
-{
-	struct sleeper s = { current_task(), arch_time_ns() + ns, NULL };
-	unsigned long flags = arch_irq_save();
-	raw_lock(&sleepers_lock);
-	s.next = sleepers;
-	sleepers = &s;
-	set_current_state(TASK_BLOCKED);
-	raw_unlock(&sleepers_lock);
-	arch_irq_restore(flags);
-	while (current_task()->state == TASK_BLOCKED)
-		schedule();
-	/* Make sure we are off the list (a spurious wake-up leaves us on it). */
-	flags = arch_irq_save();
-	raw_lock(&sleepers_lock);
-	for (struct sleeper **pp = &sleepers; *pp; pp = &(*pp)->next)
-		if (*pp == &s) {
-			*pp = s.next;
-			break;
-		}
-	raw_unlock(&sleepers_lock);
-	arch_irq_restore(flags);
-}
-
-static void wake_sleepers(uint64_t now)
-{
-	struct task *due[16];
-	unsigned n = 0;
-	raw_lock(&sleepers_lock);
-	for (struct sleeper **pp = &sleepers; *pp && n < ARRAY_SIZE(due);) {
-		if ((*pp)->wake_ns <= now) {
-			due[n++] = (*pp)->task;
-			*pp = (*pp)->next;
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
-	raw_unlock(&sleepers_lock);
-	for (unsigned i = 0; i < n; i++)
-		wake_up_task(due[i]);
-}
-
 /* ---- ticks, IPIs, idle ---- */
 
 void sched_tick(void)
@@ -747,8 +481,8 @@ void sched_tick(void)
 	if (!sched_running || !t)
 		return;
 	uint64_t now = arch_time_ns();
-	if (smp_processor_id() == 0 && __atomic_load_n(&sleepers, __ATOMIC_RELAXED))
-		wake_sleepers(now);
+	if (smp_processor_id() == 0)
+		wake_sleepers_due(now);
 	struct runqueue *rq = &rqs[smp_processor_id()];
 	check_rq_curr(rq, t, "tick");
 	if (t->is_idle) {
@@ -786,41 +520,8 @@ unsigned sched_nr_running(unsigned cpu)
 	return rqs[cpu].nr + (rqs[cpu].curr && !rqs[cpu].curr->is_idle);
 }
 
-static struct task *make_static_task(struct task *t, const char *name, unsigned cpu, bool idle)
-{
-	lockdep_task_init(&t->lockdep);
-	strlcpy(t->name, name, sizeof(t->name));
-	t->state = TASK_RUNNING;
-	t->cpu = cpu;
-	t->bound_cpu = (int)cpu;
-	t->is_idle = idle;
-	register_task(t);
-	return t;
-}
 
-/* The idle task of a CPU going offline, interrupts off: once nothing is
- * queued (every enqueue onto a dying run queue is redirected, under its
- * lock), run the STARTING teardowns and park the CPU. */
-INJECT_POINT(cpu_wont_die, "cpu_wont_die",
-	     "the CPU being taken offline keeps idling instead of stopping (count=0: until cleared)");
-
-static void idle_die(void)
-{
-	unsigned cpu = smp_processor_id();
-	/* Checked again at every pass of the idle loop (each tick). */
-	if (inject_hit(&inject_cpu_wont_die, cpu))
-		return;
-	struct runqueue *rq = &rqs[cpu];
-	raw_lock(&rq->lock);
-	bool empty = rq->nr == 0 && !rq->migrate_out;
-	raw_unlock(&rq->lock);
-	if (!empty)
-		return;
-	cpuhp_ap_dying(cpu);
-	arch_cpu_park();
-}
-
-static __noreturn void idle_loop(void)
+__noreturn void idle_loop(void)
 {
 	struct task *me = current_task();
 	for (;;) {
@@ -857,43 +558,13 @@ void sched_init_boot_cpu(void)
 	if (!idle || task_stack_alloc(idle) != 0)
 		panic("sched: no memory for the idle task");
 	make_static_task(idle, "idle/0", 0, true);
-	stack_fill(idle);
+	task_stack_fill(idle);
 	void *top = (char *)idle->stack_base + TASK_STACK_BYTES;
 	idle->arch_sp = arch_task_stack_init(top, boot_idle_entry);
 	rqs[0].idle = idle;
 	sched_running = true;
 }
 
-__noreturn void sched_start_ap(unsigned cpu)
-{
-	struct task *idle = rqs[cpu].idle;
-	if (!idle) {
-		idle = kzalloc(sizeof(*idle));
-		if (!idle)
-			panic("sched: no memory for idle/%u", cpu);
-		char name[TASK_NAME_LEN];
-		snprintf(name, sizeof(name), "idle/%u", cpu);
-		make_static_task(idle, name, cpu, true);
-	}
-	/* Back online after being parked: the idle task starts afresh on
-	 * the boot stack (its old context died with the CPU). */
-	idle->preempt_count = 0;
-	idle->need_resched = false;
-	arch_set_current(idle);
-	idle->on_cpu = true;
-	rqs[cpu].idle = idle;
-	rqs[cpu].curr = idle;
-	idle_loop();
-}
-
-/* For `ps`-like listings and tests. */
-void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg)
-{
-	raw_lock(&all_tasks_lock);
-	for (struct task *t = all_tasks; t; t = t->all_next)
-		fn(t, arg);
-	raw_unlock(&all_tasks_lock);
-}
 
 /* One line per task and per CPU: what the scheduler believes (for `ps` and
  * for self-tests that got stuck). */
@@ -902,123 +573,17 @@ static void dump_task(struct task *t, void *arg)
 	(void)arg;
 	printk("task %u %s state=%d cpu=%u bound=%d on_rq=%d on_cpu=%d migrating=%d preempt=%u switches=%lu stack=%zu\n",
 	       t->id, t->name, t->state, t->cpu, t->bound_cpu, t->on_rq, t->on_cpu, t->migrating, t->preempt_count,
-	       (unsigned long)t->switches, stack_used(t));
+	       (unsigned long)t->switches, sched_task_stack_used(t));
 }
 
-struct stack_query {
-	uint64_t phys;
-	char *buf;
-	size_t len;
-	bool found;
-};
-
-static void match_stack(struct task *t, void *arg)
-{
-	struct stack_query *q = arg;
-	if (!q->found && t->stack_phys && q->phys >= t->stack_phys &&
-	    q->phys < t->stack_phys + (PAGE_SIZE << TASK_STACK_ORDER)) {
-		snprintf(q->buf, q->len, "stack of task '%s'/%u (page %lu of %u from the bottom)", t->name, t->id,
-			 (unsigned long)((q->phys - t->stack_phys) / PAGE_SIZE), 1u << TASK_STACK_ORDER);
-		q->found = true;
-	}
-}
-
-bool sched_describe_guard_page(uint64_t addr, char *buf, size_t len)
-{
-	for (struct task *t = __atomic_load_n(&all_tasks, __ATOMIC_ACQUIRE); t; t = t->all_next) {
-		uint64_t base = (uint64_t)t->stack_base;
-		if (base && addr >= base - PAGE_SIZE && addr < base) {
-			snprintf(buf, len, "task '%s'/%u", t->name, t->id);
-			return true;
-		}
-	}
-	return false;
-}
-
-struct stack_check {
-	char *why;
-	size_t len;
-	bool bad;
-};
-
-static void check_one_stack(struct task *t, void *arg)
-{
-	struct stack_check *c = arg;
-	if (c->bad || !t->stack_phys || *(const uint64_t *)phys_to_virt(t->stack_phys) == STACK_FILL)
-		return;
-	c->bad = true;
-	snprintf(c->why, c->len, "task '%s'/%u used its whole %zu-byte stack (bottom word clobbered)", t->name,
-		 t->id, TASK_STACK_BYTES);
-}
-
-/* `check`: no task's stack ever overflowed (its own canary, or one seen on a
- * task since joined). */
-static int check_stacks(char *why, size_t len)
-{
-	struct stack_check c = {why, len, false};
-	sched_for_each_task(check_one_stack, &c);
-	if (c.bad)
-		return -1;
-	unsigned n = __atomic_load_n(&stack_overflows_seen, __ATOMIC_RELAXED);
-	if (n) {
-		snprintf(why, len, "%u stack overflow%s seen since boot", n, n == 1 ? "" : "s");
-		return -1;
-	}
-	return 0;
-}
-INVARIANT(stacks, check_stacks);
-
-bool sched_describe_stack_page(uint64_t phys, char *buf, size_t len)
-{
-	struct stack_query q = {phys, buf, len, false};
-	sched_for_each_task(match_stack, &q);
-	return q.found;
-}
 
 void sched_dump(void)
 {
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {
 		struct runqueue *rq = &rqs[c];
 		printk("rq %u: curr=%s nr=%u head=%s lock=%d\n", c, rq->curr ? rq->curr->name : "-", rq->nr,
-		       rq->head ? rq->head->name : "-", rq->lock);
+		       rq->head ? rq->head->name : "-", raw_spin_is_locked(&rq->lock));
 	}
 	sched_for_each_task(dump_task, NULL);
 }
 
-/* ---- CPU hotplug (include/vigil/cpuhp.h) ---- */
-
-/* Open or close cpu's run queue to new work; closing also asks whatever
- * runs there to reschedule (when kick). */
-static void set_rq_dying(unsigned cpu, bool dying, bool kick)
-{
-	unsigned long flags = arch_irq_save();
-	raw_lock(&rqs[cpu].lock);
-	__atomic_store_n(&rqs[cpu].dying, dying, __ATOMIC_RELEASE);
-	struct task *curr = rqs[cpu].curr;
-	if (kick && curr)
-		curr->need_resched = true;
-	raw_unlock(&rqs[cpu].lock);
-	arch_irq_restore(flags);
-}
-
-void sched_cpu_activate(unsigned cpu)
-{
-	set_rq_dying(cpu, false, false);
-}
-
-void sched_cpu_start_failed(unsigned cpu)
-{
-	set_rq_dying(cpu, true, false); /* nothing runs there to kick */
-}
-
-void sched_cpu_deactivate(unsigned cpu)
-{
-	set_rq_dying(cpu, true, true);
-	/* Whatever runs there reschedules: it and everything queued leave. */
-	arch_send_ipi(cpu, IPI_RESCHEDULE);
-}
-
-unsigned long sched_affinity_broken(void)
-{
-	return affinity_broken;
-}
