@@ -64,7 +64,7 @@ struct console_input_stats {
 	uint64_t burst_ns;       /* its first byte taken to its last byte handled */
 };
 #define CONSOLE_BURST_MIN 256
-#define CONSOLE_BURST_GAP_NS 100000000ULL /* 100 ms without input ends a burst */
+#define CONSOLE_BURST_GAP_NS 50000000ULL /* 50 ms without input ends a burst */
 void console_input_stats(struct console_input_stats *out);
 
 /* For host tests: start afresh. */
