@@ -149,7 +149,12 @@ void serial_console_spcr(const struct boot_info *bi, const struct acpi_info *ai)
 		return;
 	}
 	current = want;
-	printk("console: %s from the SPCR table (was %s)\n", name, had ? was : "none");
+	/* The SPCR's "configured baud rate" (0: as the firmware left it,
+	 * which vigil cannot know after programming the UART: 115200). */
+	uint32_t baud = 115200;
+	if (ai->spcr_baud && ai->spcr_baud != baud && uart_set_baud(ai->spcr_baud))
+		baud = ai->spcr_baud;
+	printk("console: %s from the SPCR table, %u baud (was %s)\n", name, baud, had ? was : "none");
 }
 
 void serial_console_report_fb(void)

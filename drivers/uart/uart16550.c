@@ -43,6 +43,7 @@ struct uart {
 	unsigned stride;          /* MMIO: bytes between registers (1 or 4) */
 	bool present;
 	unsigned tx_burst;        /* bytes per wait for THR empty: 16 with FIFOs */
+	uint16_t divisor;         /* of the 1.8432 MHz / 16 clock: 1 = 115200 baud */
 };
 
 static struct uart con;       /* the console */
@@ -98,8 +99,10 @@ static void program(struct uart *u)
 {
 	reg_write(u, UART_IER, 0x00);      /* no interrupts: the console polls */
 	reg_write(u, UART_LCR, 0x80);      /* DLAB */
-	reg_write(u, UART_DLL, 1);         /* 115200 = 1.8432 MHz / 16 / 1 */
-	reg_write(u, UART_DLM, 0);
+	if (!u->divisor)
+		u->divisor = 1;            /* 115200 = 1.8432 MHz / 16 / 1 */
+	reg_write(u, UART_DLL, (uint8_t)u->divisor);
+	reg_write(u, UART_DLM, (uint8_t)(u->divisor >> 8));
 	reg_write(u, UART_LCR, 0x03);      /* 8N1 */
 	reg_write(u, UART_FCR, FCR_FIFO_14);
 	reg_write(u, UART_MCR, 0x03);      /* DTR, RTS */
@@ -145,6 +148,16 @@ bool uart_init_mmio(void *regs, unsigned stride)
 bool uart_active(void)
 {
 	return con.present;
+}
+
+bool uart_set_baud(uint32_t baud)
+{
+	if (!con.present || !baud || baud > 115200 || 115200 % baud)
+		return false;
+	con.divisor = (uint16_t)(115200 / baud);
+	uart_drain();
+	program(&con);
+	return true;
 }
 
 void uart_resume(void)
@@ -216,6 +229,22 @@ void uart_write(const char *s, size_t n)
 		uart_putc_raw(s[i]);
 	}
 	room = 0; /* someone else may write before our next call */
+}
+
+/* For the type-ahead self-test: in loopback mode (MCR bit 4) every byte
+ * sent arrives in the receive FIFO, with a real FIFO's overrun. */
+void uart_loopback(bool on)
+{
+	if (con.present)
+		reg_write(&con, UART_MCR, on ? (MCR_LOOP | 0x03) : 0x03);
+}
+
+bool uart_send_byte(uint8_t c)
+{
+	if (!con.present || !thr_wait())
+		return false;
+	reg_write(&con, UART_THR, c);
+	return true;
 }
 
 static uint64_t overruns;
