@@ -150,6 +150,7 @@ bool uart_active(void)
 	return con.present;
 }
 
+#define DRAIN_SPINS 1000000u
 bool uart_set_baud(uint32_t baud)
 {
 	if (!con.present || !baud || baud > 115200 || 115200 % baud)
@@ -173,8 +174,12 @@ void uart_drain(void)
 	if (!con.present)
 		return;
 	uint64_t start = arch_time_ns();
-	while (!(reg_read(&con, UART_LSR) & LSR_TEMT) && arch_time_ns() - start < 100000000ULL)
+	/* 100 ms, or a bound on reads while the clock is not calibrated. */
+	for (unsigned spins = 0; !(reg_read(&con, UART_LSR) & LSR_TEMT); spins++) {
+		if (start ? arch_time_ns() - start > 100000000ULL : spins > DRAIN_SPINS)
+			break;
 		arch_cpu_relax();
+	}
 }
 
 /*
