@@ -210,30 +210,31 @@ static bool thr_wait(void)
 	return true;
 }
 
-/* THR empty means the whole transmit FIFO is: it takes tx_burst bytes. */
-static unsigned room;
-
-static void uart_putc_raw(char c)
+/* THR empty means the whole transmit FIFO is: it takes tx_burst bytes.
+ * The count lives in one call: a CPU stopped in the middle of a write (a
+ * panic) must not leave its successor believing there is room. */
+static void uart_putc_raw(char c, unsigned *room)
 {
-	if (!room) {
+	if (!*room) {
 		if (!thr_wait())
 			return;
-		room = con.tx_burst;
+		*room = con.tx_burst;
 	}
 	reg_write(&con, UART_THR, (uint8_t)c);
-	room--;
+	(*room)--;
 }
 
 void uart_write(const char *s, size_t n)
 {
+	unsigned room = 0;
+
 	if (!con.present)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
-			uart_putc_raw('\r');
-		uart_putc_raw(s[i]);
+			uart_putc_raw('\r', &room);
+		uart_putc_raw(s[i], &room);
 	}
-	room = 0; /* someone else may write before our next call */
 }
 
 /* For the type-ahead self-test: in loopback mode (MCR bit 4) every byte
