@@ -16,6 +16,8 @@
 #include <vigil/console_input.h>
 #include <vigil/printk.h>
 
+#define POLL_MAX_BYTES 256
+
 static struct input_ring ring;
 static int poll_lock;          /* 1 while someone moves bytes into the ring */
 static uint64_t last_poll_ns;  /* console_interrupted()'s own polls */
@@ -75,7 +77,10 @@ void console_input_poll(void)
 	if (__atomic_exchange_n(&poll_lock, 1, __ATOMIC_ACQUIRE))
 		return;
 	uint64_t now = 0;
-	for (int c; (c = arch_console_getc()) >= 0;) {
+	/* Bounded: an emulator can refill its FIFO as fast as it is read, and
+	 * this runs in the timer interrupt.  A real UART holds 16 bytes. */
+	int c;
+	for (unsigned n = 0; n < POLL_MAX_BYTES && (c = arch_console_getc()) >= 0; n++) {
 		if (!now)
 			now = arch_time_ns();
 		stats.bytes++;

@@ -9,7 +9,7 @@
  * "error: interrupted (Ctrl-C) ...".  A Ctrl-C that interrupted a command is
  * consumed, together with whatever was typed between that Enter and it; one
  * that no command noticed reaches the line editor like any other byte (it
- * abandons the line being typed).  docs/console.md, "Input".
+ * abandons the line being typed).  docs/console.md, "Input while a command runs".
  */
 #ifndef VIGIL_CONSOLE_INPUT_H
 #define VIGIL_CONSOLE_INPUT_H
