@@ -1,5 +1,6 @@
 /* The `bench` console command: runs registered benchmarks, prints medians. */
 #include <vigil/bench.h>
+#include <vigil/console_input.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
 
@@ -26,6 +27,8 @@ static int cmd_bench(struct shell_ctx *ctx, int argc, char **argv)
 		if (strcmp(name, "all") && strcmp(name, b->name))
 			continue;
 		any = true;
+		if (console_interrupted())
+			return shell_error(ctx, "interrupted (Ctrl-C) before bench %s", b->name);
 		uint64_t samples[BENCH_MAX_SAMPLES];
 		unsigned n = b->run(samples, BENCH_MAX_SAMPLES);
 		if (n == 0) {

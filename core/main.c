@@ -4,6 +4,7 @@
  */
 #include <vigil/arch.h>
 #include <vigil/cmdline.h>
+#include <vigil/console_input.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp.h>
 #include <vigil/kernel.h>
@@ -41,15 +42,24 @@ void kernel_main(const struct boot_info *bi)
 	arch_cpu_hotplug_events_init();
 	selftest_boot(bp->selftest);
 	shell_init(console_sink, NULL);
-	if (boot_params()->autorun[0])
+	if (boot_params()->autorun[0]) {
+		console_cmd_begin();
 		shell_autorun(boot_params()->autorun);
+		console_cmd_end();
+	}
 	shell_prompt();
 	for (;;) {
-		int c = arch_console_getc();
+		/* The timer tick moves input into the ring; between ticks
+		 * nothing arrives that the UART cannot hold. */
+		int c = console_getc();
 		if (c < 0) {
 			arch_idle();
 			continue;
 		}
+		/* A byte may end a line and run a command: Ctrl-C typed
+		 * after it interrupts that command. */
+		console_cmd_begin();
 		shell_feed_byte(c);
+		console_cmd_end();
 	}
 }

@@ -17,6 +17,7 @@
 #include <vigil/arch.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
+#include <vigil/uart.h>
 
 struct power_regs power_regs;
 
@@ -68,6 +69,9 @@ __noreturn void arch_idle_forever(void)
 __noreturn void arch_poweroff(int status)
 {
 	cli();
+	/* The last line (a panic's verdict) may still sit in the UART's
+	 * transmit FIFO: let it out before the machine stops. */
+	uart_drain();
 	if (status == 0) {
 		acpi_s5();
 		bochs_shutdown();
@@ -87,6 +91,7 @@ __noreturn void arch_poweroff(int status)
 __noreturn void arch_reboot(void)
 {
 	cli();
+	uart_drain();
 	if (power_regs.has_reset) {
 		if (power_regs.reset_space == 1)
 			outb((uint16_t)power_regs.reset_addr, power_regs.reset_value);

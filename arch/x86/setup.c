@@ -14,6 +14,7 @@
 #include <asm/smp.h>
 #include <asm/time.h>
 #include <asm/trap.h>
+#include <vigil/acpi.h>
 #include <vigil/boot_info.h>
 #include <vigil/cmdline.h>
 #include <vigil/cpu.h>
@@ -35,6 +36,12 @@ void ipi_init(void);
 void pic_disable(void);
 void x86_acpi_init(const struct boot_info *bi);
 void x86_mm_init(const struct boot_info *bi);
+void serial_console_early(void);
+void serial_console_late(const struct boot_info *bi);
+void serial_console_spcr(const struct boot_info *bi, const struct acpi_info *ai);
+void serial_console_report_fb(void);
+extern struct acpi_info acpi;
+extern bool acpi_ok;
 
 static void early_fail(const char *msg)
 {
@@ -49,16 +56,13 @@ static void map_framebuffer(const struct boot_info *bi)
 	if (!fb->base || fb->format == BOOT_FB_NONE)
 		return;
 	void *virt = ioremap(fb->base, (size_t)fb->pitch * fb->height);
-	if (fbcon_init(fb, virt))
+	if (fbcon_init(fb, virt)) {
+		serial_console_report_fb();
 		printk("fb: %ux%u pitch %u at 0x%lx\n", fb->width, fb->height, fb->pitch, fb->base);
-	else
+	} else
 		printk("fb: framebuffer %ux%u bpp %u format %u not usable; serial console only\n",
 		       fb->width, fb->height, fb->bpp, fb->format);
 }
-
-/* The MMIO serial console's registers, kept for its re-initialisation after
- * an ACPI S3 resume (s3_console.c). */
-void *x86_serial_mmio_regs;
 
 void x86_boot(uint64_t boot_info_phys)
 {
@@ -77,8 +81,7 @@ void x86_boot(uint64_t boot_info_phys)
 	 * kernel_main, once the console is up. */
 	boot_params_init(bi->cmdline);
 	const struct boot_console *con = &boot_params()->console;
-	if ((con->devices & BOOT_CONSOLE_SERIAL) && con->serial_kind == BOOT_SERIAL_IO)
-		uart_init((uint16_t)con->serial_base);
+	serial_console_early();   /* I/O port UARTs: before anything prints */
 	cpu_identify();
 	gdt_init_cpu(0);
 	percpu_init_boot();
@@ -90,15 +93,14 @@ void x86_boot(uint64_t boot_info_phys)
 	       bi->loader_name, bi->kernel_phys_base, bi->kernel_size / 1024, bi->mmap_count);
 
 	paging_init(bi);
-	if ((con->devices & BOOT_CONSOLE_SERIAL) && con->serial_kind == BOOT_SERIAL_MMIO) {
-		x86_serial_mmio_regs = ioremap(con->serial_base, 4096);
-		uart_init_mmio(x86_serial_mmio_regs);
-	}
+	serial_console_late(bi);  /* an MMIO UART needs ioremap */
 	x86_mm_init(bi);
 	if (con->devices & BOOT_CONSOLE_FB)
 		map_framebuffer(bi);
 	cpu_set_limit(boot_params()->maxcpus);
 	x86_acpi_init(bi);
+	if (acpi_ok)
+		serial_console_spcr(bi, &acpi);
 	ipi_init();
 	sched_init_boot_cpu();
 	lapic_timer_start(1000);

@@ -8,6 +8,9 @@
  *     console=fb                  framebuffer only
  *     console=serial+fb           both (the default when nothing is given)
  *
+ * Without console=, the UART the ACPI SPCR table names is used when it
+ * answers (arch/x86/serial_console.c).
+ *
  * Devices are joined with '+'.  The value is parsed as a whole into a copy,
  * so a bad part leaves the previous setting untouched.
  */
@@ -73,6 +76,7 @@ static int parse_console(const char *value, void *field)
 			break;
 		s = plus + 1;
 	}
+	c.from_cmdline = 1;
 	*(struct boot_console *)field = c;
 	return 0;
 }

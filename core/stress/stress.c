@@ -29,6 +29,7 @@
  * A VM that cannot be created for want of memory (the user's VMs may hold
  * it all) is resource exhaustion, counted as out_of_memory, not a violation.
  */
+#include <vigil/console_input.h>
 #include <vigil/arch.h>
 #include <vigil/check.h>
 #include <vigil/cpu.h>
@@ -544,7 +545,12 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 		violation(st, "out of memory for the helper thread");
 
 	uint64_t tenth = ops / 10 ? ops / 10 : 1;
+	uint64_t requested = ops;
 	for (st->op = 1; st->op <= ops; st->op++) {
+		if (console_interrupted()) {
+			ops = st->op - 1; /* steps done; the rest of the report is about them */
+			break;
+		}
 		step(st);
 		uint64_t tc = arch_time_ns();
 		if (invariants_check(why, sizeof(why)) != 0)
@@ -596,6 +602,9 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 	kfree(st);
 	if (total)
 		return shell_error(ctx, "stress: %u violations (%u lockdep)", total, ld);
+	if (ops < requested)
+		return shell_error(ctx, "interrupted (Ctrl-C) after %lu of %lu steps; cleaned up",
+				   (unsigned long)ops, (unsigned long)requested);
 	return 0;
 }
 SHELL_COMMAND_HELP(stress, "stress", "stress [ops=<n>] [seed=<s>]",

@@ -1,4 +1,5 @@
 /* Console commands: virt, vm create|destroy|list|run. */
+#include <vigil/console_input.h>
 #include <vigil/cpu.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
@@ -90,7 +91,7 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	};
 	if (shell_parse_opts(ctx, argc - 3, argv + 3, opts, ARRAY_SIZE(opts)))
 		return -1;
-	struct vcpu_run run = { .max_exits = exits };
+	struct vcpu_run run = { .max_exits = exits, .stop = console_interrupted };
 	if (!strcmp(guest, "normal"))
 		run.guest = GUEST_NORMAL;
 	else if (!strcmp(guest, "wild"))
@@ -105,6 +106,9 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	if (run.guest_failed)
 		return shell_error(ctx, "vm %lu: guest stopped after %lu exits: %s; vm %lu destroyed", (unsigned long)id,
 				   (unsigned long)run.exits, run.why, (unsigned long)id);
+	if (run.interrupted)
+		return shell_error(ctx, "interrupted (Ctrl-C) after %lu of %lu exits; vm %lu kept", (unsigned long)run.exits,
+				   (unsigned long)exits, (unsigned long)id);
 	shell_printf(ctx, "vm=%lu cpu=%lu exits=%lu last_exit=%s ns_per_exit=%lu hypercalls=%lu\n",
 		     (unsigned long)id, (unsigned long)cpu, (unsigned long)run.exits, vexit_name(run.last_exit),
 		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls);

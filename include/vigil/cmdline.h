@@ -38,6 +38,8 @@ struct boot_console {
 	uint32_t devices;      /* BOOT_CONSOLE_* */
 	uint32_t serial_kind;  /* enum boot_serial_kind */
 	uint64_t serial_base;  /* I/O port or MMIO physical address */
+	uint32_t from_cmdline; /* 1: console= was given (it overrides the ACPI SPCR table) */
+	uint32_t pad;
 };
 
 #define BOOT_SELFTEST_MAX 256

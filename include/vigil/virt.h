@@ -61,10 +61,13 @@ enum vexit {
 };
 const char *vexit_name(enum vexit e);
 
+#define VCPU_STOP_POLL_EXITS 256
 struct vcpu_run {
 	/* in */
 	enum guest_kind guest;
 	uint64_t max_exits;        /* stop after this many exits */
+	bool (*stop)(void);        /* optional: polled every VCPU_STOP_POLL_EXITS exits;
+				      true ends the run early (Ctrl-C on the console) */
 	/* out */
 	uint64_t exits;
 	uint64_t exit_count[VEXIT_COUNT];
@@ -72,6 +75,7 @@ struct vcpu_run {
 	uint64_t hypercalls;       /* hypercalls seen (the guest counts in rax) */
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
 	bool guest_failed;         /* stopped because the guest misbehaved */
+	bool interrupted;          /* stopped early because stop() said so */
 	char why[128];             /* when guest_failed or on error: what happened */
 };
 

@@ -33,6 +33,19 @@ class AcpiTest(unittest.TestCase):
         t = acpi.madt_entry_overrun()
         self.assertGreater(0x34 + t[0x35], len(t))
 
+    def test_spcr(self):
+        # The offsets the kernel's SPCR parser reads (drivers/acpi/spcr.c).
+        t = acpi.spcr(0x2f8)
+        h = acpi.parse_header(t)
+        self.assertEqual((h["signature"], h["length"], h["revision"]), ("SPCR", 80, 2))
+        self.assertEqual(sum(t) & 0xFF, 0)
+        self.assertEqual(t[36], 0)                                   # interface: 16550
+        space, width, _, access, addr = struct.unpack_from("<BBBBQ", t, 40)
+        self.assertEqual((space, width, access, addr), (acpi.GAS_IO, 8, 1, 0x2f8))
+        self.assertEqual(t[58], 7)                                   # 115200 baud
+        m = acpi.spcr(0xfe030000, space_id=acpi.GAS_MEMORY, bit_width=32, access_size=3)
+        self.assertEqual(struct.unpack_from("<BBBBQ", m, 40), (0, 32, 0, 3, 0xfe030000))
+
     def test_signature_length(self):
         with self.assertRaises(ValueError):
             acpi.table("TOOLONG", b"")

@@ -8,6 +8,9 @@ defined here: each scenario is in the group of its file's name, plus the
 groups its file lists in a module-level GROUPS tuple.
 """
 
+import os
+import tempfile
+
 from harness import acpi as acpi_tables
 from harness.scenario import bochs, qemu
 
@@ -88,3 +91,23 @@ PTY = qemu(smp=2, disk="usb", serial="pty", no_reboot=False)
 
 # QEMU with room for CPU hot-add: 2 CPUs present, 4 possible (QMP device_add).
 HOTPLUG = qemu(smp=2, maxcpus=4)
+
+# The console the ACPI SPCR table names (serial_console.py).  A second UART
+# writes to a file so a scenario can read what went to the other port.
+_TMP = tempfile.gettempdir()
+COM1_FILE = os.path.join(_TMP, "vigil-spcr-com1-%d.log" % os.getpid())
+COM2_FILE = os.path.join(_TMP, "vigil-spcr-com2-%d.log" % os.getpid())
+
+# The harness on COM2 (0x2f8), a file on COM1, the SPCR naming COM2.
+SPCR_COM2 = qemu(smp=1, acpi_tables=[acpi_tables.spcr(0x2f8)], args=(
+    "-global", "isa-serial.iobase=0x2f8",
+    "-chardev", "file,id=com1file,path=%s" % COM1_FILE,
+    "-device", "isa-serial,iobase=0x3f8,chardev=com1file"))
+# The harness on COM1 as usual, a file on COM2, the SPCR naming COM2.
+SPCR_COM2_FILE = qemu(smp=1, acpi_tables=[acpi_tables.spcr(0x2f8)], args=(
+    "-chardev", "file,id=com2file,path=%s" % COM2_FILE,
+    "-device", "isa-serial,iobase=0x2f8,chardev=com2file"))
+# The SPCR naming a port where nothing answers, and MMIO inside usable RAM.
+SPCR_ABSENT = qemu(smp=1, acpi_tables=[acpi_tables.spcr(0x2e8)])
+SPCR_MMIO_IN_RAM = qemu(smp=1, acpi_tables=[acpi_tables.spcr(
+    0x1000000, space_id=acpi_tables.GAS_MEMORY, bit_width=32, access_size=3)])

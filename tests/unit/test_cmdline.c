@@ -56,6 +56,7 @@ static void defaults(void **state)
 	assert_int_equal(bp.console.devices, BOOT_CONSOLE_SERIAL | BOOT_CONSOLE_FB);
 	assert_int_equal(bp.console.serial_kind, BOOT_SERIAL_IO);
 	assert_int_equal(bp.console.serial_base, 0x3f8);
+	assert_int_equal(bp.console.from_cmdline, 0);   /* the SPCR table may choose */
 	assert_int_equal(bp.maxcpus, CONFIG_MAX_CPUS);
 	assert_int_equal(bp.loglevel, 7);
 	assert_true(bp.lockdep);
@@ -104,6 +105,7 @@ static void console_values(void **state)
 	(void)state;
 	parse_expect("console=fb", NULL);
 	assert_int_equal(bp.console.devices, BOOT_CONSOLE_FB);
+	assert_int_equal(bp.console.from_cmdline, 1);   /* overrides the SPCR table */
 	parse_expect("console=serial", NULL);
 	assert_int_equal(bp.console.devices, BOOT_CONSOLE_SERIAL);
 	assert_int_equal(bp.console.serial_kind, BOOT_SERIAL_IO);

@@ -72,3 +72,21 @@ def madt_entry_overrun():
     """A duplicate MADT whose last entry claims 16 bytes with 8 left."""
     overrun = struct.pack("<BB", 0, 16) + b"\0" * 6
     return madt([lapic_entry(0, 0), overrun])
+
+
+GAS_MEMORY = 0
+GAS_IO = 1
+
+
+def spcr(address, space_id=GAS_IO, interface=0, bit_width=8, access_size=1, baud_code=7,
+         revision=2):
+    """A Serial Port Console Redirection table (Microsoft SPCR spec, revision
+    2: 80 bytes) naming a UART: interface type 0 = 16550, the base address as
+    a GAS in I/O (default) or memory space, baud code 7 = 115200, 8N1, no
+    flow control, VT100, no interrupt, no PCI device."""
+    gas = struct.pack("<BBBBQ", space_id, bit_width, 0, access_size, address)
+    body = struct.pack("<B3s", interface, b"\0" * 3) + gas
+    body += struct.pack("<BBIBBBBBB", 0, 0, 0, baud_code, 0, 1, 0, 0, 0)
+    body += struct.pack("<HHBBBIBI", 0xFFFF, 0xFFFF, 0, 0, 0, 0, 0, 0)
+    assert HEADER_LEN + len(body) == 80, len(body)
+    return table("SPCR", body, revision=revision)
