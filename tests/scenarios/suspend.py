@@ -130,7 +130,11 @@ def _degraded_boot_cpu(s, inject, mode):
     s.ok("check")
 
 
-@scenario(targets=[QEMU_4], timeout=600)
+# The injected failures make the resume warn, on purpose.
+REENABLE_WARNING = r"WARNING: virt: re-enabling on the boot CPU after resume failed"
+
+
+@scenario(targets=[QEMU_4], timeout=600, expect_reports=[REENABLE_WARNING])
 def suspend_boot_cpu_reenable_fails(s):
     """A failed re-enable on the boot CPU after a simulated resume (enable
     failure, CR4 mismatch, SVM disabled by firmware): reported, visible,
@@ -140,7 +144,7 @@ def suspend_boot_cpu_reenable_fails(s):
     _degraded_boot_cpu(s, "inject svm_disabled cpu=0", "sim")
 
 
-@scenario(targets=[QEMU_4], timeout=900)
+@scenario(targets=[QEMU_4], timeout=900, expect_reports=[REENABLE_WARNING])
 def suspend_s3_boot_cpu_reenable_fails(s):
     """The same after ACPI S3."""
     _degraded_boot_cpu(s, "inject virt_enable_fail cpu=0 count=1", "s3")
