@@ -19,11 +19,8 @@ enum cpu_state {
 struct cpu_desc {
 	uint32_t apic_id;
 	enum cpu_state state;
-	bool virt_enabled;
-	char compat[64];  /* "ok", "unchecked" or the reason it is refused */
-	/* "" or why virtualization is off although VMs exist: the boot CPU
-	 * after its re-enable on resume failed (core/virt/usage.c). */
-	char virt_degraded[64];
+	/* Subsystems keep their own per-CPU state (virtualization's is in
+	 * core/virt: virt_cpu_enabled() and friends). */
 };
 
 extern unsigned nr_possible_cpus;
