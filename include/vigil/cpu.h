@@ -1,8 +1,10 @@
 /*
  * The CPUs of the machine as the kernel sees them.  Possible CPUs come from
  * the firmware (the ACPI MADT); each has a logical number (0 = boot CPU), its
- * APIC ID and a state.  Later layers (SMP bring-up, hotplug, virtualization)
- * change the state; this table is the one place it lives.
+ * APIC ID and a state.  Later layers (SMP bring-up, hotplug) change the
+ * state; this table is the one place it lives.  What a subsystem keeps per
+ * CPU stays with that subsystem (virtualization's: core/virt, read with
+ * virt_cpu_enabled() and friends).
  */
 #ifndef VIGIL_CPU_H
 #define VIGIL_CPU_H
@@ -19,8 +21,6 @@ enum cpu_state {
 struct cpu_desc {
 	uint32_t apic_id;
 	enum cpu_state state;
-	/* Subsystems keep their own per-CPU state (virtualization's is in
-	 * core/virt: virt_cpu_enabled() and friends). */
 };
 
 extern unsigned nr_possible_cpus;
