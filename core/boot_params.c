@@ -23,7 +23,6 @@
 	.lockdep = true,               /* on in every boot the tests run */      \
 	.quiet = false,                                                          \
 	.virt = "auto",                                                          \
-	.virt_lock = "usage",                                                          \
 }
 
 static const struct boot_params defaults = BOOT_PARAMS_DEFAULTS;

@@ -2,6 +2,7 @@
 #include <vigil/cpu.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
+#include <vigil/virt.h>
 
 unsigned nr_possible_cpus;
 struct cpu_desc cpu_table[CONFIG_MAX_CPUS];
@@ -20,9 +21,6 @@ int cpu_register(uint32_t apic_id, enum cpu_state state)
 	struct cpu_desc *c = &cpu_table[nr_possible_cpus];
 	c->apic_id = apic_id;
 	c->state = state;
-	c->virt_enabled = false;
-	c->virt_degraded[0] = 0;
-	strlcpy(c->compat, "unchecked", sizeof(c->compat));
 	return (int)nr_possible_cpus++;
 }
 
@@ -60,8 +58,8 @@ static int cmd_cpus(struct shell_ctx *ctx, int argc, char **argv)
 	for (unsigned i = 0; i < nr_possible_cpus; i++) {
 		const struct cpu_desc *c = &cpu_table[i];
 		shell_printf(ctx, "cpu=%u apic=%u state=%s virt=%s compat=%s%s%s\n", i, c->apic_id,
-			     cpu_state_name(c->state), c->virt_enabled ? "on" : "off", c->compat,
-			     c->virt_degraded[0] ? " degraded=" : "", c->virt_degraded);
+			     cpu_state_name(c->state), virt_cpu_enabled(i) ? "on" : "off", virt_cpu_compat(i),
+			     virt_cpu_degraded(i)[0] ? " degraded=" : "", virt_cpu_degraded(i));
 	}
 	shell_printf(ctx, "online=%u possible=%u\n", cpu_count_in_state(CPU_ONLINE), nr_possible_cpus);
 	return 0;

@@ -38,7 +38,7 @@ void kernel_main(const struct boot_info *bi)
 	printk("vigil: %u possible CPUs, %u online; console ready\n", nr_possible_cpus,
 	       cpu_count_in_state(CPU_ONLINE));
 	virt_init();
-	cpuhp_init(); /* after virt_init: its ONLINE step needs the backend */
+	cpuhp_init(); /* after virt_init, which registers its ONLINE state for cpuhp_init to count done */
 	arch_cpu_hotplug_events_init();
 	selftest_boot(bp->selftest);
 	shell_init(console_sink, NULL);

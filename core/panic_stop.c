@@ -23,7 +23,7 @@
 #include <vigil/cpu.h>
 #include <vigil/panic.h>
 #include <vigil/printk.h>
-#include <vigil/virt.h>
+#include <vigil/emergency.h>
 
 /* How long the panicking CPU waits for the others.  An NMI is taken within
  * microseconds; the margin is for emulators whose virtual CPUs are host
@@ -49,14 +49,15 @@ static uint8_t stop_how[CONFIG_MAX_CPUS];             /* written by each stopped
 static int8_t stop_virt[CONFIG_MAX_CPUS];             /* its virt state afterwards */
 static int8_t own_virt;                               /* the owner's */
 
-/* Emergency-disable this CPU's virtualization; the hardware's answer
- * afterwards: 0 off, 1 still on, -1 no backend (or no per-CPU area: such a
- * CPU was never enabled). */
+/* Run the emergency callbacks (include/vigil/emergency.h; virtualization
+ * registers the one that leaves it).  Their worst answer: 0 off, 1 still
+ * on, -1 nothing registered acted (or no per-CPU area: such a CPU was never
+ * enabled). */
 static int disable_here(int self)
 {
 	if (self < 0)
 		return -1;
-	return virt_emergency_disable_this_cpu();
+	return emergency_callbacks_run();
 }
 
 static __noreturn void stop_this_cpu(int self, enum stop_how how)

@@ -2,31 +2,24 @@
 #include <vigil/arch.h>
 #include <vigil/check.h>
 #include <vigil/printk.h>
+#include <vigil/reboot.h>
 #include <vigil/shell.h>
-#include <vigil/virt.h>
 
 /*
- * Before the machine goes down, virtualization goes off on every CPU and
- * stays off (virt_reboot refuses every later enable): firmware and the next
- * kernel get the CPUs back with INIT, which Intel's virtualization root
- * operation blocks (SDM vol 3C, 24.8, the restrictions in that mode), and
- * must not find the enable bits (CR4 or EFER) still set by us.
+ * Before the machine goes down, every reboot notifier runs
+ * (include/vigil/reboot.h).  Virtualization's turns it off on every CPU and
+ * keeps it off: firmware and the next kernel get the CPUs back with INIT,
+ * which Intel's virtualization root operation blocks (SDM vol 3C, 24.8, the
+ * restrictions in that mode), and must not find the enable bits (CR4 or
+ * EFER) still set by us.
  */
-static void leave_virtualization(const char *who)
-{
-	int n = virt_reboot();
-	if (n < 0)
-		printk("%s: no virtualization backend, nothing to disable\n", who);
-	else
-		printk("%s: virtualization disabled on %d CPU%s\n", who, n, n == 1 ? "" : "s");
-}
 
 static int cmd_poweroff(struct shell_ctx *ctx, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1)
 		return shell_usage(ctx);
-	leave_virtualization("poweroff");
+	reboot_notify("poweroff");
 	printk("poweroff: powering off\n");
 	arch_poweroff(0);
 }
@@ -37,7 +30,7 @@ static int cmd_reboot(struct shell_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return shell_usage(ctx);
-	leave_virtualization("reboot");
+	reboot_notify("reboot");
 	printk("reboot: restarting\n");
 	arch_reboot();
 }

@@ -30,6 +30,7 @@
 #include <vigil/suspend.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
+#include <vigil/virt.h>
 
 extern struct acpi_info acpi;
 extern bool acpi_ok;
@@ -98,7 +99,7 @@ static void handle(const struct acpi_cpuhp_event *ev)
 		mark_inserted(ev->selector, true);
 		if (cpu_hot_add(ev->apic_id, &cpu, why, sizeof(why)) == 0)
 			printk("acpi-cpuhp: CPU %u (APIC ID %u) inserted: online, virtualization %s\n", cpu,
-			       ev->apic_id, cpu_table[cpu].virt_enabled ? "on" : "off (no VMs)");
+			       ev->apic_id, virt_cpu_enabled(cpu) ? "on" : "off (no VMs)");
 		else
 			printk("acpi-cpuhp: CPU (APIC ID %u) inserted: left offline: %s\n", ev->apic_id, why);
 	} else if (ev->remove) {

@@ -32,7 +32,6 @@
 #include <vigil/smp.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
-#include <vigil/virt.h>
 
 INJECT_POINT(cpuhp_online_fail, "cpuhp_online_fail", "the last ONLINE hotplug step fails on the CPU");
 
@@ -412,8 +411,7 @@ int cpu_set_present(unsigned cpu, bool present, char *why, size_t len)
 			snprintf(why, len, "CPU %u is already present (%s)", cpu, cpu_state_name(s));
 		} else {
 			cpu_table[cpu].state = CPU_OFFLINE;
-			cpu_table[cpu].virt_enabled = false;
-			strlcpy(cpu_table[cpu].compat, "unchecked", sizeof(cpu_table[cpu].compat));
+			cpu_table[cpu].present_gen++;
 			r = 0;
 		}
 	} else if (s == CPU_ONLINE || s == CPU_ABSENT) {
@@ -542,16 +540,24 @@ int cpuhp_setup_starting_state(const char *name, cpuhp_startup_fn startup, cpuhp
 	return id;
 }
 
-/* ---- the static states ---- */
-
-static int virt_online_step(unsigned cpu, char *why, size_t len)
+/* Registered without calling on the CPUs online now: the caller set them
+ * up itself (or it runs before cpuhp_init, which counts every state done on
+ * the CPUs up at boot).  Linux's cpuhp_setup_state_nocalls(). */
+int cpuhp_setup_state_nocalls(const char *name, cpuhp_startup_fn startup, cpuhp_teardown_fn teardown)
 {
-	return virt_cpu_online(cpu, why, len);
-}
-
-static void virt_offline_step(unsigned cpu)
-{
-	virt_cpu_offline(cpu);
+	bool ready = cpuhp_ready;
+	if (ready)
+		cpus_read_lock();
+	mutex_lock(&cpuhp_mutex);
+	int id = add_step(name, CPUHP_ONLINE, startup, teardown);
+	if (id >= 0 && ready)
+		for (unsigned c = 0; c < nr_possible_cpus; c++)
+			if (cpu_is_online(c))
+				cpus[c].done |= 1u << id;
+	mutex_unlock(&cpuhp_mutex);
+	if (ready)
+		cpus_read_unlock();
+	return id;
 }
 
 const char *cpuhp_state_name(unsigned cpu)
@@ -563,10 +569,6 @@ const char *cpuhp_state_name(unsigned cpu)
 
 void cpuhp_init(void)
 {
-	/* The virtualization callbacks live in the ONLINE section (docs/design.md
-	 * section 4): online = compatibility check + enable under usage_lock
-	 * when the count is up; a failure vetoes the online. */
-	add_step("virt:online", CPUHP_ONLINE, virt_online_step, virt_offline_step);
 	/* CPUs already up at boot have been through all of it (the boot path
 	 * ran the equivalent steps): mark them so and start their threads. */
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {

@@ -6,8 +6,9 @@
  * (virt_get holds cpus_read_lock around it) waits in the first cpu_down for
  * that enable to finish, as every hotplug writer does.
  *
- * Syscore callbacks run on the boot CPU with interrupts off and every other
- * CPU offline; nothing can hold usage_lock there (its holders hold
+ * Syscore callbacks (include/vigil/syscore.h; virtualization registers
+ * its own) run on the boot CPU with interrupts off and every other CPU
+ * offline; nothing can hold usage_lock there (its holders hold
  * cpus_read_lock too, which the offlining excluded), which
  * virt_syscore_suspend asserts.
  */
@@ -21,20 +22,9 @@
 #include <vigil/sched.h>
 #include <vigil/string.h>
 #include <vigil/suspend.h>
+#include <vigil/syscore.h>
 #include <vigil/task.h>
-#include <vigil/virt.h>
 #include "freezer_internal.h"
-
-struct syscore_ops {
-	const char *name;
-	void (*suspend)(void);
-	void (*resume)(void);
-};
-
-/* In suspend order; resume runs them backwards. */
-static const struct syscore_ops syscore[] = {
-	{ "virt", virt_syscore_suspend, virt_syscore_resume },
-};
 
 static DEFINE_MUTEX(pm_mutex);
 static unsigned long cycles;
@@ -133,8 +123,7 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 	}
 
 	unsigned long flags = arch_irq_save();
-	for (unsigned i = 0; i < ARRAY_SIZE(syscore); i++)
-		syscore[i].suspend();
+	syscore_suspend();
 	uint64_t t1 = arch_time_ns();
 	t->suspend_ns = t1 - t0;
 	int r = 0;
@@ -151,14 +140,13 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 	}
 	uint64_t t2 = arch_time_ns();
 	t->asleep_ns = t2 - t1;
-	for (unsigned i = ARRAY_SIZE(syscore); i-- > 0;)
-		syscore[i].resume();
+	syscore_resume();
 	arch_irq_restore(flags);
 
 	/* The boot CPU first: its failed re-enable happened first, and no
 	 * hotplug reports it as it does an AP's. */
 	char late[200] = "";
-	virt_degraded_report(late, sizeof(late));
+	syscore_resume_problem(late, sizeof(late));
 	online_again(was, late, sizeof(late));
 	kfree(was);
 	thaw_tasks();

@@ -11,27 +11,37 @@
  * One known exception, reported as degraded rather than violated: the boot
  * CPU after its re-enable on resume failed (no hotplug can veto it as it
  * does an AP's), off while VMs exist, with the reason kept in
- * cpu_table[].virt_degraded until an enable there succeeds (`virt retry`,
- * the next resume) or the count drops to 0.
+ * virt_cpus[].degraded until an enable there succeeds (`virt retry`, the
+ * next resume) or the count drops to 0.
  *
  * Why not vm_list_lock for the count: notifiers that run under the hotplug
  * lock take vm_list_lock (Linux's kvmclock cpufreq notifier), so enabling
  * under vm_list_lock would order vm_list_lock -> cpus_read_lock against
  * cpus_read_lock -> vm_list_lock: a deadlock once a hotplug writer waits.
- * virt_lock=vmlist keeps that old design for one selftest, where lockdep
- * must report the cycle (core/virt/virt_selftest.c).
+ * The virt_lock_order self-test replays that old design with its own locks
+ * (core/virt/lock_order_replay.c) and expects lockdep to report the cycle.
+ *
+ * Virtualization owns its life cycle (docs/design.md section 4): virt_init
+ * registers its hotplug state, syscore suspend/resume, reboot notifier and
+ * emergency callback through the interfaces those subsystems offer to any
+ * user (include/vigil/cpuhp.h, syscore.h, reboot.h, emergency.h); none of
+ * them names virtualization.
  */
 #include <vigil/arch.h>
 #include <vigil/check.h>
 #include <vigil/cmdline.h>
 #include <vigil/cpu.h>
+#include <vigil/cpuhp.h>
 #include <vigil/cpuhp_lock.h>
+#include <vigil/emergency.h>
 #include <vigil/inject.h>
 #include <vigil/mm.h>
 #include <vigil/mutex.h>
 #include <vigil/printk.h>
+#include <vigil/reboot.h>
 #include <vigil/smp.h>
 #include <vigil/string.h>
+#include <vigil/syscore.h>
 #include <vigil/virt.h>
 #include "virt_internal.h"
 
@@ -44,7 +54,7 @@ static struct virt_compat boot_compat;
 DEFINE_MUTEX(usage_lock);
 static unsigned usage_count;
 static volatile bool rebooting;
-bool virt_old_lock_design;
+struct virt_cpu virt_cpus[CONFIG_MAX_CPUS];
 /* The CPU whose re-enable on resume failed, or -1 (see above).  Written
  * under the count lock, or by syscore resume where nobody can hold it. */
 static int degraded_cpu = -1;
@@ -62,9 +72,10 @@ static void snapshot_this_cpu(struct virt_compat *c)
 /* A reason as one console token (the `cpus` reply has no spaces in values). */
 static void set_compat_token(unsigned cpu, const char *reason)
 {
-	char *d = cpu_table[cpu].compat;
-	size_t n = sizeof(cpu_table[cpu].compat);
+	char *d = virt_cpus[cpu].compat;
+	size_t n = sizeof(virt_cpus[cpu].compat);
 	strlcpy(d, reason, n);
+	virt_cpus[cpu].compat_gen = cpu_table[cpu].present_gen;
 	for (; *d; d++)
 		if (*d == ' ')
 			*d = '_';
@@ -87,13 +98,13 @@ int virt_check_this_cpu(char *why, size_t len)
 static void set_degraded(int cpu, const char *why)
 {
 	if (degraded_cpu >= 0)
-		cpu_table[degraded_cpu].virt_degraded[0] = 0;
+		virt_cpus[degraded_cpu].degraded[0] = 0;
 	degraded_cpu = cpu;
 	if (cpu < 0)
 		return;
 	strlcpy(degraded_why, why, sizeof(degraded_why));
-	char *d = cpu_table[cpu].virt_degraded;
-	strlcpy(d, why, sizeof(cpu_table[cpu].virt_degraded));
+	char *d = virt_cpus[cpu].degraded;
+	strlcpy(d, why, sizeof(virt_cpus[cpu].degraded));
 	for (; *d; d++)
 		if (*d == ' ')
 			*d = '_';
@@ -105,7 +116,7 @@ static void set_degraded(int cpu, const char *why)
 static int enable_this_cpu(char *why, size_t len)
 {
 	unsigned cpu = smp_processor_id();
-	if (cpu_table[cpu].virt_enabled)
+	if (virt_cpus[cpu].enabled)
 		return 0;
 	if (rebooting) {
 		snprintf(why, len, "the system is rebooting");
@@ -126,7 +137,7 @@ static int enable_this_cpu(char *why, size_t len)
 	}
 	if (ops->enable(why, len) != 0)
 		return -1;
-	cpu_table[cpu].virt_enabled = true;
+	virt_cpus[cpu].enabled = true;
 	if (degraded_cpu == (int)cpu)
 		set_degraded(-1, NULL);
 	return 0;
@@ -135,10 +146,10 @@ static int enable_this_cpu(char *why, size_t len)
 static void disable_this_cpu(void)
 {
 	unsigned cpu = smp_processor_id();
-	if (!cpu_table[cpu].virt_enabled)
+	if (!virt_cpus[cpu].enabled)
 		return;
 	ops->disable();
-	cpu_table[cpu].virt_enabled = false;
+	virt_cpus[cpu].enabled = false;
 }
 
 /* ---- all online CPUs ---- */
@@ -162,7 +173,7 @@ static void disable_ipi(void *arg)
 	disable_this_cpu();
 }
 
-/* usage_lock (or the old design's lock) and cpus_read_lock are held. */
+/* usage_lock and cpus_read_lock are held. */
 static int enable_all(char *why, size_t len)
 {
 	struct fanout f = { .failed = -1 };
@@ -192,11 +203,6 @@ static int enable_all(char *why, size_t len)
 static void disable_all(void)
 {
 	on_each_cpu(disable_ipi, NULL, true);
-}
-
-static struct mutex *count_lock(void)
-{
-	return virt_old_lock_design ? &vm_list_lock : &usage_lock;
 }
 
 /* The count's 0 -> 1 transition; the caller holds cpus_read_lock and the
@@ -235,9 +241,9 @@ void virt_put_locked(void)
 int virt_get(char *why, size_t len)
 {
 	cpus_read_lock();
-	mutex_lock(count_lock());
+	mutex_lock(&usage_lock);
 	int r = virt_get_locked(why, len);
-	mutex_unlock(count_lock());
+	mutex_unlock(&usage_lock);
 	cpus_read_unlock();
 	return r;
 }
@@ -245,9 +251,9 @@ int virt_get(char *why, size_t len)
 void virt_put(void)
 {
 	cpus_read_lock();
-	mutex_lock(count_lock());
+	mutex_lock(&usage_lock);
 	virt_put_locked();
-	mutex_unlock(count_lock());
+	mutex_unlock(&usage_lock);
 	cpus_read_unlock();
 }
 
@@ -277,7 +283,7 @@ int virt_cpu_online(unsigned cpu, char *why, size_t len)
 {
 	if (!ops)
 		return 0;
-	mutex_lock(count_lock());
+	mutex_lock(&usage_lock);
 	int r = 0;
 	preempt_disable();
 	if (smp_processor_id() != cpu)
@@ -287,7 +293,7 @@ int virt_cpu_online(unsigned cpu, char *why, size_t len)
 	else
 		virt_check_this_cpu(why, len); /* refresh compat= for `cpus`; not a veto */
 	preempt_enable();
-	mutex_unlock(count_lock());
+	mutex_unlock(&usage_lock);
 	return r;
 }
 
@@ -296,12 +302,12 @@ void virt_cpu_offline(unsigned cpu)
 	(void)cpu;
 	if (!ops)
 		return;
-	mutex_lock(count_lock());
+	mutex_lock(&usage_lock);
 	preempt_disable();
 	if (usage_count)
 		disable_this_cpu();
 	preempt_enable();
-	mutex_unlock(count_lock());
+	mutex_unlock(&usage_lock);
 }
 
 void virt_syscore_suspend(void)
@@ -358,7 +364,7 @@ int virt_retry(char *why, size_t len)
 	struct retry t = { "" };
 	int r = 0;
 	cpus_read_lock();
-	mutex_lock(count_lock());
+	mutex_lock(&usage_lock);
 	int cpu = degraded_cpu;
 	if (cpu < 0) {
 		snprintf(why, len, "no CPU is degraded: nothing to retry");
@@ -372,7 +378,7 @@ int virt_retry(char *why, size_t len)
 	} else {
 		printk("virt: CPU %d has virtualization on again\n", cpu);
 	}
-	mutex_unlock(count_lock());
+	mutex_unlock(&usage_lock);
 	cpus_read_unlock();
 	return r;
 }
@@ -388,7 +394,7 @@ static void reboot_disable_ipi(void *arg)
 {
 	struct reboot_tally *t = arg;
 	unsigned cpu = smp_processor_id();
-	t->was_on[cpu] = cpu_table[cpu].virt_enabled;
+	t->was_on[cpu] = virt_cpus[cpu].enabled;
 	disable_this_cpu();
 	t->still_on[cpu] = ops->hw_enabled();
 }
@@ -412,7 +418,7 @@ static bool reboot_lock(void)
 			return false;
 		arch_cpu_relax();
 	}
-	while (!mutex_trylock(count_lock())) {
+	while (!mutex_trylock(&usage_lock)) {
 		if (arch_time_ns() >= deadline) {
 			cpus_read_unlock();
 			return false;
@@ -440,7 +446,7 @@ int virt_reboot(void)
 	memset(&t, 0, sizeof(t));
 	on_each_cpu(reboot_disable_ipi, &t, true);
 	if (locked) {
-		mutex_unlock(count_lock());
+		mutex_unlock(&usage_lock);
 		cpus_read_unlock();
 	}
 	int disabled = 0;
@@ -459,8 +465,54 @@ int virt_emergency_disable_this_cpu(void)
 		return -1;
 	if (o->emergency_disable)
 		o->emergency_disable();
-	cpu_table[smp_processor_id()].virt_enabled = false;
+	virt_cpus[smp_processor_id()].enabled = false;
 	return o->hw_enabled() ? 1 : 0;
+}
+
+/* ---- registration with the subsystems that drive the life cycle ---- */
+
+/* `poweroff` and `reboot`: the lines the console and scenarios read. */
+static void reboot_notify_virt(const char *action)
+{
+	int n = virt_reboot();
+	if (n < 0)
+		printk("%s: no virtualization backend, nothing to disable\n", action);
+	else
+		printk("%s: virtualization disabled on %d CPU%s\n", action, n, n == 1 ? "" : "s");
+}
+
+static struct syscore_ops virt_syscore_ops = {
+	.name = "virt",
+	.suspend = virt_syscore_suspend,
+	.resume = virt_syscore_resume,
+	.resume_problem = virt_degraded_report,
+};
+
+static struct reboot_notifier virt_reboot_notifier = {
+	.name = "virt",
+	.notify = reboot_notify_virt,
+};
+
+int virt_hotplug_state = -1;
+
+/* Once per boot, with or without a backend (each callback checks `ops`):
+ * the reboot line then says "nothing to disable", and the hotplug state
+ * keeps compat= current.  virt_init runs before cpuhp_init, so the ONLINE
+ * state is registered without calls: cpuhp_init counts it done on the CPUs
+ * up at boot, which virt_init checks itself. */
+static void register_lifecycle(void)
+{
+	static bool registered;
+	if (registered)
+		return;
+	registered = true;
+	virt_hotplug_state = cpuhp_setup_state_nocalls("virt:online", virt_cpu_online, virt_cpu_offline);
+	if (virt_hotplug_state < 0)
+		printk("virt: no free hotplug state: CPUs coming online will not be enabled\n");
+	register_syscore_ops(&virt_syscore_ops);
+	register_reboot_notifier(&virt_reboot_notifier);
+	if (register_emergency_callback(virt_emergency_disable_this_cpu) != 0)
+		printk("virt: no free emergency callback slot: a panic will not leave virtualization\n");
 }
 
 /* ---- boot ---- */
@@ -476,12 +528,13 @@ static void check_ipi(void *arg)
 void virt_init(void)
 {
 	const struct boot_params *bp = boot_params();
-	virt_old_lock_design = !strcmp(bp->virt_lock, "vmlist");
+	memset(virt_cpus, 0, sizeof(virt_cpus));
+	register_lifecycle();
 	ops = arch_virt_ops(bp->virt, unavailable, sizeof(unavailable));
 	if (!ops) {
 		printk("virt: unavailable: %s\n", unavailable);
 		for (unsigned c = 0; c < nr_possible_cpus; c++)
-			strlcpy(cpu_table[c].compat, "n/a", sizeof(cpu_table[c].compat));
+			strlcpy(virt_cpus[c].compat, "n/a", sizeof(virt_cpus[c].compat));
 		return;
 	}
 	unavailable[0] = 0;
@@ -497,8 +550,7 @@ void virt_init(void)
 	preempt_disable();
 	snapshot_this_cpu(&boot_compat);
 	preempt_enable();
-	printk("virt: %s, %u compatibility fields%s\n", ops->name, boot_compat.n,
-	       virt_old_lock_design ? "; usage count under vm_list_lock (old design)" : "");
+	printk("virt: %s, %u compatibility fields\n", ops->name, boot_compat.n);
 	on_each_cpu(check_ipi, NULL, true);
 }
 
@@ -518,7 +570,7 @@ static int usage_invariant(char *why, size_t len)
 {
 	if (!ops) {
 		for (unsigned c = 0; c < nr_possible_cpus; c++)
-			if (cpu_table[c].virt_enabled) {
+			if (virt_cpus[c].enabled) {
 				snprintf(why, len, "cpu %u enabled without a backend", c);
 				return -1;
 			}
@@ -531,7 +583,7 @@ static int usage_invariant(char *why, size_t len)
 	memset(s, 0, sizeof(*s));
 	int r = 0;
 	cpus_read_lock();
-	mutex_lock(count_lock());
+	mutex_lock(&usage_lock);
 	if (on_each_cpu(read_hw_ipi, s, true) != 0) {
 		snprintf(why, len, "could not read every CPU's hardware");
 		r = -1;
@@ -540,9 +592,9 @@ static int usage_invariant(char *why, size_t len)
 	int noted = -1;
 	for (unsigned c = 0; c < nr_possible_cpus && !r; c++) {
 		bool online = cpu_is_online(c);
-		bool en = cpu_table[c].virt_enabled;
+		bool en = virt_cpus[c].enabled;
 		if (online && want && !en && !s->hw[c] && degraded_cpu == (int)c && c == 0 &&
-		    cpu_table[c].virt_degraded[0]) {
+		    virt_cpus[c].degraded[0]) {
 			noted = (int)c; /* the known degraded state: reported, not violated */
 		} else if (online && en != want) {
 			snprintf(why, len, "cpu %u: enabled=%d but usage_count=%u", c, en, usage_count);
@@ -558,25 +610,23 @@ static int usage_invariant(char *why, size_t len)
 	}
 	if (!r && degraded_cpu >= 0 && noted != degraded_cpu) {
 		snprintf(why, len, "cpu %d marked degraded (%s) but enabled=%d usage_count=%u", degraded_cpu,
-			 cpu_table[degraded_cpu].virt_degraded, cpu_table[degraded_cpu].virt_enabled, usage_count);
+			 virt_cpus[degraded_cpu].degraded, virt_cpus[degraded_cpu].enabled, usage_count);
 		r = -1;
 	}
 	if (!r && noted >= 0) {
-		snprintf(why, len, "cpu=%d reason=%s", noted, cpu_table[noted].virt_degraded);
+		snprintf(why, len, "cpu=%d reason=%s", noted, virt_cpus[noted].degraded);
 		r = 1;
 	}
-	mutex_unlock(count_lock());
+	mutex_unlock(&usage_lock);
 	cpus_read_unlock();
 	return r;
 }
 INVARIANT(virt_usage, usage_invariant);
 
-BOOT_PARAM_CHOICE(virt_lock, "virt_lock", virt_lock, "usage|vmlist");
-
 /* ---- for the benchmarks (virt_bench.c) ---- */
 
 /* The per-CPU steps of a transition on their own, on the current CPU; the
- * caller holds virt_count_lock() with preemption off. */
+ * caller holds virt_count_lock() (usage_lock) with preemption off. */
 int virt_enable_this_cpu(char *why, size_t len)
 {
 	return enable_this_cpu(why, len);
@@ -589,5 +639,28 @@ void virt_disable_this_cpu(void)
 
 struct mutex *virt_count_lock(void)
 {
-	return count_lock();
+	return &usage_lock;
+}
+
+/* ---- per-CPU state, for `cpus`, `virt` and `vm run` ---- */
+
+bool virt_cpu_enabled(unsigned cpu)
+{
+	return cpu < CONFIG_MAX_CPUS && __atomic_load_n(&virt_cpus[cpu].enabled, __ATOMIC_RELAXED);
+}
+
+const char *virt_cpu_compat(unsigned cpu)
+{
+	/* A verdict about a CPU since removed and added again is about another
+	 * chip: unchecked until virt's ONLINE step checks the new one. */
+	if (cpu >= CONFIG_MAX_CPUS || !virt_cpus[cpu].compat[0])
+		return "unchecked";
+	if (virt_cpus[cpu].compat_gen != cpu_table[cpu].present_gen && strcmp(virt_cpus[cpu].compat, "n/a"))
+		return "unchecked";
+	return virt_cpus[cpu].compat;
+}
+
+const char *virt_cpu_degraded(unsigned cpu)
+{
+	return cpu < CONFIG_MAX_CPUS ? virt_cpus[cpu].degraded : "";
 }

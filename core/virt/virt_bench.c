@@ -69,7 +69,7 @@ static unsigned per_cpu(const char *name, uint64_t *samples, unsigned max, bool 
 	const char *no = refusal();
 	preempt_disable();
 	unsigned cpu = smp_processor_id();
-	if (!no && cpu_table[cpu].virt_enabled)
+	if (!no && virt_cpu_enabled(cpu))
 		no = "virtualization is on on this CPU with a usage count of 0";
 	if (no)
 		printk("bench: %s: refused: %s\n", name, no);
@@ -108,7 +108,7 @@ static unsigned bench_virt_disable(uint64_t *samples, unsigned max)
 }
 BENCH(virt_disable, "ns", bench_virt_disable);
 
-/* Changes nothing but cpu_table[cpu].compat, to what it already says;
+/* Changes nothing but virt_cpus[cpu].compat, to what it already says;
  * under the count lock, where the enable paths write it too. */
 static unsigned bench_virt_compat(uint64_t *samples, unsigned max)
 {

@@ -32,12 +32,12 @@ static void format_cpu_list(char *buf, size_t len, bool (*pred)(unsigned cpu))
 
 static bool cpu_virt_on(unsigned cpu)
 {
-	return cpu_table[cpu].virt_enabled;
+	return virt_cpu_enabled(cpu);
 }
 
 static bool cpu_virt_degraded(unsigned cpu)
 {
-	return cpu_table[cpu].virt_degraded[0] != 0;
+	return virt_cpu_degraded(cpu)[0] != 0;
 }
 
 static int cmd_virt(struct shell_ctx *ctx, int argc, char **argv)

@@ -1,18 +1,51 @@
 /* Shared between the files of core/virt/ only. */
 #ifndef CORE_VIRT_INTERNAL_H
 #define CORE_VIRT_INTERNAL_H
+#include <vigil/config.h>
 #include <vigil/mutex.h>
 #include <vigil/virt.h>
 extern struct mutex vm_list_lock;
 extern struct mutex usage_lock;
-extern bool virt_old_lock_design;
+
+/* Per-CPU state (virt_cpu_enabled() & co. read it).  Written on the CPU
+ * concerned under usage_lock, or by syscore/emergency code that runs
+ * alone; zeroed by virt_init. */
+struct virt_cpu {
+	bool enabled;
+	char compat[64];     /* "" until checked (read as "unchecked") */
+	unsigned compat_gen; /* cpu_table[].present_gen when compat was set */
+	char degraded[64];   /* "" or why: the boot CPU after a failed re-enable */
+};
+extern struct virt_cpu virt_cpus[CONFIG_MAX_CPUS];
+
+/* The life-cycle callbacks virt_init registers (usage.c); declared here for
+ * the host tests, which also call them directly. */
+extern int virt_hotplug_state;   /* the "virt:online" hotplug state, or -1 */
+int virt_cpu_online(unsigned cpu, char *why, size_t len); /* on cpu, its hotplug thread */
+void virt_cpu_offline(unsigned cpu);                        /* on cpu */
+void virt_syscore_suspend(void);                            /* boot CPU, irqs off */
+void virt_syscore_resume(void);                             /* boot CPU, irqs off */
+/* Shutdown/reboot: waits (bounded, 5 s) for an enable under way, latches
+ * `rebooting` so that every later enable is refused ("the system is
+ * rebooting"), then disables on every online CPU.  Returns on how many CPUs
+ * it was on, -1 without a backend.  Sleeping context. */
+int virt_reboot(void);
+/* NMI/panic context, any CPU: leave virtualization at any cost; no locks, no
+ * printk.  Returns what the hardware says afterwards: 0 off, 1 still on,
+ * -1 no backend. */
+int virt_emergency_disable_this_cpu(void);
+/* The old lock design (count under the VM-list lock, taken outside the
+ * hotplug lock) replayed with its own locks, then a notifier that takes
+ * that lock under cpus_read_lock: lockdep must report the cycle
+ * (lock_order_replay.c). */
+void virt_replay_old_lock_design(void);
 int virt_get_locked(char *why, size_t len);
 void virt_put_locked(void);
 const struct virt_ops *virt_ops_current(void);
 struct vm;
 void vm_for_each(void (*fn)(const struct vm *vm, void *arg), void *arg);
-/* For the benchmarks: the lock that protects the count (usage_lock, or
- * vm_list_lock in the old design), and one CPU's enable (compatibility
+/* For the benchmarks: the lock that protects the count (usage_lock), and
+ * one CPU's enable (compatibility
  * check included) and disable, run on the current CPU with that lock held
  * and preemption off. */
 struct mutex *virt_count_lock(void);

@@ -1,8 +1,7 @@
 /*
  * VMs: a usage reference, nested paging, one memory slot holding the test
  * guest, and runs of that guest on a chosen CPU.  The VM list has its own
- * lock, never held around enabling (see usage.c) -- except in the old
- * design (virt_lock=vmlist), kept for the lockdep selftest.
+ * lock, never held around enabling (see usage.c and docs/locking.md).
  */
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
@@ -81,19 +80,7 @@ int vm_create(unsigned *id, char *why, size_t len)
 		snprintf(why, len, "out of memory");
 		return -1;
 	}
-	int r;
-	if (virt_old_lock_design) {
-		/* Old design: the VM-list lock protects the count and is held
-		 * across enabling, outside the CPU-hotplug lock. */
-		mutex_lock(&vm_list_lock);
-		cpus_read_lock();
-		r = virt_get_locked(why, len);
-		cpus_read_unlock();
-		mutex_unlock(&vm_list_lock);
-	} else {
-		r = virt_get(why, len);
-	}
-	if (r != 0) {
+	if (virt_get(why, len) != 0) {
 		kfree(vm);
 		return -1;
 	}
@@ -111,19 +98,6 @@ int vm_create(unsigned *id, char *why, size_t len)
 	mutex_unlock(&vm_list_lock);
 	*id = vm->id;
 	return 0;
-}
-
-static void put_after_destroy(void)
-{
-	if (virt_old_lock_design) {
-		mutex_lock(&vm_list_lock);
-		cpus_read_lock();
-		virt_put_locked();
-		cpus_read_unlock();
-		mutex_unlock(&vm_list_lock);
-	} else {
-		virt_put();
-	}
 }
 
 int vm_destroy(unsigned id, char *why, size_t len)
@@ -149,7 +123,7 @@ int vm_destroy(unsigned id, char *why, size_t len)
 	mutex_unlock(&vm_list_lock);
 	free_vm_memory(vm);
 	kfree(vm);
-	put_after_destroy();
+	virt_put();
 	return 0;
 }
 
@@ -194,10 +168,10 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 	} else {
 		int old_bound = sched_pin_current(cpu);
 		preempt_disable();
-		if (smp_processor_id() != cpu || !cpu_table[cpu].virt_enabled) {
-			if (cpu_table[cpu].virt_degraded[0])
+		if (smp_processor_id() != cpu || !virt_cpu_enabled(cpu)) {
+			if (virt_cpu_degraded(cpu)[0])
 				snprintf(why, len, "cpu %u: virtualization is off there since its re-enable on resume "
-					 "failed (%s); try 'virt retry'", cpu, cpu_table[cpu].virt_degraded);
+					 "failed (%s); try 'virt retry'", cpu, virt_cpu_degraded(cpu));
 			else
 				snprintf(why, len, "cpu %u: virtualization is not enabled there", cpu);
 			r = -1;

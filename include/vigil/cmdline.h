@@ -52,9 +52,8 @@ struct boot_params {
 	uint32_t smp_progress_ms;      /* smp_progress_ms=: period of the bring-up progress line */
 	bool lockdep;                  /* lockdep=on|off; default on */
 	bool quiet;                    /* quiet: fewer boot messages */
-	char virt_lock[8];             /* virt_lock=usage (default) | vmlist: which lock protects
-					  the virtualization usage count (vmlist: the old design,
-					  kept so lockdep can be seen catching its cycle) */
+	char virt_lock[1];             /* virt_lock= was removed: every value is refused with an
+					  error naming the virt_lock_order self-test */
 	char virt[8];                  /* virt=: "auto" (default), "off", or a backend name;
 					  registered by the architecture, which knows the names */
 	char selftest[BOOT_SELFTEST_MAX]; /* selftest=all|<name>[,<name>...]; "" = none */

@@ -1,8 +1,10 @@
 /*
  * The CPUs of the machine as the kernel sees them.  Possible CPUs come from
  * the firmware (the ACPI MADT); each has a logical number (0 = boot CPU), its
- * APIC ID and a state.  Later layers (SMP bring-up, hotplug, virtualization)
- * change the state; this table is the one place it lives.
+ * APIC ID and a state.  Later layers (SMP bring-up, hotplug) change the
+ * state; this table is the one place it lives.  What a subsystem keeps per
+ * CPU stays with that subsystem (virtualization's: core/virt, read with
+ * virt_cpu_enabled() and friends).
  */
 #ifndef VIGIL_CPU_H
 #define VIGIL_CPU_H
@@ -19,11 +21,9 @@ enum cpu_state {
 struct cpu_desc {
 	uint32_t apic_id;
 	enum cpu_state state;
-	bool virt_enabled;
-	char compat[64];  /* "ok", "unchecked" or the reason it is refused */
-	/* "" or why virtualization is off although VMs exist: the boot CPU
-	 * after its re-enable on resume failed (core/virt/usage.c). */
-	char virt_degraded[64];
+	/* Counts the times this CPU became present (hot-add): what a subsystem
+	 * learnt about the CPU under an older count is about another chip. */
+	unsigned present_gen;
 };
 
 extern unsigned nr_possible_cpus;

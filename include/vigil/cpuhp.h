@@ -41,6 +41,11 @@ int cpuhp_setup_state(const char *name, cpuhp_startup_fn startup, cpuhp_teardown
 /* The same in the STARTING section (interrupts off on the target CPU;
  * cannot fail).  For self-tests and arch code. */
 int cpuhp_setup_starting_state(const char *name, cpuhp_startup_fn startup, cpuhp_teardown_fn teardown);
+/* The same without running the startup now: the caller has set up the CPUs
+ * online already, or registers before cpuhp_init() (which counts every
+ * state done on the CPUs up at boot).  Sleeping context.  Returns the
+ * state's id (>= 0), or -1 when every state is in use. */
+int cpuhp_setup_state_nocalls(const char *name, cpuhp_startup_fn startup, cpuhp_teardown_fn teardown);
 /* Unregister: its teardown runs on every online CPU first. */
 void cpuhp_remove_state(int id);
 

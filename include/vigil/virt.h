@@ -176,29 +176,25 @@ void virt_put(void);
 unsigned virt_usage_count(void);
 const char *virt_backend_name(void);            /* NULL when unavailable */
 const char *virt_unavailable_reason(void);
-/* Hotplug and power callbacks (sleeping context unless stated). */
-int virt_cpu_online(unsigned cpu, char *why, size_t len); /* on cpu, its hotplug thread */
-void virt_cpu_offline(unsigned cpu);                        /* on cpu */
-void virt_syscore_suspend(void);                            /* boot CPU, irqs off */
-void virt_syscore_resume(void);                             /* boot CPU, irqs off */
-/* When the boot CPU's re-enable on resume failed and VMs still exist, it is
- * degraded: off, with the reason in cpu_table[].virt_degraded, until an
+/* Per-CPU state, owned by core/virt (not the generic cpu_desc): whether
+ * virtualization is on there, the compatibility verdict ("ok",
+ * "unchecked", "n/a" or the reason it is refused, one token), and "" or
+ * why it is degraded (below). */
+bool virt_cpu_enabled(unsigned cpu);
+const char *virt_cpu_compat(unsigned cpu);
+const char *virt_cpu_degraded(unsigned cpu);
+/* virt_init registers the life-cycle callbacks (hotplug state
+ * "virt:online", syscore ops, reboot notifier, emergency callback) with the
+ * subsystems that run them; they are declared in core/virt/virt_internal.h.
+ * When the boot CPU's re-enable on resume failed and VMs still exist, it is
+ * degraded: off, with the reason in virt_cpu_degraded(), until an
  * enable there succeeds.  virt_degraded_report: true and the message for a
  * reply, or false.  virt_retry: enable there now; 0, or -1 with why (none
  * degraded, or it failed again). */
 bool virt_degraded_report(char *why, size_t len);
 int virt_retry(char *why, size_t len);
-/* Shutdown/reboot: waits (bounded, 5 s) for an enable under way, latches
- * `rebooting` so that every later enable is refused ("the system is
- * rebooting"), then disables on every online CPU.  Returns on how many CPUs
- * it was on, -1 without a backend.  Sleeping context. */
-int virt_reboot(void);
-/* NMI/panic context, any CPU: leave virtualization at any cost; no locks, no
- * printk.  Returns what the hardware says afterwards: 0 off, 1 still on,
- * -1 no backend. */
-int virt_emergency_disable_this_cpu(void);
 int virt_compat_compare(const struct virt_compat *boot, const struct virt_compat *cpu, char *why, size_t len);
-/* Check this CPU against the boot CPU (fills cpu_table[cpu].compat). */
+/* Check this CPU against the boot CPU (sets virt_cpu_compat(cpu)). */
 int virt_check_this_cpu(char *why, size_t len);
 
 /* VMs (core/virt/vm.c). */

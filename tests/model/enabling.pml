@@ -19,12 +19,15 @@
  *     virt_check_this_cpu           fault injection are one nondeterministic
  *                                   "this CPU fails" (at most MAX_FAILURES)
  *     virt_cpu_online,              virt_cpu_online()/virt_cpu_offline(): the
- *     virt_cpu_offline              ONLINE-section callback under usage_lock;
+ *     virt_cpu_offline              ONLINE-section callback ("virt:online",
+ *                                   registered by virt_init) under usage_lock;
  *                                   its enable runs with preemption off but
  *                                   interrupts on, so it is two steps
  *     virt_syscore_suspend/resume   suspend(): one atomic block (boot CPU,
- *                                   interrupts off, every other CPU offline)
- *     virt_reboot, reboot_lock      rebooter(): latches `rebooting` under both
+ *                                   interrupts off, every other CPU offline;
+ *                                   run by syscore_suspend/syscore_resume)
+ *     virt_reboot, reboot_lock      rebooter(): (the reboot notifier, run by
+ *                                   reboot_notify) latches `rebooting` under both
  *                                   locks, disables every online CPU
  *     usage_invariant (`check`)     the monitor process below
  *   core/virt/vm.c      vm_create, vm_destroy: user() (the VM-list insert and
@@ -73,9 +76,11 @@
  *   BROKEN_COUNT_UNLOCKED   virt_get/virt_put touch the count without usage_lock
  *   BROKEN_NO_FREEZE        suspend does not freeze the VM threads
  *   BROKEN_REBOOT_UNLOCKED  virt_reboot latches and disables without the locks
- *   OLD_VMLIST_DESIGN       virt_lock=vmlist: the count under vm_list_lock,
- *                           taken outside cpus_read_lock (vm_create's old path)
- *                           and by the hotplug callbacks (count_lock())
+ *   OLD_VMLIST_DESIGN       the old design (replayed by the virt_lock_order
+ *                           self-test, core/virt/lock_order_replay.c; not in
+ *                           the production path): the count under
+ *                           vm_list_lock, taken outside cpus_read_lock
+ *                           (vm_create's old path) and by the hotplug callbacks
  *   OLD_NOTIFIER_ONLY       with OLD_VMLIST_DESIGN: the hotplug callbacks take
  *                           no VM-list lock, so only the notifier closes the
  *                           cycle

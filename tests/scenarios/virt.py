@@ -174,13 +174,17 @@ def virt_console_errors(s):
 
 @scenario(targets=[QEMU_SVM2], cmdline="virt_lock=vmlist")
 def virt_old_design_lockdep(s):
-    """The old design (count under the VM-list lock): lockdep reports the
-    cycle with the CPU-hotplug lock the first time it is seen."""
+    """The old design (count under the VM-list lock), replayed by the
+    self-test with its own lock: lockdep reports the cycle with the
+    CPU-hotplug lock the first time it is seen.  virt_lock=, which used to
+    switch the kernel to that design, is refused with an error."""
+    s.log_has(r"cmdline: bad value 'vmlist' for virt_lock= \(expected none: removed; selftest virt_lock_order\)",
+              "removed parameter refused")
     r = s.ok("selftest virt_lock_order")
     s.check(any("design=vmlist" in l and "reports=1" in l for l in r.lines), "no report noted", r.text())
     s.log_has(r"lockdep: WARNING: possible circular locking dependency detected", "cycle report")
-    s.log_has(r"lockdep: new dependency: cpu_hotplug_lock -> vm_list_lock", "new edge")
-    s.log_has(r"lockdep: existing dependency chain vm_list_lock -> \.\.\. -> cpu_hotplug_lock", "old chain")
+    s.log_has(r"lockdep: new dependency: cpu_hotplug_lock -> old_vm_list_lock", "new edge")
+    s.log_has(r"lockdep: existing dependency chain old_vm_list_lock -> \.\.\. -> cpu_hotplug_lock", "old chain")
     s.eq(s.ok("lockdep").records[0].get("violations"), "0", "planted report not counted")
 
 

@@ -7,6 +7,6 @@
 # state registration and the `virt_usage` invariant.
 UNIT_TESTS += cpuhp
 cpuhp_SRCS = tests/unit/test_cpuhp.c tests/unit/host_cpuhp.c core/hotplug/hotadd.c tests/unit/host_virt.c core/virt/usage.c \
-	core/virt/compat.c core/inject.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
+	core/virt/compat.c $(VIRT_LIFECYCLE_SRCS) core/inject.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
 cpuhp_SAN := thread
 cpuhp_CFLAGS := -Icore/virt

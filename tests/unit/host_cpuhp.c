@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <vigil/cmdline.h>
+#include <vigil/virt.h>
 
 #include "host_cpuhp.h"
 #include "host_sched.h"

@@ -222,7 +222,7 @@ static int hv_enable(char *why, size_t len)
 		snprintf(why, len, "already enabled");
 		return -1;
 	}
-	if (cpu_table[cpu].virt_enabled)
+	if (virt_cpu_enabled(cpu))
 		violation("enable on cpu %u, which the core already marks enabled", cpu);
 	host_virt_hook_fn h = LOAD(hook);
 	if (h)

@@ -541,12 +541,12 @@ static void test_virt_follows_hotplug(void **state)
 
 	down_ok(3);
 	assert_false(host_virt_hw_on(3));
-	assert_false(cpu_table[3].virt_enabled);
+	assert_false(virt_cpu_enabled(3));
 	assert_int_equal(host_virt_disables(3), dis + 1);
 	invariant_holds();
 	up_ok(3);
 	assert_true(host_virt_hw_on(3));
-	assert_true(cpu_table[3].virt_enabled);
+	assert_true(virt_cpu_enabled(3));
 	assert_int_equal(host_virt_enables(3), en + 1);
 	invariant_holds();
 	/* A CPU never online before gets enabled on its first online too. */
@@ -582,7 +582,7 @@ static void test_virt_follows_hotplug(void **state)
 	host_virt_skew_snapshot(3, HOST_VIRT_FIELD_BACKEND);
 	up_ok(3);
 	assert_false(host_virt_hw_on(3));
-	assert_non_null(strstr(cpu_table[3].compat, "host_caps=0x1234aacd_differs"));
+	assert_non_null(strstr(virt_cpu_compat(3), "host_caps=0x1234aacd_differs"));
 	invariant_holds();
 	assert_int_equal(virt_get(why, sizeof(why)), -1);
 	assert_string_equal(why, "cpu 3: host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
@@ -679,7 +679,7 @@ static void test_hot_add_and_remove(void **state)
 	/* Back as the other tests expect it: present and offline. */
 	assert_int_equal(cpu_set_present(7, true, why, sizeof(why)), 0);
 	assert_int_equal(cpu_table[7].state, CPU_OFFLINE);
-	assert_string_equal(cpu_table[7].compat, "unchecked");
+	assert_string_equal(virt_cpu_compat(7), "unchecked");
 }
 
 /* ---- stress ---- */

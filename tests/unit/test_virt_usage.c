@@ -24,9 +24,11 @@
  *    invariant, of the backend's rules, of lockdep; a task holding a
  *    reference always finds its CPU enabled; enabling always under
  *    usage_lock.
- *  - the old design (virt_lock=vmlist): lockdep reports the cycle between
- *    the VM-list lock and the CPU-hotplug lock once a notifier takes the
- *    VM-list lock under cpus_read_lock(); the usage_lock design stays quiet.
+ *  - virt_init registers its life cycle (hotplug state, syscore ops, reboot
+ *    notifier, emergency callback) once, and each drives the usage core.
+ *  - the old design, replayed with its own lock: lockdep reports the cycle
+ *    between that lock and the CPU-hotplug lock once a notifier takes it
+ *    under cpus_read_lock(); the usage_lock design stays quiet.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +54,10 @@
 #include "host_sched.h"
 #include "host_smp.h"
 #include "host_virt.h"
+#include <vigil/emergency.h>
+#include <vigil/reboot.h>
+#include <vigil/syscore.h>
+#include "host_cpuhp_none.h"
 #include "virt_internal.h"
 
 /* The shell (linked for the `cpus` and `inject` commands) prints these. */
@@ -105,8 +111,8 @@ static void assert_cpus(bool on)
 {
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {
 		bool want = on && cpu_is_online(c);
-		if (cpu_table[c].virt_enabled != want || host_virt_hw_on(c) != want)
-			fail_msg("cpu %u: flag=%d hw=%d, expected %d", c, cpu_table[c].virt_enabled,
+		if (virt_cpus[c].enabled != want || host_virt_hw_on(c) != want)
+			fail_msg("cpu %u: flag=%d hw=%d, expected %d", c, virt_cpus[c].enabled,
 				 host_virt_hw_on(c), want);
 	}
 }
@@ -258,11 +264,11 @@ static void test_get_enables_online_put_disables(void **state)
 	invariant_holds();
 
 	/* The checker the stress test relies on is not vacuous. */
-	cpu_table[2].virt_enabled = true;
+	virt_cpus[2].enabled = true;
 	char inv[160] = "";
 	assert_int_equal(invariants_check(inv, sizeof(inv)), -1);
 	assert_string_equal(inv, "virt_usage: cpu 2: enabled=1 but usage_count=0");
-	cpu_table[2].virt_enabled = false;
+	virt_cpus[2].enabled = false;
 	invariant_holds();
 }
 
@@ -274,8 +280,10 @@ static void test_get_enables_online_put_disables(void **state)
 static void syscore_cycle(void *arg)
 {
 	(void)arg;
-	virt_syscore_suspend();
-	virt_syscore_resume();
+	/* Through the syscore list virt_init registered with, as the
+	 * suspend cycle walks it. */
+	syscore_suspend();
+	syscore_resume();
 }
 
 static void resume_cycle(void)
@@ -306,14 +314,14 @@ static const char *invariant_notes(void)
 static void assert_degraded(void)
 {
 	char why[200] = "";
-	assert_false(cpu_table[0].virt_enabled);
+	assert_false(virt_cpus[0].enabled);
 	assert_false(host_virt_hw_on(0));
 	for (unsigned c = 1; c < nr_possible_cpus; c++)
-		assert_true(cpu_table[c].virt_enabled && host_virt_hw_on(c));
+		assert_true(virt_cpus[c].enabled && host_virt_hw_on(c));
 	assert_true(virt_degraded_report(why, sizeof(why)));
 	assert_string_equal(why, "CPU 0 (the boot CPU): virtualization off after resume ('virt retry' or the next "
 				 "resume re-enables it): " HOST_VIRT_ENABLE_FAIL_MSG);
-	assert_string_equal(cpu_table[0].virt_degraded, "enable_refused_by_the_host_backend_(injected)");
+	assert_string_equal(virt_cpus[0].degraded, "enable_refused_by_the_host_backend_(injected)");
 	assert_string_equal(invariant_notes(), "virt_usage cpu=0 reason=enable_refused_by_the_host_backend_(injected)");
 }
 
@@ -322,7 +330,7 @@ static void assert_not_degraded(void)
 	char why[200] = "";
 	assert_false(virt_degraded_report(why, sizeof(why)));
 	for (unsigned c = 0; c < nr_possible_cpus; c++)
-		assert_string_equal(cpu_table[c].virt_degraded, "");
+		assert_string_equal(virt_cpus[c].degraded, "");
 	assert_string_equal(invariant_notes(), "");
 }
 
@@ -342,18 +350,18 @@ static void test_failed_resume_enable_degrades_the_boot_cpu(void **state)
 	resume_cycle();
 	assert_degraded();
 	/* Precise: anything else off while VMs exist is still a violation. */
-	cpu_table[2].virt_enabled = false;
+	virt_cpus[2].enabled = false;
 	char inv[160] = "";
 	assert_int_equal(invariants_check(inv, sizeof(inv)), -1);
 	assert_string_equal(inv, "virt_usage: cpu 2: enabled=0 but usage_count=2");
-	cpu_table[2].virt_enabled = true;
+	virt_cpus[2].enabled = true;
 	/* ... and so is the boot CPU off without the recorded failure. */
 	char saved[64];
-	strcpy(saved, cpu_table[0].virt_degraded);
-	cpu_table[0].virt_degraded[0] = 0;
+	strcpy(saved, virt_cpus[0].degraded);
+	virt_cpus[0].degraded[0] = 0;
 	assert_int_equal(invariants_check(inv, sizeof(inv)), -1);
 	assert_has(inv, "cpu 0: enabled=0 but usage_count=2");
-	strcpy(cpu_table[0].virt_degraded, saved);
+	strcpy(virt_cpus[0].degraded, saved);
 
 	/* virt retry: failing again keeps it degraded; then it works. */
 	host_virt_fail_enable(0, 1);
@@ -492,7 +500,7 @@ static void test_incompatible_cpu_refused(void **state)
 
 	boot(8, 8, NULL);
 	for (unsigned c = 0; c < 8; c++)
-		assert_string_equal(cpu_table[c].compat, "ok");
+		assert_string_equal(virt_cpus[c].compat, "ok");
 
 	host_virt_skew_snapshot(3, HOST_VIRT_FIELD_BACKEND);
 	assert_int_equal(virt_get(why, sizeof(why)), -1);
@@ -502,8 +510,8 @@ static void test_incompatible_cpu_refused(void **state)
 	assert_int_equal(host_virt_enable_failures(3), 0);
 	assert_rolled_back();
 	/* `cpus` shows the reason as one token. */
-	assert_has(cpu_table[3].compat, "host_caps=0x1234aacd_differs");
-	assert_null(strchr(cpu_table[3].compat, ' '));
+	assert_has(virt_cpus[3].compat, "host_caps=0x1234aacd_differs");
+	assert_null(strchr(virt_cpus[3].compat, ' '));
 
 	host_virt_skew_snapshot(3, NULL);
 	host_virt_skew_snapshot(6, HOST_VIRT_FIELD_COMMON);
@@ -518,8 +526,8 @@ static void test_incompatible_cpu_refused(void **state)
 	if (virt_get(why, sizeof(why)) != 0)
 		fail_msg("compatible again, still refused: %s", why);
 	assert_cpus(true);
-	assert_string_equal(cpu_table[3].compat, "ok");
-	assert_string_equal(cpu_table[6].compat, "ok");
+	assert_string_equal(virt_cpus[3].compat, "ok");
+	assert_string_equal(virt_cpus[6].compat, "ok");
 	virt_put();
 	assert_rolled_back();
 
@@ -531,8 +539,8 @@ static void test_incompatible_cpu_refused(void **state)
 	host_console_clear();
 	virt_init();
 	console_has("virt: CPU 4 is incompatible with the boot CPU: host_caps=0x1234aacd differs");
-	assert_has(cpu_table[4].compat, "host_caps");
-	assert_string_equal(cpu_table[5].compat, "ok");
+	assert_has(virt_cpus[4].compat, "host_caps");
+	assert_string_equal(virt_cpus[5].compat, "ok");
 	assert_int_equal(virt_get(why, sizeof(why)), -1);
 	assert_has(why, "cpu 4: host_caps=");
 	assert_rolled_back();
@@ -550,7 +558,7 @@ static void test_no_backend(void **state)
 	assert_int_equal(virt_get(why, sizeof(why)), -1);
 	assert_string_equal(why, "virtualization unavailable: no virtualization (host test)");
 	assert_int_equal(virt_usage_count(), 0);
-	assert_string_equal(cpu_table[1].compat, "n/a");
+	assert_string_equal(virt_cpus[1].compat, "n/a");
 	invariant_holds();
 	host_virt_set_available(true);
 	virt_init();
@@ -639,7 +647,7 @@ static void stress_fn(void *arg)
 			/* Holding a reference: this CPU (any online CPU) is on. */
 			preempt_disable();
 			unsigned cpu = smp_processor_id();
-			if (!cpu_table[cpu].virt_enabled || !host_virt_hw_on(cpu))
+			if (!virt_cpus[cpu].enabled || !host_virt_hw_on(cpu))
 				s->not_enabled++;
 			preempt_enable();
 			if ((r >> 24) % 4 == 0)
@@ -750,15 +758,7 @@ static void clock_change_notifier(void)
 static void vm_create_locking(void)
 {
 	char why[160];
-	if (virt_old_lock_design) {
-		mutex_lock(&vm_list_lock);
-		cpus_read_lock();
-		assert_int_equal(virt_get_locked(why, sizeof(why)), 0);
-		cpus_read_unlock();
-		mutex_unlock(&vm_list_lock);
-	} else {
-		assert_int_equal(virt_get(why, sizeof(why)), 0);
-	}
+	assert_int_equal(virt_get(why, sizeof(why)), 0);
 	mutex_lock(&vm_list_lock);   /* (the VM joins the list) */
 	mutex_unlock(&vm_list_lock);
 }
@@ -767,25 +767,15 @@ static void vm_destroy_locking(void)
 {
 	mutex_lock(&vm_list_lock);   /* (the VM leaves the list) */
 	mutex_unlock(&vm_list_lock);
-	if (virt_old_lock_design) {
-		mutex_lock(&vm_list_lock);
-		cpus_read_lock();
-		virt_put_locked();
-		cpus_read_unlock();
-		mutex_unlock(&vm_list_lock);
-	} else {
-		virt_put();
-	}
+	virt_put();
 }
 
 static void test_lock_order_old_design_cycle(void **state)
 {
 	(void)state;
-	char why[160];
 
 	/* usage_lock design: a VM's life and the notifier, no report. */
 	boot(4, 4, NULL);
-	assert_false(virt_old_lock_design);
 	expected_count_lock = &usage_lock;
 	ops_under_count_lock = ops_outside_count_lock = 0;
 	host_virt_set_hook(count_lock_hook);
@@ -796,38 +786,73 @@ static void test_lock_order_old_design_cycle(void **state)
 	assert_int_equal(lockdep_expect_end(), 0);
 	assert_int_equal(ops_under_count_lock, 8);   /* 4 enables, 4 disables */
 	assert_int_equal(ops_outside_count_lock, 0);
-	host_smp_stop();
+	host_virt_set_hook(NULL);
 
-	/* Old design: the count under the VM-list lock, taken outside the
-	 * hotplug lock; the notifier closes the cycle and lockdep says so. */
-	boot(4, 4, "virt_lock=vmlist");
-	assert_true(virt_old_lock_design);
-	console_has("usage count under vm_list_lock (old design)");
-	expected_count_lock = &vm_list_lock;
-	ops_under_count_lock = ops_outside_count_lock = 0;
-	host_virt_set_hook(count_lock_hook);
+	/* The old design, replayed with its own lock (what the
+	 * virt_lock_order self-test runs): the count's lock taken outside
+	 * the hotplug lock, then the notifier inside it closes the cycle. */
+	lockdep_expect_begin();
+	virt_replay_old_lock_design();
+	unsigned reports = lockdep_expect_end();
+	if (reports < 1) {
+		host_console_dump();
+		fail_msg("old design: lockdep did not report the old_vm_list_lock / cpu_hotplug_lock cycle");
+	}
+	console_has("possible circular locking dependency detected");
+	console_has("new dependency: cpu_hotplug_lock -> old_vm_list_lock");
+	console_has("existing dependency chain old_vm_list_lock -> ... -> cpu_hotplug_lock");
+	/* The production path is untouched by the replay: still quiet. */
 	lockdep_expect_begin();
 	vm_create_locking();
 	clock_change_notifier();
 	vm_destroy_locking();
-	unsigned reports = lockdep_expect_end();
-	if (reports < 1) {
-		host_console_dump();
-		fail_msg("old design: lockdep did not report the vm_list_lock / cpu_hotplug_lock cycle");
-	}
-	console_has("possible circular locking dependency detected");
-	console_has("new dependency: vm_list_lock -> cpu_hotplug_lock");
-	console_has("existing dependency chain cpu_hotplug_lock -> ... -> vm_list_lock");
-	/* The real virt_get/virt_put of the old design count under the
-	 * VM-list lock too (they take it inside the hotplug lock). */
-	lockdep_expect_begin();
+	assert_int_equal(lockdep_expect_end(), 0);
+}
+
+/* ---- the life cycle, through the interfaces virt registered with ---- */
+
+static void emergency_here(void *arg)
+{
+	*(int *)arg = emergency_callbacks_run();
+}
+
+static void registered_online(void *arg)
+{
+	struct online_call *c = arg;
+	c->r = host_cpuhp_none_states[0].startup(c->cpu, c->why, sizeof(c->why));
+}
+
+static void test_lifecycle_registered_once(void **state)
+{
+	(void)state;
+	char why[160];
+	boot(4, 4, NULL);
+	host_smp_stop();
+	boot(4, 4, NULL);   /* a second virt_init registers nothing again */
+	assert_int_equal(host_cpuhp_none_count, 1);
+	assert_string_equal(host_cpuhp_none_states[0].name, "virt:online");
+	assert_int_equal(virt_hotplug_state, 0);
+	/* (The reboot notifier latches `rebooting` for good: test_virt_reboot.c.) */
+
+	/* The hotplug state's teardown and startup are the usage core's. */
 	assert_int_equal(virt_get(why, sizeof(why)), 0);
+	assert_true(virt_cpu_enabled(2));
+
+	/* The emergency walk leaves virtualization on the CPU it runs on. */
+	int v = 7;
+	assert_int_equal(smp_call_function_single(2, emergency_here, &v, true), 0);
+	assert_int_equal(v, 0);
+	assert_false(virt_cpu_enabled(2));
+	assert_false(host_virt_hw_on(2));
+	assert_true(virt_cpu_enabled(1));
+	/* Bring CPU 2 back in line for the invariant: as the hotplug
+	 * thread would on the way up. */
+	struct online_call c = { .cpu = 2 };
+	host_task_run(registered_online, &c, 2, "cpuhp/2");
+	assert_int_equal(c.r, 0);
+	assert_true(virt_cpu_enabled(2) && host_virt_hw_on(2));
 	virt_put();
-	lockdep_expect_end();
-	assert_int_equal(ops_under_count_lock, 16);
-	assert_int_equal(ops_outside_count_lock, 0);
-	host_virt_set_hook(NULL);
-	boot_params_init("");
+	assert_int_equal(host_virt_violations(), 0);
 }
 
 int main(void)
@@ -842,6 +867,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_incompatible_cpu_refused, teardown),
 		cmocka_unit_test_teardown(test_no_backend, teardown),
 		cmocka_unit_test_teardown(test_stress_with_invariant_checked_throughout, teardown),
+		cmocka_unit_test_teardown(test_lifecycle_registered_once, teardown),
 		/* Last: the cycle it plants stays in lockdep's graph. */
 		cmocka_unit_test_teardown(test_lock_order_old_design_cycle, teardown),
 	};

@@ -13,8 +13,15 @@
 HOST_SMP_SRCS = tests/unit/host_smp.c core/cpu_table.c core/console/shell.c core/console/shell_args.c \
 	core/console/shell_builtins.c core/console/line_editor.c core/console/autorun.c
 
+# VIRT_LIFECYCLE_SRCS: the registration interfaces virt_init registers with
+# (syscore ops, reboot notifiers, emergency callbacks) and the old lock
+# design's replay.  Without core/hotplug, add tests/unit/host_cpuhp_none.c
+# for the hotplug state registration.
+VIRT_LIFECYCLE_SRCS = core/power/syscore.c core/reboot_notifier.c core/emergency.c core/virt/lock_order_replay.c
+
 UNIT_TESTS += virt_usage
-virt_usage_SRCS = tests/unit/test_virt_usage.c tests/unit/host_virt.c core/virt/usage.c core/virt/compat.c \
+virt_usage_SRCS = tests/unit/test_virt_usage.c tests/unit/host_virt.c tests/unit/host_cpuhp_none.c \
+	core/virt/usage.c core/virt/compat.c $(VIRT_LIFECYCLE_SRCS) \
 	core/inject.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
 virt_usage_SAN := thread
 virt_usage_CFLAGS := -Icore/virt
