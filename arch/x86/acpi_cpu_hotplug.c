@@ -31,8 +31,6 @@
 #include <vigil/string.h>
 #include <vigil/task.h>
 
-extern struct acpi_info acpi;
-extern bool acpi_ok;
 
 #define POLL_NS (20ULL * 1000000ULL)
 

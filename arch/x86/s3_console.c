@@ -1,5 +1,6 @@
 /*
- * The serial console across ACPI S3 (s3.c).  The sleep resets the UART
+ * The serial console across ACPI S3: its device suspend/resume callbacks
+ * (include/vigil/dev_pm.h), thin wrappers around the UART driver.  The sleep resets the UART
  * (QEMU: LCR 0, divisor 12, FIFOs off, IER 0), so after wake it is
  * programmed again exactly as at boot.  Before sleeping, the transmitter is
  * left to empty (LSR.TEMT, bit 6; PC16550D datasheet, "Line Status
@@ -9,14 +10,13 @@
 #include <asm/io.h>
 #include <asm/s3.h>
 #include <vigil/cmdline.h>
+#include <vigil/dev_pm.h>
 #include <vigil/uart.h>
 
 #define UART_LSR       5
 #define UART_LSR_TEMT  0x40
 
-extern void *x86_serial_mmio_regs;
-
-void x86_serial_console_drain(void)
+static void x86_serial_console_drain(void)
 {
 	const struct boot_console *con = &boot_params()->console;
 	if (!(con->devices & BOOT_CONSOLE_SERIAL))
@@ -36,7 +36,7 @@ void x86_serial_console_drain(void)
 	}
 }
 
-void x86_serial_console_resume(void)
+static void x86_serial_console_resume(void)
 {
 	const struct boot_console *con = &boot_params()->console;
 	if (!(con->devices & BOOT_CONSOLE_SERIAL))
@@ -45,4 +45,12 @@ void x86_serial_console_resume(void)
 		uart_init((uint16_t)con->serial_base);
 	else if (x86_serial_mmio_regs)
 		uart_init_mmio(x86_serial_mmio_regs);
+}
+
+static struct dev_pm_ops serial_console_pm = { .name = "serial-console", .suspend = x86_serial_console_drain,
+					       .resume = x86_serial_console_resume };
+
+void x86_serial_console_register_pm(void)
+{
+	dev_pm_register(&serial_console_pm);
 }

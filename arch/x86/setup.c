@@ -32,7 +32,6 @@ void paging_page_alloc_ready(void);
 void x86_boot(uint64_t boot_info_phys);
 void percpu_init_boot(void);
 void ipi_init(void);
-void pic_disable(void);
 void x86_acpi_init(const struct boot_info *bi);
 void x86_mm_init(const struct boot_info *bi);
 
@@ -104,6 +103,9 @@ void x86_boot(uint64_t boot_info_phys)
 	lapic_timer_start(1000);
 	sti();
 	s3_init(bi->trampoline_phys);
+	s3_pci_register_pm();
+	s3_bochs_vga_register_pm();
+	x86_serial_console_register_pm();
 	mtrr_init_boot();
 	smp_boot_aps(bi->trampoline_phys);
 	kernel_main(bi);

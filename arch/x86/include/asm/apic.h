@@ -39,6 +39,8 @@
 #define APIC_DEST_ALL_BUT_SELF (3u << 18)
 #define APIC_ICR_BUSY      (1u << 12)
 
+/* Mask both 8259s (pic.c): vigil takes interrupts only through the LAPIC. */
+void pic_disable(void);
 extern bool apic_x2apic_mode;
 extern uint32_t lapic_timer_hz;      /* timer ticks per second (periodic interrupt rate) */
 extern uint64_t lapic_timer_ticks;   /* interrupts taken on the boot CPU */
