@@ -11,6 +11,7 @@
 #include <asm/paging.h>
 #include <asm/power.h>
 #include <asm/time.h>
+#include <asm/setup.h>
 #include <vigil/acpi.h>
 #include <vigil/boot_info.h>
 #include <vigil/cpu.h>
@@ -19,8 +20,6 @@
 
 struct acpi_info acpi;
 bool acpi_ok;
-void lapic_enable_x2apic(void);
-void x86_acpi_init(const struct boot_info *bi);
 
 static const void *direct_map(uint64_t phys, size_t len, void *ctx)
 {

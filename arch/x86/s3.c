@@ -46,6 +46,7 @@
 #include <asm/percpu.h>
 #include <asm/s3.h>
 #include <asm/time.h>
+#include <asm/trampoline.h>
 #include <vigil/acpi.h>
 #include <vigil/acpi_sleep.h>
 #include <vigil/arch.h>
@@ -57,10 +58,6 @@
 #include <vigil/string.h>
 #include <vigil/task.h>
 
-extern char trampoline_start[], trampoline_end[];
-extern char tr_gdt[], tr_gdtr[], tr_pm_entry[], tr_lm_entry[], tr_pm_jump[], tr_lm_jump[];
-extern char tr_cr3[], tr_efer_nx[];
-extern char tr_s3_wake[], tr_s3_seg[], tr_s3_entry[], tr_s3_wake_tsc[];
 
 _Static_assert(offsetof(struct s3_context, rsp) == S3CTX_RSP, "s3_context layout");
 _Static_assert(offsetof(struct s3_context, rip) == S3CTX_RIP, "s3_context layout");

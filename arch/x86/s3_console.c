@@ -1,8 +1,8 @@
 /*
  * The serial console across ACPI S3: its device suspend/resume callbacks
- * (include/vigil/dev_pm.h), thin wrappers around the UART driver.  The sleep resets the UART
- * (QEMU: LCR 0, divisor 12, FIFOs off, IER 0), so after wake it is
- * programmed again exactly as at boot.  Before sleeping, the transmitter is
+ * (include/vigil/dev_pm.h), thin wrappers around the UART driver.  The
+ * sleep resets the UART (QEMU: LCR 0, divisor 12, FIFOs off, IER 0), so
+ * after wake it is programmed again exactly as at boot.  Before sleeping, the transmitter is
  * left to empty (LSR.TEMT, bit 6; PC16550D datasheet, "Line Status
  * Register"), otherwise the last bytes written before the sleep, still in
  * the FIFO, die with the reset.

@@ -14,6 +14,8 @@
 #include <asm/smp.h>
 #include <asm/time.h>
 #include <asm/trap.h>
+#include <asm/setup.h>
+#include <asm/percpu.h>
 #include <vigil/boot_info.h>
 #include <vigil/cmdline.h>
 #include <vigil/cpu.h>
@@ -26,14 +28,6 @@
 #include <vigil/uart.h>
 
 static struct boot_info boot_info_copy;
-void tsc_mark_boot(void);
-void paging_early_range(uint64_t *start, uint64_t *end);
-void paging_page_alloc_ready(void);
-void x86_boot(uint64_t boot_info_phys);
-void percpu_init_boot(void);
-void ipi_init(void);
-void x86_acpi_init(const struct boot_info *bi);
-void x86_mm_init(const struct boot_info *bi);
 
 static void early_fail(const char *msg)
 {

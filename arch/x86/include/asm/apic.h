@@ -53,4 +53,8 @@ uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 void lapic_timer_start(unsigned hz);
+/* Install the IPI vectors (ipi.c). */
+void ipi_init(void);
+/* Switch this CPU's LAPIC to x2APIC mode (lapic.c). */
+void lapic_enable_x2apic(void);
 #endif
