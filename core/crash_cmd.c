@@ -4,6 +4,7 @@
  * QEMU's failure exit status).  Like Linux's sysrq crash trigger; it is a
  * test aid and says so in `help`.
  */
+#include <vigil/panic.h>
 #include <vigil/printk.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
@@ -55,7 +56,6 @@ static void crash_canary_thread(void *arg)
 	}
 }
 
-int crash_panic(struct shell_ctx *ctx, int argc, char **argv); /* core/crash_panic.c */
 
 static int cmd_crash(struct shell_ctx *ctx, int argc, char **argv)
 {

@@ -38,7 +38,6 @@
 #include <vigil/string.h>
 #include <vigil/task.h>
 
-int crash_panic(struct shell_ctx *ctx, int argc, char **argv);
 
 /* What a CPU does in its NMI handler for this command. */
 enum nmi_act {

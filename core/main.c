@@ -11,7 +11,7 @@
 #include <vigil/printk.h>
 #include <vigil/shell.h>
 #include <vigil/virt.h>
-void selftest_boot(const char *spec);
+#include <vigil/selftest.h>
 
 static void console_sink(const char *s, size_t n, void *arg)
 {

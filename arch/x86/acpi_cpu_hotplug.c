@@ -32,8 +32,6 @@
 #include <vigil/task.h>
 #include <vigil/virt.h>
 
-extern struct acpi_info acpi;
-extern bool acpi_ok;
 
 #define POLL_NS (20ULL * 1000000ULL)
 

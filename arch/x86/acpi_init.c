@@ -1,8 +1,8 @@
 /*
  * ACPI at boot: parse the tables (drivers/acpi) through the direct map, then
- * use what they say: the possible CPUs (MADT), the power registers (FADT,
- * DSDT \_S5; \_S3 and the FACS are used by s3.c), the HPET for TSC
- * calibration and the LAPIC address.
+ * use what they say: the possible CPUs (MADT), the reset register (FADT),
+ * the HPET for TSC calibration and the LAPIC address.  The sleep registers,
+ * \_S3, \_S5 and the FACS are used by drivers/acpi/sleep.c.
  * A malformed table is reported with the parser's message, naming the table
  * and the fault; a fatal one leaves the machine running on the boot CPU alone.
  */
@@ -11,6 +11,7 @@
 #include <asm/paging.h>
 #include <asm/power.h>
 #include <asm/time.h>
+#include <asm/setup.h>
 #include <vigil/acpi.h>
 #include <vigil/boot_info.h>
 #include <vigil/cpu.h>
@@ -19,8 +20,6 @@
 
 struct acpi_info acpi;
 bool acpi_ok;
-void lapic_enable_x2apic(void);
-void x86_acpi_init(const struct boot_info *bi);
 
 static const void *direct_map(uint64_t phys, size_t len, void *ctx)
 {
@@ -36,15 +35,6 @@ static void use_fadt(void)
 {
 	if (!acpi.has_fadt)
 		return;
-	if (acpi.pm1a_cnt.space_id == ACPI_GAS_IO)
-		power_regs.pm1a_cnt = (uint16_t)acpi.pm1a_cnt.address;
-	if (acpi.pm1b_cnt.space_id == ACPI_GAS_IO)
-		power_regs.pm1b_cnt = (uint16_t)acpi.pm1b_cnt.address;
-	power_regs.has_s5 = acpi.s5.valid;
-	power_regs.s5_typa = acpi.s5.slp_typa;
-	power_regs.s5_typb = acpi.s5.slp_typb;
-	power_regs.smi_cmd = (uint16_t)acpi.smi_cmd;
-	power_regs.acpi_enable = acpi.acpi_enable;
 	if (acpi.has_reset_reg) {
 		power_regs.has_reset = true;
 		power_regs.reset_space = acpi.reset_reg.space_id;

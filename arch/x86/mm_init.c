@@ -5,14 +5,12 @@
  * already used, and minus the firmware's S3 scratch (core/mm/firmware_scratch.c).
  */
 #include <asm/paging.h>
+#include <asm/setup.h>
 #include <vigil/boot_info.h>
 #include <vigil/firmware_scratch.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 
-void paging_early_range(uint64_t *start, uint64_t *end);
-void paging_page_alloc_ready(void);
-void x86_mm_init(const struct boot_info *bi);
 
 static void add_range(uint64_t s, uint64_t e, uint64_t hole_s, uint64_t hole_e)
 {

@@ -225,7 +225,6 @@ void *ioremap(uint64_t phys, size_t size)
 
 /* One 4 KiB page of kernel data (writable, not executable, global): the
  * task stacks (stack_map.c).  Callers serialise. */
-void paging_map_kernel_page(uint64_t va, uint64_t pa);
 void paging_map_kernel_page(uint64_t va, uint64_t pa)
 {
 	map_4k(va, pa, PTE_W | PTE_G | PTE_A | PTE_D | nx_bit);

@@ -7,6 +7,7 @@
  * every boot path and resume.  (8259A datasheet, ICW1-ICW4.)
  */
 #include <asm/io.h>
+#include <asm/apic.h>
 
 #define PIC1_CMD 0x20
 #define PIC1_DATA 0x21

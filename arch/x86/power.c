@@ -1,7 +1,7 @@
 /*
  * Poweroff and reboot.
- *  - Clean poweroff: ACPI S5 (ACPI 6.x 7.4.2 / 4.8.3.2.1: write SLP_TYPx | SLP_EN
- *    to PM1a_CNT and PM1b_CNT, with SLP_TYP from the DSDT's \_S5 package),
+ *  - Clean poweroff: ACPI S5 through the sleep sequence S3 uses too
+ *    (drivers/acpi/sleep.c, with SLP_TYP from the DSDT's \_S5 package),
  *    then the Bochs shutdown port, then halting.  Under QEMU an S5 makes QEMU
  *    exit with status 0.
  *  - Failure (panic): under QEMU (detected through the CPUID hypervisor leaf)
@@ -14,6 +14,7 @@
 #include <asm/io.h>
 #include <asm/power.h>
 #include <vigil/acpi.h>
+#include <vigil/acpi_sleep.h>
 #include <vigil/arch.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
@@ -29,7 +30,6 @@ static bool running_under_qemu(void)
 /* Bochs: the ACPI OEM "BOCHS " without QEMU's hypervisor CPUID bit. */
 static bool running_under_bochs(void)
 {
-	extern struct acpi_info acpi;
 	return !boot_cpu.hypervisor && !strncmp(acpi.oem_id, "BOCHS", 5);
 }
 
@@ -42,17 +42,8 @@ static void bochs_shutdown(void)
 
 static void acpi_s5(void)
 {
-	if (!power_regs.has_s5 || !power_regs.pm1a_cnt)
+	if (acpi_enter_s5() != 0)
 		return;
-	/* Enter ACPI mode if the firmware left us in legacy mode (SCI_EN clear). */
-	if (!(inw(power_regs.pm1a_cnt) & 1) && power_regs.smi_cmd && power_regs.acpi_enable) {
-		outb(power_regs.smi_cmd, power_regs.acpi_enable);
-		for (int i = 0; i < 300 && !(inw(power_regs.pm1a_cnt) & 1); i++)
-			io_delay();
-	}
-	outw(power_regs.pm1a_cnt, (uint16_t)((power_regs.s5_typa << 10) | (1u << 13)));
-	if (power_regs.pm1b_cnt)
-		outw(power_regs.pm1b_cnt, (uint16_t)((power_regs.s5_typb << 10) | (1u << 13)));
 	/* The machine goes down asynchronously (QEMU handles the request in its
 	 * main loop, which a loaded host may run late): give it 3 s of real
 	 * time, not a loop count, before falling back. */

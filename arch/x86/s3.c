@@ -1,5 +1,7 @@
 /*
- * ACPI S3, suspend to RAM: the architecture half (include/vigil/arch.h).
+ * ACPI S3, suspend to RAM: the architecture's platform sleep
+ * (include/vigil/platform_sleep.h), built on the ACPI sleep sequence of
+ * drivers/acpi/sleep.c.
  *
  * Going down follows ACPI 6.5 16.1.6 "Transitioning from the Working to the
  * Sleeping State" from the point where only the boot CPU runs, with
@@ -16,13 +18,14 @@
  * trampoline (trampoline.asm), which climbs to 64-bit mode on the kernel
  * page tables and jumps to s3_resume_entry (s3_wake.asm).  That restores the
  * control registers, EFER, GDT, TSS, IDT, segment bases and the stack and
- * returns into arch_s3_enter as a second return from s3_save_context().
- * arch_s3_enter then restores the rest: PCI configuration headers
- * (s3_pci.c) and the QEMU display mode (s3_bochs_vga.c), PAT and MTRRs
- * (written only where the firmware left them different), the
- * virtualization feature-control MSRs, the local APIC (x2APIC mode, the
- * spurious vector, LVTs, the 1 kHz timer), the 8259s (masked again), the
- * serial console (s3_console.c) and SCI_EN.
+ * returns into s3_enter as a second return from s3_save_context().  The
+ * devices' resume callbacks run next (include/vigil/dev_pm.h): PCI
+ * configuration headers (s3_pci.c), the QEMU display mode
+ * (s3_bochs_vga.c), the serial console (s3_console.c).  Then s3_wake
+ * restores the rest: PAT and MTRRs (written only where the firmware left
+ * them different), the virtualization feature-control MSRs, the local APIC
+ * (x2APIC mode, the spurious vector, LVTs, the 1 kHz timer), the 8259s
+ * (masked again) and SCI_EN.
  *
  * What the wake resets and the firmware does not give back (QEMU resets
  * every CPU and device on wakeup, hw/i386/pc.c pc_machine_wakeup; OVMF's S3
@@ -31,7 +34,7 @@
  * 0, divisor for 9600 baud), PM1 control (SCI_EN clear), PCI configuration
  * (BARs, decoding), the VGA mode and one variable MTRR pair.  RAM
  * survives, and under QEMU the TSC keeps counting (Bochs restarts it from 0;
- * then it is set forward, see arch_s3_enter).  vigil uses the HPET and the
+ * then it is set forward, see s3_wake).  vigil uses the HPET and the
  * PIT only for calibration at boot and no I/O APIC input, so those need
  * nothing.
  */
@@ -43,22 +46,18 @@
 #include <asm/percpu.h>
 #include <asm/s3.h>
 #include <asm/time.h>
+#include <asm/trampoline.h>
 #include <vigil/acpi.h>
+#include <vigil/acpi_sleep.h>
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
 #include <vigil/mm.h>
 #include <vigil/page_snapshot.h>
+#include <vigil/platform_sleep.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
 
-extern struct acpi_info acpi;
-extern bool acpi_ok;
-extern char trampoline_start[], trampoline_end[];
-extern char tr_gdt[], tr_gdtr[], tr_pm_entry[], tr_lm_entry[], tr_pm_jump[], tr_lm_jump[];
-extern char tr_cr3[], tr_efer_nx[];
-extern char tr_s3_wake[], tr_s3_seg[], tr_s3_entry[], tr_s3_wake_tsc[];
-void pic_disable(void);
 
 _Static_assert(offsetof(struct s3_context, rsp) == S3CTX_RSP, "s3_context layout");
 _Static_assert(offsetof(struct s3_context, rip) == S3CTX_RIP, "s3_context layout");
@@ -84,7 +83,7 @@ _Static_assert(offsetof(struct s3_context, cs) == S3CTX_CS, "s3_context layout")
 #define X86_CR4_OSXSAVE      (1UL << 18)
 
 /* Everything that must outlive the sleep: static, not on the stack, since
- * arch_s3_enter's locals are whatever the registers held when it was saved
+ * s3_enter's locals are whatever the registers held when it was saved
  * (setjmp rules). */
 static struct {
 	struct s3_context ctx;
@@ -93,8 +92,6 @@ static struct {
 	uint64_t feature_control, vm_cr;
 	uint64_t xcr0;
 	uint16_t pm1a_cnt, pm1b_cnt;          /* before SLP_TYP was written */
-	uint32_t old_vector;                  /* FACS vectors before ours */
-	uint64_t old_x_vector;
 	uint64_t tsc_enter, tsc_sleep, tsc_wake, tsc_done;
 } s3;
 
@@ -105,9 +102,19 @@ static struct s3_last {
 } last_times;
 static unsigned s3_wakeups;
 
+static int s3_valid(char *why, size_t len);
+static int s3_prepare(char *why, size_t len);
+static int s3_enter(struct page_snapshot *ps, char *why, size_t len);
+static void s3_wake(void);
+
+static const struct platform_sleep_ops s3_platform_ops = {
+	.valid = s3_valid, .prepare = s3_prepare, .enter = s3_enter, .wake = s3_wake,
+};
+
 void s3_init(uint64_t trampoline_phys)
 {
 	s3_trampoline_phys = trampoline_phys;
+	platform_sleep_set_ops(&s3_platform_ops);
 }
 
 static uint64_t tsc_to_ns(uint64_t d)
@@ -129,7 +136,7 @@ static inline void xsetbv(uint32_t idx, uint64_t v)
 	__asm__ volatile("xsetbv" :: "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
-int arch_s3_supported(char *why, size_t len)
+static int s3_valid(char *why, size_t len)
 {
 	if (!acpi_ok) {
 		snprintf(why, len, "the ACPI tables were not usable at boot");
@@ -210,18 +217,6 @@ static uint32_t install_trampoline(void)
 	return tramp_phys(tr_s3_wake);
 }
 
-/* ---- FACS waking vector ---- */
-
-static void set_waking_vector(uint32_t vector, uint64_t x_vector)
-{
-	/* Only the 32-bit vector is used: with X_Firmware_Waking_Vector zero
-	 * the firmware enters it in real mode (5.2.10, Table 5.14).  A stale
-	 * non-zero X vector from an earlier OS would win, so it is cleared. */
-	*(volatile uint32_t *)phys_to_virt(acpi.fw_waking_vector_phys) = vector;
-	if (acpi.x_fw_waking_vector_phys)
-		*(volatile uint64_t *)phys_to_virt(acpi.x_fw_waking_vector_phys) = x_vector;
-}
-
 /* ---- MSRs the reset loses and the firmware may or may not restore ---- */
 
 static void save_msrs(void)
@@ -283,30 +278,16 @@ static void restore_lapic(void)
 
 /* ---- the sleep itself ---- */
 
-static uint16_t with_slp_typ(uint16_t cnt, uint8_t typ)
-{
-	return (uint16_t)((cnt & ~(ACPI_PM1_SLP_TYP_MASK | ACPI_PM1_SLP_EN)) | ((unsigned)typ << ACPI_PM1_SLP_TYP_SHIFT));
-}
-
-/* Write the sleep registers; returns only when the machine did not sleep. */
+/* Write the sleep registers (drivers/acpi/sleep.c); returns only when the
+ * machine did not sleep. */
 static uint64_t enter_sleep(void)
 {
-	bool has_b = acpi.pm1b_cnt.address != 0;
-	uint16_t a = with_slp_typ(s3.pm1a_cnt, acpi.s3.slp_typa);
-	uint16_t b = with_slp_typ(s3.pm1b_cnt, acpi.s3.slp_typb);
-	acpi_pm1_clear_status();
+	acpi_sleep_write_type(&acpi.s3);
 	/* 16.2: the caches do not survive S3; every dirty line (the FACS
 	 * vector, the saved context, the whole kernel) must be in RAM. */
 	wbinvd();
-	/* SLP_TYP first, then SLP_EN in a separate write, a before b, as
-	 * ACPICA does: some chipsets latch the type on its own write. */
-	acpi_pm1_cnt_write(false, a);
-	if (has_b)
-		acpi_pm1_cnt_write(true, b);
 	s3.tsc_sleep = rdtsc();
-	acpi_pm1_cnt_write(false, (uint16_t)(a | ACPI_PM1_SLP_EN));
-	if (has_b)
-		acpi_pm1_cnt_write(true, (uint16_t)(b | ACPI_PM1_SLP_EN));
+	acpi_sleep_write_enable();
 	/* 16.1.6: loop on WAK_STS.  We get here at all only when the platform
 	 * did not power down. */
 	uint64_t deadline = rdtsc() + S3_ENTRY_TIMEOUT_MS * (tsc_hz / 1000);
@@ -317,15 +298,10 @@ static uint64_t enter_sleep(void)
 
 static struct page_snapshot *page_check;
 
-void arch_s3_set_page_snapshot(struct page_snapshot *ps)
+/* platform_sleep_ops.prepare: the checks that need the moment of the sleep,
+ * and what the reset loses of the boot CPU's MSRs and of PM1 control. */
+static int s3_prepare(char *why, size_t len)
 {
-	page_check = ps;
-}
-
-int arch_s3_enter(char *why, size_t len)
-{
-	if (arch_s3_supported(why, len) != 0)
-		return -1;
 	if (read_rflags() & X86_RFLAGS_IF) {
 		snprintf(why, len, "called with interrupts enabled");
 		return -1;
@@ -357,14 +333,15 @@ int arch_s3_enter(char *why, size_t len)
 	save_msrs();
 	s3.pm1a_cnt = acpi_pm1_cnt_read(false);
 	s3.pm1b_cnt = acpi_pm1_cnt_read(true);
-	s3.old_vector = *(volatile uint32_t *)phys_to_virt(acpi.fw_waking_vector_phys);
-	s3.old_x_vector = acpi.x_fw_waking_vector_phys ?
-		*(volatile uint64_t *)phys_to_virt(acpi.x_fw_waking_vector_phys) : 0;
-	s3_pci_save();
-	s3_bochs_vga_save();
-	set_waking_vector(install_trampoline(), 0);
-	/* Bytes still in the UART's FIFO would be lost with its reset. */
-	x86_serial_console_drain();
+	acpi_waking_vector_save();
+	return 0;
+}
+
+/* platform_sleep_ops.enter: after the devices saved their state (dev_pm.h). */
+static int s3_enter(struct page_snapshot *ps, char *why, size_t len)
+{
+	page_check = ps;
+	acpi_waking_vector_set(install_trampoline());
 	s3_resume_ctx = &s3.ctx;
 	/* The debug page hash: as late as possible before the sleep, as early
 	 * as possible after it, so that what changed in between is the
@@ -383,7 +360,7 @@ int arch_s3_enter(char *why, size_t len)
 		if (acpi.pm1b_cnt.address)
 			acpi_pm1_cnt_write(true, s3.pm1b_cnt);
 		acpi_pm1_clear_status();
-		set_waking_vector(s3.old_vector, s3.old_x_vector);
+		acpi_waking_vector_restore();
 		if (woke)
 			snprintf(why, len, "the platform set WAK_STS after %lu us without sleeping (SLP_TYPa=%u)",
 				 tsc_to_ns(waited) / 1000, acpi.s3.slp_typa);
@@ -398,14 +375,20 @@ int arch_s3_enter(char *why, size_t len)
 	if (page_check)      /* static: locals are not to be trusted here */
 		page_snapshot_compare(page_check);
 	page_check = NULL;
-	/* PCI first: the framebuffer console lives behind a BAR the reset
-	 * cleared, and the next printk writes to it. */
-	s3_pci_restore();
-	s3_bochs_vga_restore();
+	/* The devices come next (dev_pm_resume(): PCI first, since the
+	 * framebuffer console lives behind a BAR the reset cleared and the
+	 * next printk writes to it; then the display mode and the UART), then
+	 * s3_wake(). */
+	return 0;
+}
+
+/* platform_sleep_ops.wake: the rest of the boot CPU and the firmware
+ * registers, after the devices are back. */
+static void s3_wake(void)
+{
 	restore_msrs();
 	restore_lapic();
 	pic_disable();
-	x86_serial_console_resume();
 	/* SCI_EN comes back clear (the PM1 reset); hand the SCI back to the OS
 	 * only if it had it.  SLP_TYP goes back to its S0 value. */
 	uint16_t cnt = acpi_pm1_cnt_read(false);
@@ -417,7 +400,7 @@ int arch_s3_enter(char *why, size_t len)
 			printk("s3: SCI_EN did not come back on after wake\n");
 	}
 	acpi_pm1_clear_status();
-	set_waking_vector(s3.old_vector, s3.old_x_vector);
+	acpi_waking_vector_restore();
 	s3.tsc_done = rdtsc();
 	last_times.save_ns = tsc_to_ns(s3.tsc_sleep - s3.tsc_enter);
 	last_times.restore_ns = s3.tsc_done >= s3.tsc_wake ? tsc_to_ns(s3.tsc_done - s3.tsc_wake) : 0;
@@ -440,10 +423,9 @@ int arch_s3_enter(char *why, size_t len)
 	}
 	last_times.tsc_restarted = s3.tsc_wake < s3.tsc_sleep;
 	s3_wakeups++;
-	return 0;
 }
 
-void arch_s3_last_times(struct arch_s3_times *t)
+void s3_last_times(struct s3_times *t)
 {
 	t->save_ns = last_times.save_ns;
 	t->sleep_ns = last_times.sleep_ns;

@@ -16,6 +16,7 @@
  */
 #include <asm/io.h>
 #include <asm/s3.h>
+#include <vigil/dev_pm.h>
 
 #define DISPI_INDEX        0x01CE
 #define DISPI_DATA         0x01CF
@@ -59,7 +60,7 @@ static bool present(void)
 	return s3_pci_present(0x1234, 0x1111) && (dispi_read(DISPI_ID) & DISPI_ID_MASK) == DISPI_ID_BASE;
 }
 
-void s3_bochs_vga_save(void)
+static void s3_bochs_vga_save(void)
 {
 	saved = false;
 	if (!present())
@@ -69,15 +70,15 @@ void s3_bochs_vga_save(void)
 	saved = regs[DISPI_ENABLE] & DISPI_ENABLED;
 }
 
-bool s3_bochs_vga_restore(void)
+static void s3_bochs_vga_restore(void)
 {
 	if (!saved || !present())
-		return false;
+		return;
 	bool same = true;
 	for (unsigned r = 1; r < DISPI_NR_REGS; r++)
 		same &= dispi_read(r) == regs[r];
 	if (same)
-		return false;
+		return;
 	/* The geometry only changes while disabled (the order of QEMU's
 	 * and OVMF's mode set). */
 	dispi_write(DISPI_ENABLE, 0);
@@ -92,5 +93,14 @@ bool s3_bochs_vga_restore(void)
 	dispi_write(DISPI_Y_OFFSET, regs[DISPI_Y_OFFSET]);
 	(void)inb(VGA_INPUT_STATUS_1);
 	outb(VGA_ATTR_INDEX, VGA_ATTR_PAS);
-	return true;
+}
+
+/* Registered after the PCI headers (s3_pci.c): present() asks what their
+ * save found, and the mode is set again only once the BAR is back. */
+static struct dev_pm_ops bochs_vga_pm = { .name = "bochs-vga", .suspend = s3_bochs_vga_save,
+					  .resume = s3_bochs_vga_restore };
+
+void s3_bochs_vga_register_pm(void)
+{
+	dev_pm_register(&bochs_vga_pm);
 }

@@ -1,27 +1,29 @@
 /*
  * `s3`: a test and debug aid for the architecture half of ACPI S3 (s3.c),
  * usable before the real `suspend s3` (core/power) exists.  `s3 enter`
- * calls arch_s3_enter() directly from the console, so it refuses unless the
- * boot CPU is the only CPU online: nothing here takes CPUs offline, freezes
- * tasks or runs syscore callbacks.  The console task simply stops with
+ * calls platform_sleep_enter() (include/vigil/platform_sleep.h: the device
+ * callbacks and the S3 platform ops) directly from the console, so it
+ * refuses unless the boot CPU is the only CPU online: nothing here takes
+ * CPUs offline, freezes tasks or runs syscore callbacks.  The console task simply stops with
  * interrupts off while the machine sleeps, and carries on after the wake.
  */
 #include <asm/apic.h>
 #include <asm/percpu.h>
 #include <asm/s3.h>
 #include <vigil/acpi.h>
+#include <vigil/acpi_sleep.h>
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
+#include <vigil/platform_sleep.h>
 #include <vigil/printk.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
 
-extern struct acpi_info acpi;
 
 static int s3_info(struct shell_ctx *ctx)
 {
 	char why[160];
-	bool ok = arch_s3_supported(why, sizeof(why)) == 0;
+	bool ok = platform_sleep_valid(why, sizeof(why)) == 0;
 	shell_printf(ctx, "supported=%s slp_typa=%u slp_typb=%u pm1a_cnt=0x%lx pm1b_cnt=0x%lx facs=0x%lx facs_version=%u\n",
 		     ok ? "yes" : "no", acpi.s3.slp_typa, acpi.s3.slp_typb, acpi.pm1a_cnt.address,
 		     acpi.pm1b_cnt.address, acpi.facs_phys, acpi.facs_version);
@@ -39,18 +41,18 @@ static int s3_enter(struct shell_ctx *ctx)
 		return shell_error(ctx, "s3 enter needs the boot CPU alone online (%u CPUs online; boot with maxcpus=1)",
 				   online);
 	char why[160];
-	if (arch_s3_supported(why, sizeof(why)) != 0)
+	if (platform_sleep_valid(why, sizeof(why)) != 0)
 		return shell_error(ctx, "S3 not supported: %s", why);
 	uint64_t ticks0 = __atomic_load_n(&lapic_timer_ticks, __ATOMIC_RELAXED);
 	unsigned long flags = arch_irq_save();
 	uint64_t t0 = arch_time_ns();
-	int r = arch_s3_enter(why, sizeof(why));
+	int r = platform_sleep_enter(NULL, why, sizeof(why));
 	uint64_t t1 = arch_time_ns();
 	arch_irq_restore(flags);
 	if (r != 0)
 		return shell_error(ctx, "S3 not entered: %s", why);
-	struct arch_s3_times t;
-	arch_s3_last_times(&t);
+	struct s3_times t;
+	s3_last_times(&t);
 	printk("s3: resumed after %lu ms (asleep and firmware %lu ms, restore %lu us)\n", (t1 - t0) / 1000000,
 	       t.sleep_ns / 1000000, t.restore_ns / 1000);
 	shell_printf(ctx, "s3=resumed cycle_us=%lu save_us=%lu sleep_us=%lu restore_us=%lu wakeups=%u ticks_before=%lu "

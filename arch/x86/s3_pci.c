@@ -21,6 +21,7 @@
  */
 #include <asm/io.h>
 #include <asm/s3.h>
+#include <vigil/dev_pm.h>
 #include <vigil/printk.h>
 
 #define PCI_CONFIG_ADDRESS 0xCF8
@@ -85,7 +86,7 @@ static void save_bus(unsigned bus, unsigned depth)
 	}
 }
 
-void s3_pci_save(void)
+static void s3_pci_save(void)
 {
 	nr_saved = 0;
 	too_many = false;
@@ -95,7 +96,7 @@ void s3_pci_save(void)
 		       PCI_MAX_FUNCTIONS);
 }
 
-void s3_pci_restore(void)
+static void s3_pci_restore(void)
 {
 	nr_restored = 0;
 	for (unsigned i = 0; i < nr_saved; i++) {
@@ -128,4 +129,11 @@ bool s3_pci_present(uint16_t vendor, uint16_t device)
 		if (saved[i].cfg[0] == id)
 			return true;
 	return false;
+}
+
+static struct dev_pm_ops pci_pm = { .name = "pci", .suspend = s3_pci_save, .resume = s3_pci_restore };
+
+void s3_pci_register_pm(void)
+{
+	dev_pm_register(&pci_pm);
 }

@@ -14,17 +14,13 @@
  */
 #include <asm/cpu.h>
 #include <asm/paging.h>
+#include <asm/setup.h>
 #include <vigil/cmdline.h>
 #include <vigil/fbcon.h>
 #include <vigil/printk.h>
 #include <vigil/serial_console.h>
 #include <vigil/string.h>
 #include <vigil/uart.h>
-
-void serial_console_early(void);
-void serial_console_late(const struct boot_info *bi);
-void serial_console_spcr(const struct boot_info *bi, const struct acpi_info *ai);
-void serial_console_report_fb(void);
 
 static struct serial_port_desc current;   /* the console UART, kind/base */
 static char fallback_note[200];            /* why the default is used, for the framebuffer */

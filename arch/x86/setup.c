@@ -14,6 +14,8 @@
 #include <asm/smp.h>
 #include <asm/time.h>
 #include <asm/trap.h>
+#include <asm/setup.h>
+#include <asm/percpu.h>
 #include <vigil/acpi.h>
 #include <vigil/boot_info.h>
 #include <vigil/cmdline.h>
@@ -27,21 +29,6 @@
 #include <vigil/uart.h>
 
 static struct boot_info boot_info_copy;
-void tsc_mark_boot(void);
-void paging_early_range(uint64_t *start, uint64_t *end);
-void paging_page_alloc_ready(void);
-void x86_boot(uint64_t boot_info_phys);
-void percpu_init_boot(void);
-void ipi_init(void);
-void pic_disable(void);
-void x86_acpi_init(const struct boot_info *bi);
-void x86_mm_init(const struct boot_info *bi);
-void serial_console_early(void);
-void serial_console_late(const struct boot_info *bi);
-void serial_console_spcr(const struct boot_info *bi, const struct acpi_info *ai);
-void serial_console_report_fb(void);
-extern struct acpi_info acpi;
-extern bool acpi_ok;
 
 static void early_fail(const char *msg)
 {
@@ -106,6 +93,9 @@ void x86_boot(uint64_t boot_info_phys)
 	lapic_timer_start(1000);
 	sti();
 	s3_init(bi->trampoline_phys);
+	s3_pci_register_pm();
+	s3_bochs_vga_register_pm();
+	x86_serial_console_register_pm();
 	mtrr_init_boot();
 	smp_boot_aps(bi->trampoline_phys);
 	kernel_main(bi);

@@ -12,7 +12,6 @@ static unsigned bench_ap_bringup(uint64_t *samples, unsigned max)
 }
 BENCH(ap_bringup, "us", bench_ap_bringup);
 
-extern uint64_t boot_to_all_online_ns;
 static unsigned bench_boot_to_online(uint64_t *samples, unsigned max)
 {
 	if (!max || !boot_to_all_online_ns)

@@ -17,6 +17,7 @@
 #include <asm/smp.h>
 #include <asm/time.h>
 #include <asm/trap.h>
+#include <asm/trampoline.h>
 #include <vigil/arch.h>
 #include <vigil/cmdline.h>
 #include <vigil/cpu.h>
@@ -26,10 +27,6 @@
 #include <vigil/printk.h>
 #include <vigil/string.h>
 
-extern char trampoline_start[], trampoline_end[];
-extern char tr_gdt[], tr_gdtr[], tr_pm_entry[], tr_lm_entry[], tr_pm_jump[], tr_lm_jump[];
-extern char tr_cr3[], tr_efer_nx[], tr_ticket[], tr_stacks[], tr_entry[];
-void gdt_set_ist_stacks(unsigned cpu, uint8_t *df, uint8_t *nmi, uint8_t *mce);
 
 #define AP_STACK_ORDER 2                    /* 16 KiB kernel stack */
 /* How long a started AP has to check in.  Healthy hardware needs well under

@@ -18,7 +18,6 @@
 #define STACK_AREA_BASE 0xFFFFC80000000000ULL
 #define STACK_AREA_SIZE (64ULL << 30)
 
-void paging_map_kernel_page(uint64_t va, uint64_t pa);
 
 static raw_spinlock_t stack_area_lock = RAW_SPIN_LOCK_UNLOCKED;
 static uint64_t stack_area_next = STACK_AREA_BASE;

@@ -9,12 +9,12 @@
 #include <asm/apic.h>
 #include <vigil/arch.h>
 #include <vigil/ksyms.h>
+#include <vigil/panic.h>
 #include <vigil/printk.h>
 #include <vigil/task.h>
 #include <asm/percpu.h>
 
 static irq_handler_t irq_handlers[256];
-extern bool panic_backtrace_done;
 extern const struct extable_entry __start_ex_table[], __stop_ex_table[];
 
 static const char *const exception_names[32] = {

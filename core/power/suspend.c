@@ -18,6 +18,7 @@
 #include <vigil/mm.h>
 #include <vigil/mutex.h>
 #include <vigil/page_snapshot.h>
+#include <vigil/platform_sleep.h>
 #include <vigil/printk.h>
 #include <vigil/sched.h>
 #include <vigil/string.h>
@@ -88,7 +89,7 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 	}
 	mutex_lock(&pm_mutex);
 	uint64_t t0 = arch_time_ns();
-	if (s3 && arch_s3_supported(why, len) != 0) {
+	if (s3 && platform_sleep_valid(why, len) != 0) {
 		char w[160];
 		snprintf(w, sizeof(w), "S3 not supported: %s", why);
 		strlcpy(why, w, len);
@@ -128,9 +129,7 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 	t->suspend_ns = t1 - t0;
 	int r = 0;
 	if (s3) {
-		arch_s3_set_page_snapshot(ps);
-		r = arch_s3_enter(why, len);
-		arch_s3_set_page_snapshot(NULL);
+		r = platform_sleep_enter(ps, why, len);
 	} else if (ps) {
 		/* The simulated sleep: nothing runs in between, so nothing may
 		 * change (the control for the S3 figure). */

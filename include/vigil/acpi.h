@@ -288,6 +288,11 @@ struct acpi_info {
 int acpi_parse(uint64_t rsdp_phys, const struct acpi_mapper *m, struct acpi_info *out,
 	       char *err, size_t errlen);
 
+/* The kernel's parse, filled at boot (arch/x86/acpi_init.c); acpi_ok is
+ * false when the tables were not usable at all. */
+extern struct acpi_info acpi;
+extern bool acpi_ok;
+
 /*
  * Find the RSDP the legacy-BIOS way (ACPI 6.5 5.2.5.1): the first KiB of the
  * EBDA (segment at 0x40E), then 0xE0000-0xFFFFF, on 16-byte boundaries.  A

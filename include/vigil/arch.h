@@ -76,32 +76,9 @@ void arch_send_nmi(unsigned cpu);
  * smp_processor_id() could fault. */
 int arch_this_cpu_id(void);
 
-/* ---- ACPI S3 (suspend to RAM) ---- */
-/* Whether this machine can enter S3 (FADT PM1 registers, a \_S3 package in
- * the DSDT, a FACS, a waking-vector page below 1 MiB): 0, or -1 with why
- * filled with the precise reason ("no \_S3 package in the DSDT", ...). */
-int arch_s3_supported(char *why, size_t len);
-/* Enter S3 and come back.  Call on the boot CPU with interrupts disabled
- * and every other CPU offline (parked).  Saves the boot CPU's state, points
- * the FACS waking vector at the trampoline, writes SLP_TYP|SLP_EN; on wake
- * restores the CPU, the LAPIC (and its timer), the PICs, the serial console
- * and SCI_EN, and returns 0 with interrupts still disabled.  The other CPUs
- * were reset by the sleep: they must be brought up again (INIT-SIPI-SIPI).
- * Returns -1 with why filled, and nothing changed, when S3 could not be
- * entered. */
-int arch_s3_enter(char *why, size_t len);
-/* The next arch_s3_enter() hashes every kernel page just before SLP_EN and
- * compares right after the wake (include/vigil/page_snapshot.h); NULL: not. */
-struct page_snapshot;
-void arch_s3_set_page_snapshot(struct page_snapshot *ps);
-/* Where the time of the last successful arch_s3_enter() went (TSC time):
- * save = entry to the SLP_EN write; sleep = SLP_EN to the first
- * instruction at the waking vector (the time asleep plus the firmware's
- * resume path); restore = waking vector to the return. */
-struct arch_s3_times {
-	uint64_t save_ns, sleep_ns, restore_ns;
-};
-void arch_s3_last_times(struct arch_s3_times *t);
+/* Sleep states (ACPI S3) are not here: the architecture registers them as
+ * the platform sleep (include/vigil/platform_sleep.h), and devices their
+ * own callbacks (include/vigil/dev_pm.h). */
 
 /* Start handling the firmware's CPU hot-add/hot-remove events, if the
  * platform has them (after cpuhp_init). */

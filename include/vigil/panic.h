@@ -49,4 +49,10 @@ static inline bool panic_in_progress(void) { return false; }
 static inline bool panic_on_this_cpu(void) { return false; }
 #endif
 
+/* Set by a caller that already printed registers and a backtrace, so that
+ * panic() does not print them again (core/printk.c). */
+extern bool panic_backtrace_done;
+/* `crash panic ...`: the panic crash aids (core/crash_panic.c). */
+struct shell_ctx;
+int crash_panic(struct shell_ctx *ctx, int argc, char **argv);
 #endif

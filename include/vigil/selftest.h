@@ -29,4 +29,6 @@ __printf(2, 3) void st_note(struct selftest_ctx *ctx, const char *fmt, ...);
 
 /* Run the tests matching name ("all" for every one); returns failures. */
 int selftest_run(const char *name, void (*out)(const char *line, void *arg), void *arg, int *ran);
+/* Run the boot self-tests named by the selftest= parameter (spec). */
+void selftest_boot(const char *spec);
 #endif

@@ -4,8 +4,9 @@
  * One cycle: freeze the freezable tasks; take every non-boot CPU offline
  * through CPU hotplug (so their ONLINE teardowns -- virtualization off --
  * run as for any offline); on the boot CPU with interrupts off run the
- * syscore suspend callbacks; sleep (simulated, or ACPI S3 through
- * arch_s3_enter); syscore resume; bring the CPUs back online; thaw.
+ * syscore suspend callbacks; sleep (simulated, or the platform's sleep
+ * state with the device callbacks around it: include/vigil/platform_sleep.h);
+ * syscore resume; bring the CPUs back online; thaw.
  *
  * Freezer: a kernel thread that must not run across a suspend calls
  * set_freezable() once and try_to_freeze() at points where it holds no

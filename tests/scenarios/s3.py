@@ -1,5 +1,5 @@
 """ACPI S3, suspend to RAM, the architecture half (docs/design.md section 6): the
-`s3 enter` test command calls arch_s3_enter() on the boot CPU alone.  QEMU
+`s3 enter` test command calls platform_sleep_enter() on the boot CPU alone.  QEMU
 reports the sleep with the QMP SUSPEND event; the harness answers it with
 system_wakeup (after the scenario's s3_wakeup delay); QEMU resets the machine
 and OVMF resumes into the FACS waking vector, the trampoline's S3 entry.

@@ -2,4 +2,4 @@
 # register protocol (drivers/acpi/cpuhp_block.c) against a model of QEMU's
 # registers, legacy switch included.
 UNIT_TESTS += acpi_cpuhp
-acpi_cpuhp_SRCS := tests/unit/test_acpi_cpuhp.c $(sort $(wildcard drivers/acpi/*.c))
+acpi_cpuhp_SRCS := tests/unit/test_acpi_cpuhp.c $(filter-out drivers/acpi/sleep.c,$(sort $(wildcard drivers/acpi/*.c)))

@@ -39,6 +39,8 @@
 #define APIC_DEST_ALL_BUT_SELF (3u << 18)
 #define APIC_ICR_BUSY      (1u << 12)
 
+/* Mask both 8259s (pic.c): vigil takes interrupts only through the LAPIC. */
+void pic_disable(void);
 extern bool apic_x2apic_mode;
 extern uint32_t lapic_timer_hz;      /* timer ticks per second (periodic interrupt rate) */
 extern uint64_t lapic_timer_ticks;   /* interrupts taken on the boot CPU */
@@ -51,4 +53,8 @@ uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 void lapic_timer_start(unsigned hz);
+/* Install the IPI vectors (ipi.c). */
+void ipi_init(void);
+/* Switch this CPU's LAPIC to x2APIC mode (lapic.c). */
+void lapic_enable_x2apic(void);
 #endif

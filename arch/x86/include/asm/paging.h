@@ -34,4 +34,9 @@ void *ioremap(uint64_t phys, size_t size);
  * from its own physical address). */
 void paging_identity_map_page(uint64_t phys);
 uint64_t direct_map_limit(void);
+/* Boot-time paging (paging.c): the early page-table range the loader gave,
+ * the switch to the page allocator, and mapping one kernel page (stacks). */
+void paging_early_range(uint64_t *start, uint64_t *end);
+void paging_page_alloc_ready(void);
+void paging_map_kernel_page(uint64_t va, uint64_t pa);
 #endif

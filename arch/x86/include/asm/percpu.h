@@ -30,4 +30,6 @@ static inline struct percpu *this_cpu(void)
 
 extern struct percpu *percpu_of[];
 void percpu_install(struct percpu *p);
+/* The boot CPU's per-CPU area, before anything uses this_cpu() (percpu.c). */
+void percpu_init_boot(void);
 #endif

@@ -4,11 +4,6 @@
 #include <vigil/types.h>
 
 struct power_regs {
-	uint16_t pm1a_cnt, pm1b_cnt;        /* I/O ports, 0 = absent */
-	bool has_s5;
-	uint8_t s5_typa, s5_typb;
-	uint16_t smi_cmd;
-	uint8_t acpi_enable;
 	bool has_reset;
 	uint8_t reset_space;                /* GAS address space: 0 = memory, 1 = I/O */
 	uint64_t reset_addr;

@@ -1,6 +1,6 @@
 /*
  * ACPI S3 (suspend to RAM) on x86: the CPU context saved before sleeping and
- * restored by the waking code, and the PM1 register helpers of acpi_sleep.c.
+ * restored by the waking code (the ACPI half is include/vigil/acpi_sleep.h).
  */
 #ifndef ASM_S3_H
 #define ASM_S3_H
@@ -43,7 +43,8 @@ __attribute__((returns_twice)) int s3_save_context(struct s3_context *ctx);
 void s3_resume_entry(void);
 extern struct s3_context *s3_resume_ctx;
 
-/* The trampoline page (boot_info.trampoline_phys), from x86_boot(). */
+/* The trampoline page (boot_info.trampoline_phys), from x86_boot(); registers
+ * ACPI S3 as the platform sleep (include/vigil/platform_sleep.h). */
 void s3_init(uint64_t trampoline_phys);
 /* Successful S3 cycles since boot. */
 unsigned s3_wakeup_count(void);
@@ -51,47 +52,30 @@ unsigned s3_wakeup_count(void);
 bool s3_sci_en_was_lost(void);
 /* Whether the TSC restarted from 0 in the last S3 (and was set forward). */
 bool s3_tsc_restarted(void);
-/* The serial console: let the transmitter empty before sleeping, program
- * the UART again after wake (s3_console.c). */
-void x86_serial_console_drain(void);
-void x86_serial_console_resume(void);
+/* Where the time of the last successful S3 went (TSC time): save = entry
+ * to the SLP_EN write; sleep = SLP_EN to the first instruction at the
+ * waking vector (the time asleep plus the firmware's resume path);
+ * restore = waking vector to the end of the wake (devices included). */
+struct s3_times {
+	uint64_t save_ns, sleep_ns, restore_ns;
+};
+void s3_last_times(struct s3_times *t);
 
-/* PCI configuration headers of every function, saved before the sleep and
- * written back after it where they differ (s3_pci.c). */
-void s3_pci_save(void);
-void s3_pci_restore(void);
+/* The devices' suspend/resume callbacks (include/vigil/dev_pm.h), registered
+ * at boot in this order: the PCI configuration headers of every function,
+ * saved before the sleep and written back after it where they differ
+ * (s3_pci.c); the QEMU/Bochs VGA's display mode (s3_bochs_vga.c); the
+ * serial console: let the transmitter empty before sleeping, program the
+ * UART again after wake (s3_console.c). */
+void s3_pci_register_pm(void);
+void s3_bochs_vga_register_pm(void);
+void x86_serial_console_register_pm(void);
 unsigned s3_pci_restored_count(void);
-/* Whether a function with this vendor:device ID was found by s3_pci_save(). */
+/* Whether a function with this vendor:device ID was found by the last PCI save. */
 bool s3_pci_present(uint16_t vendor, uint16_t device);
-/* The QEMU/Bochs VGA's display mode (s3_bochs_vga.c); restore returns
- * whether it had to set the mode again. */
-void s3_bochs_vga_save(void);
-bool s3_bochs_vga_restore(void);
+/* The serial console's MMIO registers when it is not on I/O ports (setup.c). */
+extern void *x86_serial_mmio_regs;
 
-/* ---- PM1 registers (acpi_sleep.c) ---- */
-
-/* PM1 control (ACPI 6.5 4.8.3.2.1) and status (4.8.3.1.1) bits. */
-#define ACPI_PM1_SCI_EN        (1u << 0)
-#define ACPI_PM1_SLP_TYP_SHIFT 10
-#define ACPI_PM1_SLP_TYP_MASK  (7u << 10)
-#define ACPI_PM1_SLP_EN        (1u << 13)
-#define ACPI_PM1_WAK_STS       (1u << 15)
-/* Every fixed status bit: TMR, BM, GBL, PWRBTN, SLPBTN, RTC, PCIEXP_WAKE, WAK. */
-#define ACPI_PM1_ALL_STATUS    0xC731u
-
-/* Check that the FADT's PM1 blocks can be used; 0, or -1 with why filled. */
-int acpi_sleep_regs_usable(char *why, size_t len);
-/* Clear every PM1 fixed status bit (write-1-to-clear), in a and b. */
-void acpi_pm1_clear_status(void);
-/* WAK_STS of PM1a (or PM1b) status; false when there is no event block. */
-bool acpi_pm1_wake_status(void);
-/* Read / write the PM1 control register of block a or b (b absent: 0 / ignored). */
-uint16_t acpi_pm1_cnt_read(bool b);
-void acpi_pm1_cnt_write(bool b, uint16_t v);
-/* Hand the SCI back to the OS after a wake (SCI_EN is cleared by the
- * reset): ACPI_ENABLE through SMI_CMD, else SCI_EN directly.  Returns
- * whether SCI_EN is now set. */
-bool acpi_sci_enable(void);
 /* 0, or -1 with why when a CPU hot-added since boot is present (S3 is then
  * refused: arch/x86/acpi_cpu_hotplug.c). */
 int acpi_cpuhp_s3_blocker(char *why, size_t len);

@@ -24,4 +24,6 @@ struct tss64 {
 } __attribute__((packed));
 
 void gdt_init_cpu(unsigned cpu);
+/* Give a CPU's TSS its double-fault, NMI and machine-check stacks (gdt.c). */
+void gdt_set_ist_stacks(unsigned cpu, uint8_t *df, uint8_t *nmi, uint8_t *mce);
 #endif

@@ -7,4 +7,6 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n);
 /* Where an AP goes once its hardware state is set up (never returns). */
 __noreturn void ap_started(unsigned cpu);
 extern uint64_t smp_boot_ns;
+/* Kernel entry (TSC at _start64) to every AP online, for the smp bench. */
+extern uint64_t boot_to_all_online_ns;
 #endif

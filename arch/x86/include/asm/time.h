@@ -9,4 +9,6 @@ void tsc_calibrate(uint64_t hpet_phys);
 void udelay(uint64_t us);
 /* Busy-wait using the PIT channel 2 (works before the TSC is known). */
 void pit_delay_us(uint32_t us);
+/* Record the TSC at boot, the zero of the kernel clock (tsc.c). */
+void tsc_mark_boot(void);
 #endif

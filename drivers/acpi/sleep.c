@@ -1,20 +1,18 @@
 /*
- * The fixed PM1 registers that sleeping needs (ACPI 6.5 4.8.3): PM1 status
- * (WAK_STS) and PM1 control (SLP_TYPx, SLP_EN, SCI_EN), each as an "a" and
- * an optional "b" block that OSPM writes separately (16.1: "two fixed
- * PM1x_CNT registers").  The blocks come from the FADT as Generic Address
- * Structures: system I/O on every PC we know, system memory allowed.
- * Poweroff (S5) writes PM1 control through its own code in power.c, which
- * handles system I/O blocks only.
+ * The ACPI sleep sequence (include/vigil/acpi_sleep.h), one copy for S3 and
+ * S5.  The fixed PM1 registers that sleeping needs (ACPI 6.5 4.8.3): PM1
+ * status (WAK_STS) and PM1 control (SLP_TYPx, SLP_EN, SCI_EN), each as an
+ * "a" and an optional "b" block that OSPM writes separately (16.1: "two
+ * fixed PM1x_CNT registers").  The blocks come from the FADT as Generic
+ * Address Structures: system I/O on every PC we know, system memory allowed.
  */
 #include <asm/cpu.h>
 #include <asm/io.h>
 #include <asm/paging.h>
-#include <asm/s3.h>
 #include <vigil/acpi.h>
+#include <vigil/acpi_sleep.h>
+#include <vigil/mm.h>
 #include <vigil/string.h>
-
-extern struct acpi_info acpi;
 
 /* A 16-bit PM1 register: the status half of an event block, or a control
  * block.  A memory-space block is mapped once (uncached) and kept. */
@@ -133,4 +131,77 @@ bool acpi_sci_enable(void)
 	if (present(&pm1b_cnt))
 		acpi_pm1_cnt_write(true, (uint16_t)(acpi_pm1_cnt_read(true) | ACPI_PM1_SCI_EN));
 	return ((acpi_pm1_cnt_read(false) | acpi_pm1_cnt_read(true)) & ACPI_PM1_SCI_EN) != 0;
+}
+
+/* ---- entering a sleep state ---- */
+
+/* PM1a/PM1b control as written by acpi_sleep_write_type(), without SLP_EN. */
+static uint16_t sleep_cnt_a, sleep_cnt_b;
+
+static uint16_t with_slp_typ(uint16_t cnt, uint8_t typ)
+{
+	return (uint16_t)((cnt & ~(ACPI_PM1_SLP_TYP_MASK | ACPI_PM1_SLP_EN)) | ((unsigned)typ << ACPI_PM1_SLP_TYP_SHIFT));
+}
+
+void acpi_sleep_write_type(const struct acpi_sleep_type *st)
+{
+	sleep_cnt_a = with_slp_typ(acpi_pm1_cnt_read(false), st->slp_typa);
+	sleep_cnt_b = with_slp_typ(acpi_pm1_cnt_read(true), st->slp_typb);
+	acpi_pm1_clear_status();
+	/* SLP_TYP first, then SLP_EN in a separate write, a before b, as
+	 * ACPICA does: some chipsets latch the type on its own write. */
+	acpi_pm1_cnt_write(false, sleep_cnt_a);
+	if (present(&pm1b_cnt))
+		acpi_pm1_cnt_write(true, sleep_cnt_b);
+}
+
+void acpi_sleep_write_enable(void)
+{
+	acpi_pm1_cnt_write(false, (uint16_t)(sleep_cnt_a | ACPI_PM1_SLP_EN));
+	if (present(&pm1b_cnt))
+		acpi_pm1_cnt_write(true, (uint16_t)(sleep_cnt_b | ACPI_PM1_SLP_EN));
+}
+
+int acpi_enter_s5(void)
+{
+	char why[96];
+	if (!acpi.s5.valid || acpi_sleep_regs_usable(why, sizeof(why)) != 0)
+		return -1;
+	/* Firmware left in legacy mode (SCI_EN clear) ignores SLP_EN. */
+	acpi_sci_enable();
+	acpi_sleep_write_type(&acpi.s5);
+	acpi_sleep_write_enable();
+	return 0;
+}
+
+/* ---- FACS waking vector ---- */
+
+static uint32_t saved_vector;
+static uint64_t saved_x_vector;
+
+void acpi_waking_vector_save(void)
+{
+	saved_vector = *(volatile uint32_t *)phys_to_virt(acpi.fw_waking_vector_phys);
+	saved_x_vector = acpi.x_fw_waking_vector_phys ?
+		*(volatile uint64_t *)phys_to_virt(acpi.x_fw_waking_vector_phys) : 0;
+}
+
+static void write_vectors(uint32_t vector, uint64_t x_vector)
+{
+	*(volatile uint32_t *)phys_to_virt(acpi.fw_waking_vector_phys) = vector;
+	if (acpi.x_fw_waking_vector_phys)
+		*(volatile uint64_t *)phys_to_virt(acpi.x_fw_waking_vector_phys) = x_vector;
+}
+
+void acpi_waking_vector_set(uint32_t real_mode_vector)
+{
+	/* Only the 32-bit vector is used: with X_Firmware_Waking_Vector zero
+	 * the firmware enters it in real mode (5.2.10, Table 5.14).  A stale
+	 * non-zero X vector from an earlier OS would win, so it is cleared. */
+	write_vectors(real_mode_vector, 0);
+}
+
+void acpi_waking_vector_restore(void)
+{
+	write_vectors(saved_vector, saved_x_vector);
 }
