@@ -151,7 +151,8 @@ int crash_panic(struct shell_ctx *ctx, int argc, char **argv)
 		{ .key = "stuck", .type = SHELL_OPT_CPU, .u64 = &other, .given = &stuck },
 		SHELL_OPT_RANGE("nested", 0, 1, &nested),
 	};
-	if (shell_parse_opts(ctx, argc, argv, opts, ARRAY_SIZE(opts)))
+	/* argv[0] is "panic": the options follow it. */
+	if (shell_parse_opts(ctx, argc - 1, argv + 1, opts, ARRAY_SIZE(opts)))
 		return -1;
 	if (in && strcmp(in, "task") && strcmp(in, "irq") && strcmp(in, "nmi"))
 		return shell_error(ctx, "bad value '%s' for in= (expected task, irq or nmi)", in);

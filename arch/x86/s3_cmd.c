@@ -60,16 +60,25 @@ static int s3_enter(struct shell_ctx *ctx)
 	return 0;
 }
 
-static int cmd_s3(struct shell_ctx *ctx, int argc, char **argv)
+static int s3_info_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "info"))
-		return s3_info(ctx);
-	if (argc == 2 && !strcmp(argv[1], "enter"))
-		return s3_enter(ctx);
-	return shell_usage(ctx);
+	(void)argc;
+	(void)argv;
+	return s3_info(ctx);
 }
-SHELL_COMMAND_HELP(s3, "s3", "s3 info | s3 enter",
-		   "Test aid for ACPI S3 on the boot CPU alone (the real command is 'suspend s3').\n"
+
+static int s3_enter_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return s3_enter(ctx);
+}
+
+static const struct shell_subcmd s3_subcmds[] = {
+	SHELL_SUBCMD("info", s3_info_cmd, 0, 0),
+	SHELL_SUBCMD("enter", s3_enter_cmd, 0, 0),
+};
+SHELL_CMD(s3, "s3 info | s3 enter", SHELL_SUBCMDS(s3_subcmds),
+	  .help = "Test aid for ACPI S3 on the boot CPU alone (the real command is 'suspend s3').\n"
 		   "  s3 info   whether S3 is usable, the \\_S3 sleep types, wake-ups so far, timer ticks\n"
-		   "  s3 enter  suspend to RAM and resume; under QEMU wake it with QMP system_wakeup\n",
-		   cmd_s3);
+		   "  s3 enter  suspend to RAM and resume; under QEMU wake it with QMP system_wakeup\n");

@@ -598,10 +598,9 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "stress: %u violations (%u lockdep)", total, ld);
 	return 0;
 }
-SHELL_COMMAND_HELP(stress, "stress", "stress [ops=<n>] [seed=<s>]",
-		   "Random CPU online/offline, vm create/destroy/run, simulated suspend and injected\n"
+SHELL_CMD(stress, "stress [ops=<n>] [seed=<s>]", .run = cmd_stress, .max_args = SHELL_ARGS_ANY,
+	  .help = "Random CPU online/offline, vm create/destroy/run, simulated suspend and injected\n"
 		   "failures (ops steps, choices from seed), while a helper thread creates, runs and\n"
 		   "destroys VMs at the same time.  Every invariant of `check` is verified after every\n"
 		   "step; lockdep reports count as violations.  Leaves the user's VMs alone and removes its\n"
-		   "own; refuses to start while an injection point is armed.",
-		   cmd_stress);
+		   "own; refuses to start while an injection point is armed.");

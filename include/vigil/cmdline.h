@@ -133,7 +133,7 @@ const struct boot_param *boot_param_find(const char *name);
 	.offset = offsetof(struct boot_params, f), \
 	.size = sizeof(((struct boot_params *)0)->f)
 
-/* aligned(8), user-specified: see SHELL_COMMAND in shell.h for why. */
+/* aligned(8), user-specified: see SHELL_CMD in shell.h for why. */
 #define BOOT_PARAM_(ident, ...)                                              \
 	static const struct boot_param boot_param_##ident                    \
 	__attribute__((used, section("cmdline_params"), aligned(8))) = { __VA_ARGS__ }

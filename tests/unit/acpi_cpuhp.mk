@@ -3,4 +3,3 @@
 # registers, legacy switch included.
 UNIT_TESTS += acpi_cpuhp
 acpi_cpuhp_SRCS := tests/unit/test_acpi_cpuhp.c $(sort $(wildcard drivers/acpi/*.c))
-$(BUILD)/unit/acpi_cpuhp: $(wildcard drivers/acpi/*.h)

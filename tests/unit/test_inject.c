@@ -17,6 +17,8 @@
 /* the shell builtins (linked for cmd_inject's helpers) print these */
 const char vigil_version[] = "test";
 const char vigil_commit[] = "test";
+/* The machine's CPUs as shell_arg_cpu sees them (no CPU table linked). */
+unsigned nr_possible_cpus = 4;
 
 INJECT_POINT(test_point, "test_point", "a point for this test");
 
