@@ -166,7 +166,8 @@ bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa);
 void virt_init(void);
 /* Take / drop a usage reference.  0 -> 1 enables on every online CPU (all
  * or none: a failure anywhere rolls every CPU back and restores the count);
- * 1 -> 0 disables on every online CPU.  virt_get returns 0 or -1 with why. */
+ * 1 -> 0 disables on every online CPU.  virt_get returns 0, or -cause
+ * (vigil/why.h: WHY_NOMEM, WHY_INJECTED, WHY_INCOMPATIBLE) with why. */
 int virt_get(char *why, size_t len);
 void virt_put(void);
 unsigned virt_usage_count(void);
@@ -194,10 +195,11 @@ int virt_reboot(void);
  * -1 no backend. */
 int virt_emergency_disable_this_cpu(void);
 int virt_compat_compare(const struct virt_compat *boot, const struct virt_compat *cpu, char *why, size_t len);
-/* Check this CPU against the boot CPU (fills cpu_table[cpu].compat). */
+/* Check this CPU against the boot CPU (fills cpu_table[cpu].compat);
+ * 0 or -WHY_INCOMPATIBLE. */
 int virt_check_this_cpu(char *why, size_t len);
 
-/* VMs (core/virt/vm.c). */
+/* VMs (core/virt/vm.c).  vm_create returns 0, or -cause (vigil/why.h) with why. */
 int vm_create(unsigned *id, char *why, size_t len);
 int vm_destroy(unsigned id, char *why, size_t len);
 int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t len);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <vigil/why.h>
 #include <vigil/arch.h>
 #include <vigil/check.h>
 #include <vigil/cpu.h>
@@ -584,7 +585,7 @@ static void test_virt_follows_hotplug(void **state)
 	assert_false(host_virt_hw_on(3));
 	assert_non_null(strstr(cpu_table[3].compat, "host_caps=0x1234aacd_differs"));
 	invariant_holds();
-	assert_int_equal(virt_get(why, sizeof(why)), -1);
+	assert_int_equal(virt_get(why, sizeof(why)), -WHY_INCOMPATIBLE);
 	assert_string_equal(why, "cpu 3: host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
 	assert_int_equal(virt_usage_count(), 0);
 	invariant_holds();
