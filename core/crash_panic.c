@@ -58,7 +58,7 @@ static bool nmi_cb_registered;
 /* An address nothing maps: the page fault of `crash pagefault`. */
 static const char *volatile unmapped_text = (const char *)0x10;
 
-INJECT_POINT(crash_nmi_slow, "crash_nmi_slow",
+INJECT_POINT(crash_nmi_slow,
 	     "the crash test aid's NMI handler pauses 100 ms on the CPU once it has taken its request");
 
 static void nmi_pause_if_injected(unsigned cpu)

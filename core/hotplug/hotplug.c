@@ -34,7 +34,7 @@
 #include <vigil/task.h>
 #include <vigil/virt.h>
 
-INJECT_POINT(cpuhp_online_fail, "cpuhp_online_fail", "the last ONLINE hotplug step fails on the CPU");
+INJECT_POINT(cpuhp_online_fail, "the last ONLINE hotplug step fails on the CPU");
 
 struct cpuhp_step {
 	const char *name;

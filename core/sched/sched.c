@@ -801,7 +801,7 @@ static struct task *make_static_task(struct task *t, const char *name, unsigned 
 /* The idle task of a CPU going offline, interrupts off: once nothing is
  * queued (every enqueue onto a dying run queue is redirected, under its
  * lock), run the STARTING teardowns and park the CPU. */
-INJECT_POINT(cpu_wont_die, "cpu_wont_die",
+INJECT_POINT(cpu_wont_die,
 	     "the CPU being taken offline keeps idling instead of stopping (count=0: until cleared)");
 
 static void idle_die(void)

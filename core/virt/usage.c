@@ -36,8 +36,8 @@
 #include <vigil/why.h>
 #include "virt_internal.h"
 
-INJECT_POINT(virt_enable_fail, "virt_enable_fail", "enabling virtualization fails on the CPU");
-INJECT_POINT(virt_enable_slow, "virt_enable_slow", "enabling virtualization takes 300 ms on the CPU");
+INJECT_POINT(virt_enable_fail, "enabling virtualization fails on the CPU");
+INJECT_POINT(virt_enable_slow, "enabling virtualization takes 300 ms on the CPU");
 
 static const struct virt_ops *ops;
 static char unavailable[128] = "not initialised";
@@ -575,7 +575,7 @@ static int usage_invariant(char *why, size_t len)
 }
 INVARIANT(virt_usage, usage_invariant);
 
-BOOT_PARAM_CHOICE(virt_lock, "virt_lock", virt_lock, "usage|vmlist");
+BOOT_PARAM_CHOICE(virt_lock, "usage|vmlist");
 
 /* ---- for the benchmarks (virt_bench.c) ---- */
 

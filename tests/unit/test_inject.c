@@ -20,7 +20,7 @@ const char vigil_commit[] = "test";
 /* The machine's CPUs as shell_arg_cpu sees them (no CPU table linked). */
 unsigned nr_possible_cpus = 4;
 
-INJECT_POINT(test_point, "test_point", "a point for this test");
+INJECT_POINT(test_point, "a point for this test");
 
 static void hit_honours_cpu_and_count(void **state)
 {
