@@ -53,7 +53,7 @@ static int cmd_check(struct shell_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	char why[160];
+	char why[WHY_MAX];
 	if (invariants_check_noted(why, sizeof(why), print_degraded, ctx) != 0)
 		return shell_error(ctx, "%s", why);
 	return 0;

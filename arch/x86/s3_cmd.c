@@ -15,12 +15,13 @@
 #include <vigil/printk.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
+#include <vigil/why.h>
 
 extern struct acpi_info acpi;
 
 static int s3_info(struct shell_ctx *ctx)
 {
-	char why[160];
+	char why[WHY_MAX];
 	bool ok = arch_s3_supported(why, sizeof(why)) == 0;
 	shell_printf(ctx, "supported=%s slp_typa=%u slp_typb=%u pm1a_cnt=0x%lx pm1b_cnt=0x%lx facs=0x%lx facs_version=%u\n",
 		     ok ? "yes" : "no", acpi.s3.slp_typa, acpi.s3.slp_typb, acpi.pm1a_cnt.address,
@@ -38,7 +39,7 @@ static int s3_enter(struct shell_ctx *ctx)
 	if (online != 1)
 		return shell_error(ctx, "s3 enter needs the boot CPU alone online (%u CPUs online; boot with maxcpus=1)",
 				   online);
-	char why[160];
+	char why[WHY_MAX];
 	if (arch_s3_supported(why, sizeof(why)) != 0)
 		return shell_error(ctx, "S3 not supported: %s", why);
 	uint64_t ticks0 = __atomic_load_n(&lapic_timer_ticks, __ATOMIC_RELAXED);

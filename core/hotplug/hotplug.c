@@ -54,7 +54,7 @@ struct cpuhp_cpu {
 	enum cpuhp_request req;
 	int req_step;
 	int result;
-	char why[200];
+	char why[WHY_MAX];
 	volatile bool dead;         /* set by the dying CPU itself */
 	bool stuck;                 /* taken offline, but did not stop in time */
 };
@@ -132,7 +132,7 @@ static void run_teardown(struct cpuhp_cpu *st, int id)
 void cpuhp_ap_starting(unsigned cpu)
 {
 	struct cpuhp_cpu *st = &cpus[cpu];
-	char why[64];
+	char why[64]; /* the AP's early boot stack: a STARTING step's reason is short */
 	st->dead = false;
 	for (unsigned i = 0; i < nr_order; i++)
 		if (steps[order[i]].section == CPUHP_STARTING) {
@@ -169,7 +169,7 @@ static int online_up(struct cpuhp_cpu *st)
 			for (int j = (int)i - 1; j >= 0; j--)
 				if (steps[order[j]].section == CPUHP_ONLINE)
 					run_teardown(st, order[j]);
-			char msg[256];
+			char msg[WHY_MAX + 64]; /* the prefix, then the step's reason */
 			snprintf(msg, sizeof(msg), "CPU %u: %s: %s", st->cpu, steps[id].name, st->why);
 			strlcpy(st->why, msg, sizeof(st->why));
 			return -1;
@@ -445,6 +445,8 @@ static void starting_step_ipi(void *arg)
 	struct step_call *c = arg;
 	struct cpuhp_cpu *st = &cpus[smp_processor_id()];
 	if (c->up) {
+		/* Smaller than WHY_MAX: a cross-CPU call runs on the stack it
+		 * interrupted, and a STARTING step's reason is short. */
 		char why[64] = "";
 		run_startup(st, c->id, why, sizeof(why));
 	} else {

@@ -12,7 +12,7 @@ static int cpu_up_down_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	uint64_t cpu;
 	if (shell_arg_cpu(ctx, argv[1], "<n>", &cpu) != 0)
 		return -1;
-	char why[256];
+	char why[WHY_MAX];
 	int r = up ? cpu_up((unsigned)cpu, why, sizeof(why)) : cpu_down((unsigned)cpu, why, sizeof(why));
 	if (r != 0)
 		return shell_error(ctx, "%s", why);

@@ -22,7 +22,7 @@ static int cmd_suspend(struct shell_ctx *ctx, int argc, char **argv)
 			return shell_error(ctx, "bad value '%s' for <mode> (expected sim or s3)", argv[i]);
 		}
 	}
-	char why[200];
+	char why[WHY_MAX];
 	struct suspend_times t;
 	unsigned checked = 0, changed = 0;
 	int r = hash ? suspend_cycle_hashed(s3, all, why, sizeof(why), &t, &checked, &changed)
@@ -48,7 +48,7 @@ SHELL_CMD(suspend, "suspend [sim|s3] [hash=1|all]", .run = cmd_suspend, .max_arg
 static unsigned bench_suspend_sim(uint64_t *samples, unsigned max)
 {
 	unsigned id;
-	char why[160];
+	char why[WHY_MAX];
 	if (vm_create(&id, why, sizeof(why)) != 0)
 		return 0;
 	unsigned n = 0;

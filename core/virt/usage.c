@@ -323,7 +323,7 @@ void virt_syscore_resume(void)
 	lockdep_assert_not_held(&usage_lock);
 	lockdep_assert_irqs_disabled();
 	if (ops && usage_count) {
-		char why[96];
+		char why[WHY_MAX];
 		unsigned cpu = smp_processor_id();
 		if (enable_this_cpu(why, sizeof(why)) != 0) {
 			set_degraded((int)cpu, why);
@@ -346,7 +346,7 @@ bool virt_degraded_report(char *why, size_t len)
 }
 
 struct retry {
-	char why[96];
+	char why[WHY_MAX];
 };
 
 static void retry_ipi(void *arg)
@@ -471,7 +471,7 @@ int virt_emergency_disable_this_cpu(void)
 static void check_ipi(void *arg)
 {
 	(void)arg;
-	char why[96];
+	char why[WHY_MAX];
 	if (virt_check_this_cpu(why, sizeof(why)) != 0)
 		printk("virt: CPU %u is incompatible with the boot CPU: %s\n", smp_processor_id(), why);
 }

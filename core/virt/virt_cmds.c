@@ -43,7 +43,7 @@ static int virt_retry_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	char why[160];
+	char why[WHY_MAX];
 	if (virt_retry(why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
 	return 0;
@@ -104,7 +104,7 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		run.guest = GUEST_BAD_INSN;
 	else
 		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild or badinsn)", guest);
-	char why[160];
+	char why[WHY_MAX];
 	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
 	if (run.guest_failed)
@@ -120,7 +120,7 @@ static int vm_create_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	char why[160];
+	char why[WHY_MAX];
 	unsigned id;
 	if (vm_create(&id, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
@@ -131,7 +131,7 @@ static int vm_create_cmd(struct shell_ctx *ctx, int argc, char **argv)
 static int vm_destroy_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
-	char why[160];
+	char why[WHY_MAX];
 	uint64_t id;
 	if (shell_arg_u64_range(ctx, argv[1], "<id>", 1, UINT32_MAX, &id))
 		return -1;

@@ -36,7 +36,7 @@ static int test_virt_lock_order(struct selftest_ctx *ctx)
 	lockdep_get_stats(&before);
 	lockdep_expect_begin();
 	unsigned id;
-	char why[160];
+	char why[WHY_MAX];
 	bool created = vm_create(&id, why, sizeof(why)) == 0;
 	clock_change_notifier();
 	if (created)

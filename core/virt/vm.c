@@ -162,7 +162,7 @@ unsigned vm_count(void)
 /* The guest misbehaved: the VM is destroyed, nothing else changes. */
 static void destroy_failed_vm(struct vm *vm)
 {
-	char why[64];
+	char why[WHY_MAX];
 	mutex_lock(&vm_list_lock);
 	vm->running = false;
 	mutex_unlock(&vm_list_lock);

@@ -23,6 +23,7 @@
 #ifndef VIGIL_CPUHP_H
 #define VIGIL_CPUHP_H
 #include <vigil/types.h>
+#include <vigil/why.h>
 
 enum cpuhp_section { CPUHP_PREPARE, CPUHP_STARTING, CPUHP_ONLINE };
 

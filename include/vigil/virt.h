@@ -12,6 +12,7 @@
 #ifndef VIGIL_VIRT_H
 #define VIGIL_VIRT_H
 #include <vigil/types.h>
+#include <vigil/why.h>
 
 /* ---- compatibility snapshot ---- */
 
@@ -72,7 +73,7 @@ struct vcpu_run {
 	uint64_t hypercalls;       /* hypercalls seen (the guest counts in rax) */
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
 	bool guest_failed;         /* stopped because the guest misbehaved */
-	char why[128];             /* when guest_failed or on error: what happened */
+	char why[WHY_MAX];             /* when guest_failed or on error: what happened */
 };
 
 /* A memory slot: guest-physical [gpa, gpa+size) backed by host pages. */
