@@ -340,14 +340,16 @@ static void expect_consumed(struct stress *st, const char *name)
 		violation(st, "injection %s still armed after the operation it was aimed at", name);
 }
 
-/* cpu_up that must fail with a message containing want, leaving cpu offline. */
-static void expect_up_refused(struct stress *st, unsigned cpu, const char *want, const char *what)
+/* cpu_up that must fail for cause, leaving cpu offline. */
+static void expect_up_refused(struct stress *st, unsigned cpu, enum why_cause cause, const char *what)
 {
 	char why[WHY_MAX];
-	if (cpu_up(cpu, why, sizeof(why)) == 0) {
+	int r = cpu_up(cpu, why, sizeof(why));
+	if (r == 0) {
 		violation(st, "%s: cpu online %u succeeded", what, cpu);
-	} else if (!strstr(why, want)) {
-		violation(st, "%s: cpu online %u refused with '%s', expected '%s'", what, cpu, why, want);
+	} else if (why_cause(r) != cause) {
+		violation(st, "%s: cpu online %u refused with cause %d ('%s'), expected %d", what, cpu,
+			  (int)why_cause(r), why, (int)cause);
 	} else if (cpu_table[cpu].state != CPU_OFFLINE) {
 		violation(st, "%s: cpu online %u refused but the CPU is %s", what, cpu,
 			  cpu_state_name(cpu_table[cpu].state));
@@ -415,19 +417,19 @@ static void op_inject(struct stress *st)
 	} else if (kind == 0) {
 		/* VMs exist: the failure lands in the online's enable, a veto. */
 		if (cpu && make_offline(st, cpu) && arm(st, "virt_enable_fail", cpu, 1)) {
-			expect_up_refused(st, cpu, "enable failed (injected)", "virt_enable_fail");
+			expect_up_refused(st, cpu, WHY_INJECTED, "virt_enable_fail");
 			expect_consumed(st, "virt_enable_fail");
 		}
 	} else if (kind == 1) {
 		if (make_offline(st, cpu) && arm(st, "cpuhp_online_fail", cpu, 1)) {
-			expect_up_refused(st, cpu, "failed (injected)", "cpuhp_online_fail");
+			expect_up_refused(st, cpu, WHY_INJECTED, "cpuhp_online_fail");
 			expect_consumed(st, "cpuhp_online_fail");
 		}
 	} else if (make_offline(st, cpu) && arm(st, "cr4_mask", cpu, 0)) {
 		/* An incompatible CPU: vetoed while VMs exist; with none it comes
 		 * online and the next first VM is refused naming it. */
 		if (usage) {
-			expect_up_refused(st, cpu, "cr4_reserved_mask", "cr4_mask");
+			expect_up_refused(st, cpu, WHY_INCOMPATIBLE, "cr4_mask");
 		} else {
 			char why[WHY_MAX];
 			if (cpu_up(cpu, why, sizeof(why)) != 0) {
