@@ -19,8 +19,6 @@ static void sort_u64(uint64_t *v, unsigned n)
 
 static int cmd_bench(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 2)
-		return shell_usage(ctx);
 	const char *name = argc == 2 ? argv[1] : "all";
 	bool any = false;
 	for (const struct bench *b = __start_benches; b < __stop_benches; b++) {
@@ -44,4 +42,4 @@ static int cmd_bench(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "no benchmark named '%s'", name);
 	return 0;
 }
-SHELL_COMMAND(bench, "bench", "bench [all|<name>]", cmd_bench);
+SHELL_CMD(bench, "bench [all|<name>]", .run = cmd_bench, .max_args = 1);

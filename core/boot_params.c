@@ -51,10 +51,10 @@ const struct cmdline_errors *boot_params_errors(void)
 	return &errors;
 }
 
-BOOT_PARAM_UINT(maxcpus, "maxcpus", maxcpus, 1, CONFIG_MAX_CPUS);
-BOOT_PARAM_UINT(loglevel, "loglevel", loglevel, 0, BOOT_LOGLEVEL_MAX);
-BOOT_PARAM_BOOL(lockdep, "lockdep", lockdep);
-BOOT_PARAM_FLAG(quiet, "quiet", quiet);
+BOOT_PARAM_UINT(maxcpus, 1, CONFIG_MAX_CPUS);
+BOOT_PARAM_UINT(loglevel, 0, BOOT_LOGLEVEL_MAX);
+BOOT_PARAM_BOOL(lockdep);
+BOOT_PARAM_FLAG(quiet);
 
 /* selftest=all or a comma-separated list of names.  Whether each name exists
  * is for the selftest runner to say (it owns the list); here only the shape
@@ -70,4 +70,4 @@ static int check_selftest(const char *v)
 	}
 	return 0;
 }
-BOOT_PARAM_STRING(selftest, "selftest", selftest, "all|<name>[,<name>...]", check_selftest);
+BOOT_PARAM_STRING(selftest, "all|<name>[,<name>...]", check_selftest);

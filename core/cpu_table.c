@@ -52,9 +52,8 @@ const char *cpu_state_name(enum cpu_state s)
 
 static int cmd_cpus(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
 	for (unsigned i = 0; i < nr_possible_cpus; i++) {
 		const struct cpu_desc *c = &cpu_table[i];
 		shell_printf(ctx, "cpu=%u apic=%u state=%s virt=%s compat=%s%s%s\n", i, c->apic_id,
@@ -64,4 +63,4 @@ static int cmd_cpus(struct shell_ctx *ctx, int argc, char **argv)
 	shell_printf(ctx, "online=%u possible=%u\n", cpu_count_in_state(CPU_ONLINE), nr_possible_cpus);
 	return 0;
 }
-SHELL_COMMAND(cpus, "cpus", "cpus", cmd_cpus);
+SHELL_CMD(cpus, "cpus", .run = cmd_cpus);

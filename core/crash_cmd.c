@@ -57,34 +57,53 @@ static void crash_canary_thread(void *arg)
 }
 
 
-static int cmd_crash(struct shell_ctx *ctx, int argc, char **argv)
+static int crash_pagefault_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "panic"))
-		return crash_panic(ctx, argc - 2, argv + 2);
-	if (argc != 2)
-		return shell_usage(ctx);
-	if (!strcmp(argv[1], "pagefault"))
-		crash_page_fault();
-	else if (!strcmp(argv[1], "ud"))
-		crash_invalid_opcode();
-	else if (!strcmp(argv[1], "stack")) {
-		struct task *t = kthread_run(crash_stack_thread, NULL, TASK_ANY_CPU, "overflow");
-		if (!t)
-			return shell_error(ctx, "out of memory");
-		sleep_ns(5000000000ULL);
-	} else if (!strcmp(argv[1], "canary")) {
-		if (!kthread_run(crash_canary_thread, NULL, TASK_ANY_CPU, "canary"))
-			return shell_error(ctx, "out of memory");
-		sleep_ns(100000000ULL);
-		return 0;
-	} else
-		return shell_error(ctx, "bad value '%s' for <kind> (expected pagefault, ud, stack, canary or panic)",
-				   argv[1]);
+	(void)argc;
+	(void)argv;
+	crash_page_fault();
 	return shell_error(ctx, "the crash did not happen");
 }
-SHELL_COMMAND_HELP(crash, "crash", "crash pagefault|ud|stack|canary|panic [cpu=<n>] [in=task|irq|nmi] [also=|slow=|stuck=<m>] [nested=1]",
-		   "Test aid: stops the kernel through a page fault, an invalid opcode, a stack overflow\n"
+
+static int crash_ud_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	crash_invalid_opcode();
+	return shell_error(ctx, "the crash did not happen");
+}
+
+static int crash_stack_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!kthread_run(crash_stack_thread, NULL, TASK_ANY_CPU, "overflow"))
+		return shell_error(ctx, "out of memory");
+	sleep_ns(5000000000ULL);
+	return shell_error(ctx, "the crash did not happen");
+}
+
+static int crash_canary_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!kthread_run(crash_canary_thread, NULL, TASK_ANY_CPU, "canary"))
+		return shell_error(ctx, "out of memory");
+	sleep_ns(100000000ULL);
+	return 0;
+}
+
+static const struct shell_subcmd crash_subcmds[] = {
+	SHELL_SUBCMD("pagefault", crash_pagefault_cmd, 0, 0),
+	SHELL_SUBCMD("ud", crash_ud_cmd, 0, 0),
+	SHELL_SUBCMD("stack", crash_stack_cmd, 0, 0),
+	SHELL_SUBCMD("canary", crash_canary_cmd, 0, 0),
+	SHELL_SUBCMD("panic", crash_panic, 0, SHELL_ARGS_ANY),
+};
+SHELL_CMD(crash, "crash pagefault|ud|stack|canary|panic [cpu=<n>] [in=task|irq|nmi] [also=|slow=|stuck=<m>] [nested=1]",
+	  SHELL_SUBCMDS(crash_subcmds),
+	  .help = "Test aid: stops the kernel through a page fault, an invalid opcode, a stack overflow\n"
 		   "(a thread recursing into its guard page) or a panic; canary: a thread clobbers its stack's\n"
 		   "bottom word and sleeps (the machine runs on, but `check` fails from then on).  The panic\n"
 		   "options: on CPU n, in a cross-CPU call or an NMI; CPU m panicking too, answering the\n"
-		   "panic's NMI late, or never; a panic inside panic (core/crash_panic.c).", cmd_crash);
+		   "panic's NMI late, or never; a panic inside panic (core/crash_panic.c).");

@@ -57,7 +57,7 @@ static bool nmi_cb_registered;
 /* An address nothing maps: the page fault of `crash pagefault`. */
 static const char *volatile unmapped_text = (const char *)0x10;
 
-INJECT_POINT(crash_nmi_slow, "crash_nmi_slow",
+INJECT_POINT(crash_nmi_slow,
 	     "the crash test aid's NMI handler pauses 100 ms on the CPU once it has taken its request");
 
 static void nmi_pause_if_injected(unsigned cpu)
@@ -150,7 +150,8 @@ int crash_panic(struct shell_ctx *ctx, int argc, char **argv)
 		{ .key = "stuck", .type = SHELL_OPT_CPU, .u64 = &other, .given = &stuck },
 		SHELL_OPT_RANGE("nested", 0, 1, &nested),
 	};
-	if (shell_parse_opts(ctx, argc, argv, opts, ARRAY_SIZE(opts)))
+	/* argv[0] is "panic": the options follow it. */
+	if (shell_parse_opts(ctx, argc - 1, argv + 1, opts, ARRAY_SIZE(opts)))
 		return -1;
 	if (in && strcmp(in, "task") && strcmp(in, "irq") && strcmp(in, "nmi"))
 		return shell_error(ctx, "bad value '%s' for in= (expected task, irq or nmi)", in);

@@ -66,28 +66,32 @@ void inject_restore(struct inject_point *p, const struct inject_point *old)
 	__atomic_store_n(&p->armed, old->armed, __ATOMIC_RELEASE);
 }
 
+static int inject_list_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++) {
+		char cpu[16] = "any";
+		if (p->cpu != INJECT_ANY_CPU)
+			snprintf(cpu, sizeof(cpu), "%d", p->cpu);
+		shell_printf(ctx, "point=%s armed=%d cpu=%s remaining=%ld hits=%lu\n", p->name, p->armed, cpu,
+			     (long)p->remaining, (unsigned long)p->hits);
+	}
+	return 0;
+}
+
+static int inject_clear_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	inject_clear_all();
+	return 0;
+}
+
+/* "inject <point> [cpu=<n>] [count=<k>]": any word that is not a sub-command. */
 static int cmd_inject(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2)
-		return shell_usage(ctx);
-	if (!strcmp(argv[1], "list")) {
-		if (argc != 2)
-			return shell_usage(ctx);
-		for (struct inject_point *p = __start_inject_points; p < __stop_inject_points; p++) {
-			char cpu[16] = "any";
-			if (p->cpu != INJECT_ANY_CPU)
-				snprintf(cpu, sizeof(cpu), "%d", p->cpu);
-			shell_printf(ctx, "point=%s armed=%d cpu=%s remaining=%ld hits=%lu\n", p->name, p->armed, cpu,
-				     (long)p->remaining, (unsigned long)p->hits);
-		}
-		return 0;
-	}
-	if (!strcmp(argv[1], "clear")) {
-		if (argc != 2)
-			return shell_usage(ctx);
-		inject_clear_all();
-		return 0;
-	}
 	struct inject_point *p = inject_find(argv[1]);
 	if (!p)
 		return shell_error(ctx, "unknown injection point '%s' (try 'inject list')", argv[1]);
@@ -103,6 +107,10 @@ static int cmd_inject(struct shell_ctx *ctx, int argc, char **argv)
 	__atomic_store_n(&p->armed, 1, __ATOMIC_RELEASE);
 	return 0;
 }
-SHELL_COMMAND_HELP(inject, "inject", "inject list | inject clear | inject <point> [cpu=<n>] [count=<k>]",
-		   "Arms a fault-injection point for the next k hits (count=0: until cleared), on one CPU or any.",
-		   cmd_inject);
+static const struct shell_subcmd inject_subcmds[] = {
+	SHELL_SUBCMD("list", inject_list_cmd, 0, 0),
+	SHELL_SUBCMD("clear", inject_clear_cmd, 0, 0),
+};
+SHELL_CMD(inject, "inject list | inject clear | inject <point> [cpu=<n>] [count=<k>]",
+	  .run = cmd_inject, .min_args = 1, .max_args = SHELL_ARGS_ANY, SHELL_SUBCMDS(inject_subcmds),
+	  .help = "Arms a fault-injection point for the next k hits (count=0: until cleared), on one CPU or any.");

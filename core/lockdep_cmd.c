@@ -15,10 +15,8 @@
 
 static int cmd_lockdep(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
-
 	struct lockdep_stats st;
 	lockdep_get_stats(&st);
 	shell_printf(ctx, "classes=%u deps=%u violations=%u\n", st.classes, st.deps,
@@ -31,6 +29,5 @@ static int cmd_lockdep(struct shell_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-SHELL_COMMAND_HELP(lockdep, "lockdep", "lockdep",
-		   "Lock validator counters, then one line per violation seen since boot.",
-		   cmd_lockdep);
+SHELL_CMD(lockdep, "lockdep", .run = cmd_lockdep,
+	  .help = "Lock validator counters, then one line per violation seen since boot.");

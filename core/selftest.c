@@ -80,16 +80,18 @@ static void shell_out(const char *line, void *arg)
 	shell_printf(arg, "%s\n", line);
 }
 
+static int selftest_list_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (const struct selftest *t = __start_selftests; t < __stop_selftests; t++)
+		shell_printf(ctx, "selftest=%s\n", t->name);
+	return 0;
+}
+
 static int cmd_selftest(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 2)
-		return shell_usage(ctx);
 	const char *name = argc == 2 ? argv[1] : "all";
-	if (!strcmp(name, "list")) {
-		for (const struct selftest *t = __start_selftests; t < __stop_selftests; t++)
-			shell_printf(ctx, "selftest=%s\n", t->name);
-		return 0;
-	}
 	int ran;
 	int failures = selftest_run(name, shell_out, ctx, &ran);
 	if (!ran)
@@ -98,7 +100,11 @@ static int cmd_selftest(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "%d of %d selftests failed", failures, ran);
 	return 0;
 }
-SHELL_COMMAND(selftest, "selftest", "selftest [all|<name>|list]", cmd_selftest);
+static const struct shell_subcmd selftest_subcmds[] = {
+	SHELL_SUBCMD("list", selftest_list_cmd, 0, 0),
+};
+SHELL_CMD(selftest, "selftest [all|<name>|list]", .run = cmd_selftest, .max_args = 1,
+	  SHELL_SUBCMDS(selftest_subcmds));
 
 static void printk_out(const char *line, void *arg)
 {

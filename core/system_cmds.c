@@ -4,6 +4,7 @@
 #include <vigil/printk.h>
 #include <vigil/reboot.h>
 #include <vigil/shell.h>
+#include <vigil/why.h>
 
 /*
  * Before the machine goes down, every reboot notifier runs
@@ -16,25 +17,25 @@
 
 static int cmd_poweroff(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)ctx;
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
 	reboot_notify("poweroff");
 	printk("poweroff: powering off\n");
 	arch_poweroff(0);
 }
-SHELL_COMMAND(poweroff, "poweroff", "poweroff", cmd_poweroff);
+SHELL_CMD(poweroff, "poweroff", .run = cmd_poweroff);
 
 static int cmd_reboot(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)ctx;
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
 	reboot_notify("reboot");
 	printk("reboot: restarting\n");
 	arch_reboot();
 }
-SHELL_COMMAND(reboot, "reboot", "reboot", cmd_reboot);
+SHELL_CMD(reboot, "reboot", .run = cmd_reboot);
 
 /* A known degraded state: one data line, and still `ok`. */
 static void print_degraded(const char *name, const char *what, void *ctx)
@@ -44,15 +45,14 @@ static void print_degraded(const char *name, const char *what, void *ctx)
 
 static int cmd_check(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
-	char why[160];
+	char why[WHY_MAX];
 	if (invariants_check_noted(why, sizeof(why), print_degraded, ctx) != 0)
 		return shell_error(ctx, "%s", why);
 	return 0;
 }
-SHELL_COMMAND_HELP(check, "check", "check",
-		   "Checks every invariant; error: names the first one violated.  A known degraded state\n"
+SHELL_CMD(check, "check", .run = cmd_check,
+	  .help = "Checks every invariant; error: names the first one violated.  A known degraded state\n"
 		   "(the boot CPU left without virtualization by a failed re-enable on resume) is a\n"
-		   "data line degraded=<invariant> cpu=<n> reason=<why>, and the status stays ok.", cmd_check);
+		   "data line degraded=<invariant> cpu=<n> reason=<why>, and the status stays ok.");

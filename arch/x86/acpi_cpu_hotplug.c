@@ -89,7 +89,7 @@ static bool gpe_pending(void)
 
 static void handle(const struct acpi_cpuhp_event *ev)
 {
-	char why[200];
+	char why[WHY_MAX];
 	unsigned cpu = 0;
 	acpi_cpuhp_events++;
 	if (ev->insert) {

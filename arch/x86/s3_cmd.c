@@ -18,11 +18,12 @@
 #include <vigil/printk.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
+#include <vigil/why.h>
 
 
 static int s3_info(struct shell_ctx *ctx)
 {
-	char why[160];
+	char why[WHY_MAX];
 	bool ok = platform_sleep_valid(why, sizeof(why)) == 0;
 	shell_printf(ctx, "supported=%s slp_typa=%u slp_typb=%u pm1a_cnt=0x%lx pm1b_cnt=0x%lx facs=0x%lx facs_version=%u\n",
 		     ok ? "yes" : "no", acpi.s3.slp_typa, acpi.s3.slp_typb, acpi.pm1a_cnt.address,
@@ -40,7 +41,7 @@ static int s3_enter(struct shell_ctx *ctx)
 	if (online != 1)
 		return shell_error(ctx, "s3 enter needs the boot CPU alone online (%u CPUs online; boot with maxcpus=1)",
 				   online);
-	char why[160];
+	char why[WHY_MAX];
 	if (platform_sleep_valid(why, sizeof(why)) != 0)
 		return shell_error(ctx, "S3 not supported: %s", why);
 	uint64_t ticks0 = __atomic_load_n(&lapic_timer_ticks, __ATOMIC_RELAXED);
@@ -62,16 +63,25 @@ static int s3_enter(struct shell_ctx *ctx)
 	return 0;
 }
 
-static int cmd_s3(struct shell_ctx *ctx, int argc, char **argv)
+static int s3_info_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "info"))
-		return s3_info(ctx);
-	if (argc == 2 && !strcmp(argv[1], "enter"))
-		return s3_enter(ctx);
-	return shell_usage(ctx);
+	(void)argc;
+	(void)argv;
+	return s3_info(ctx);
 }
-SHELL_COMMAND_HELP(s3, "s3", "s3 info | s3 enter",
-		   "Test aid for ACPI S3 on the boot CPU alone (the real command is 'suspend s3').\n"
+
+static int s3_enter_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return s3_enter(ctx);
+}
+
+static const struct shell_subcmd s3_subcmds[] = {
+	SHELL_SUBCMD("info", s3_info_cmd, 0, 0),
+	SHELL_SUBCMD("enter", s3_enter_cmd, 0, 0),
+};
+SHELL_CMD(s3, "s3 info | s3 enter", SHELL_SUBCMDS(s3_subcmds),
+	  .help = "Test aid for ACPI S3 on the boot CPU alone (the real command is 'suspend s3').\n"
 		   "  s3 info   whether S3 is usable, the \\_S3 sleep types, wake-ups so far, timer ticks\n"
-		   "  s3 enter  suspend to RAM and resume; under QEMU wake it with QMP system_wakeup\n",
-		   cmd_s3);
+		   "  s3 enter  suspend to RAM and resume; under QEMU wake it with QMP system_wakeup\n");

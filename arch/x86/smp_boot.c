@@ -41,7 +41,7 @@ static uint64_t *ap_stacks;                 /* indexed by ticket */
 static uint64_t cpu_stack[CONFIG_MAX_CPUS];  /* the stack each CPU took (free again once it is dead) */
 static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
 static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
-INJECT_POINT(ap_silent, "ap_silent", "the CPU being started never checks in (halts before its first step)");
+INJECT_POINT(ap_silent, "the CPU being started never checks in (halts before its first step)");
 /* While many CPUs start at once they do not print one line each (254 CPUs
  * queueing on the console lock under an emulator took minutes): they count
  * here, and the starting CPU prints one summary. */

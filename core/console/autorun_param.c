@@ -32,5 +32,5 @@ static int check_autorun(const char *v)
 	}
 	return any ? 0 : -1;
 }
-BOOT_PARAM_STRING(autorun, "autorun", autorun, "<command>[;<command>...], each at most 255 bytes",
+BOOT_PARAM_STRING(autorun, "<command>[;<command>...], each at most 255 bytes",
 		  check_autorun);

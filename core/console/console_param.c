@@ -80,4 +80,4 @@ static int parse_console(const char *value, void *field)
 	*(struct boot_console *)field = c;
 	return 0;
 }
-BOOT_PARAM_CUSTOM(console, "console", console, CONSOLE_EXPECT, parse_console);
+BOOT_PARAM_CUSTOM(console, CONSOLE_EXPECT, parse_console);

@@ -153,7 +153,7 @@ static void run_line(const char *line)
 	}
 
 	sh.busy = true;
-	rc = ctx.cmd->run(&ctx, argc, argv);
+	rc = shell_dispatch(&ctx, argc, argv);
 	sh.busy = false;
 
 	if (!ctx.failed && rc != 0)

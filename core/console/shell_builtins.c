@@ -36,8 +36,6 @@ static int cmd_help(struct shell_ctx *ctx, int argc, char **argv)
 {
 	const struct shell_cmd *c;
 
-	if (argc > 2)
-		return shell_usage(ctx);
 	if (argc == 2) {
 		c = shell_find(argv[1]);
 		if (!c)
@@ -51,17 +49,15 @@ static int cmd_help(struct shell_ctx *ctx, int argc, char **argv)
 		shell_printf(ctx, "%s\n", c->synopsis);
 	return 0;
 }
-SHELL_COMMAND_HELP(help, "help", "help [<command>]",
-		   "Without an argument: one line per command. With one: that command's details.",
-		   cmd_help);
+SHELL_CMD(help, "help [<command>]", .run = cmd_help, .max_args = 1,
+	  .help = "Without an argument: one line per command. With one: that command's details.");
 
 static int cmd_version(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
 	/* The protocol fixes arch=x86_64: it is the only architecture vigil has. */
 	shell_printf(ctx, "version=%s commit=%s arch=x86_64\n", vigil_version, vigil_commit);
 	return 0;
 }
-SHELL_COMMAND(version, "version", "version", cmd_version);
+SHELL_CMD(version, "version", .run = cmd_version);

@@ -33,7 +33,7 @@
 #include <vigil/string.h>
 #include <vigil/task.h>
 
-INJECT_POINT(cpuhp_online_fail, "cpuhp_online_fail", "the last ONLINE hotplug step fails on the CPU");
+INJECT_POINT(cpuhp_online_fail, "the last ONLINE hotplug step fails on the CPU");
 
 struct cpuhp_step {
 	const char *name;
@@ -53,7 +53,7 @@ struct cpuhp_cpu {
 	enum cpuhp_request req;
 	int req_step;
 	int result;
-	char why[200];
+	char why[WHY_MAX];
 	volatile bool dead;         /* set by the dying CPU itself */
 	bool stuck;                 /* taken offline, but did not stop in time */
 };
@@ -107,16 +107,18 @@ static void del_step(int id)
 
 /* ---- steps on the target CPU ---- */
 
-static bool run_startup(struct cpuhp_cpu *st, int id, char *why, size_t len)
+/* 0, or the step's -cause (vigil/why.h) with why filled in. */
+static int run_startup(struct cpuhp_cpu *st, int id, char *why, size_t len)
 {
 	struct cpuhp_step *s = &steps[id];
-	if (s->startup && s->startup(st->cpu, why, len) != 0) {
+	int r = s->startup ? s->startup(st->cpu, why, len) : 0;
+	if (r != 0) {
 		if (!why[0])
 			snprintf(why, len, "%s failed", s->name);
-		return false;
+		return r < 0 ? r : -1;
 	}
 	st->done |= 1u << id;
-	return true;
+	return 0;
 }
 
 static void run_teardown(struct cpuhp_cpu *st, int id)
@@ -131,7 +133,7 @@ static void run_teardown(struct cpuhp_cpu *st, int id)
 void cpuhp_ap_starting(unsigned cpu)
 {
 	struct cpuhp_cpu *st = &cpus[cpu];
-	char why[64];
+	char why[64]; /* the AP's early boot stack: a STARTING step's reason is short */
 	st->dead = false;
 	for (unsigned i = 0; i < nr_order; i++)
 		if (steps[order[i]].section == CPUHP_STARTING) {
@@ -157,21 +159,20 @@ static int online_up(struct cpuhp_cpu *st)
 		if (steps[id].section != CPUHP_ONLINE)
 			continue;
 		st->why[0] = 0;
-		bool ok = run_startup(st, id, st->why, sizeof(st->why));
-		if (ok && i == nr_order - 1 && inject_hit(&inject_cpuhp_online_fail, st->cpu)) {
+		int r = run_startup(st, id, st->why, sizeof(st->why));
+		if (r == 0 && i == nr_order - 1 && inject_hit(&inject_cpuhp_online_fail, st->cpu)) {
 			run_teardown(st, id);
-			snprintf(st->why, sizeof(st->why), "failed (injected)");
-			ok = false;
+			r = why_fail(st->why, sizeof(st->why), WHY_INJECTED, "failed (injected)");
 		}
-		if (!ok) {
+		if (r != 0) {
 			/* Roll back what this walk did, newest first. */
 			for (int j = (int)i - 1; j >= 0; j--)
 				if (steps[order[j]].section == CPUHP_ONLINE)
 					run_teardown(st, order[j]);
-			char msg[256];
+			char msg[WHY_MAX + 64]; /* the prefix, then the step's reason */
 			snprintf(msg, sizeof(msg), "CPU %u: %s: %s", st->cpu, steps[id].name, st->why);
 			strlcpy(st->why, msg, sizeof(st->why));
-			return -1;
+			return r;
 		}
 	}
 	return 0;
@@ -206,7 +207,7 @@ static void cpuhp_thread_fn(void *arg)
 			break;
 		case REQ_STEP_UP:
 			st->why[0] = 0;
-			st->result = run_startup(st, st->req_step, st->why, sizeof(st->why)) ? 0 : -1;
+			st->result = run_startup(st, st->req_step, st->why, sizeof(st->why));
 			break;
 		case REQ_STEP_DOWN:
 			run_teardown(st, st->req_step);
@@ -293,8 +294,8 @@ static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 		if (steps[id].section != CPUHP_PREPARE)
 			continue;
 		why[0] = 0;
-		if (!run_startup(st, id, why, len)) {
-			char msg[256];
+		if (run_startup(st, id, why, len) != 0) {
+			char msg[WHY_MAX + 64];
 			snprintf(msg, sizeof(msg), "CPU %u: %s: %s", cpu, steps[id].name, why);
 			strlcpy(why, msg, len);
 			prepare_down(st);
@@ -308,9 +309,10 @@ static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 		prepare_down(st);
 		return -1;
 	}
+	int r;
 	if (ensure_thread(st) != 0) {
-		snprintf(why, len, "out of memory for cpuhp/%u", cpu);
-	} else if (thread_request(st, REQ_UP, -1) == 0) {
+		r = why_fail(why, len, WHY_NOMEM, "out of memory for cpuhp/%u", cpu);
+	} else if ((r = thread_request(st, REQ_UP, -1)) == 0) {
 		cpuhp_ups++;
 		return 0;
 	} else {
@@ -318,9 +320,9 @@ static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 	}
 	/* Vetoed: back to offline (the thread already undid its steps). */
 	printk("cpuhp: CPU %u stays offline: %s\n", cpu, why);
-	char why2[128];
+	char why2[WHY_MAX];
 	kill_cpu(st, why2, sizeof(why2));
-	return -1;
+	return r; /* the veto's -cause (vigil/why.h) */
 }
 
 static int do_cpu_down(struct cpuhp_cpu *st, char *why, size_t len)
@@ -443,6 +445,8 @@ static void starting_step_ipi(void *arg)
 	struct step_call *c = arg;
 	struct cpuhp_cpu *st = &cpus[smp_processor_id()];
 	if (c->up) {
+		/* Smaller than WHY_MAX: a cross-CPU call runs on the stack it
+		 * interrupted, and a STARTING step's reason is short. */
 		char why[64] = "";
 		run_startup(st, c->id, why, sizeof(why));
 	} else {
@@ -467,7 +471,7 @@ static int step_on_cpu(unsigned cpu, int id, bool up, char *why, size_t len)
 	}
 	/* PREPARE: on the control CPU (here). */
 	if (up)
-		return run_startup(st, id, why, len) ? 0 : -1;
+		return run_startup(st, id, why, len);
 	run_teardown(st, id);
 	return 0;
 }

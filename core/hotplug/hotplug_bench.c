@@ -14,7 +14,7 @@ static unsigned hp_bench(uint64_t *samples, unsigned max, bool measure_down)
 	if (cpu == 0 || !cpu_is_online(cpu))
 		return 0;
 	unsigned id;
-	char why[160];
+	char why[WHY_MAX];
 	bool vm = vm_create(&id, why, sizeof(why)) == 0; /* without a backend: plain hotplug */
 	unsigned n = 0;
 	for (; n < max && n < HP_BENCH_ROUNDS; n++) {

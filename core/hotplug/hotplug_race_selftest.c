@@ -55,7 +55,7 @@ static int test_online_fails_during_first_vm(struct selftest_ctx *ctx)
 	unsigned last = nr_possible_cpus - 1, me_cpu = 2;
 	if (last < 3 || !cpu_is_online(last) || !cpu_is_online(1) || !cpu_is_online(me_cpu))
 		return st_skip(ctx, "needs four online CPUs (creator, slow enable, this task, target)");
-	char why[256];
+	char why[WHY_MAX];
 	ST_ASSERT(ctx, cpu_down(last, why, sizeof(why)) == 0, "cpu_down(%u): %s", last, why);
 	int old_bound = sched_pin_current(me_cpu);
 

@@ -112,7 +112,7 @@ static void snap(unsigned cpu, unsigned long out[NR_EV])
 
 static int run(struct selftest_ctx *ctx, unsigned target, int ids[3])
 {
-	char why[128];
+	char why[WHY_MAX];
 
 	/* Registration: each startup once on every online CPU, nowhere else. */
 	ids[0] = cpuhp_setup_starting_state("selftest:starting", s_up, s_down);
@@ -196,7 +196,7 @@ static int test_cpuhp_states(struct selftest_ctx *ctx)
 	/* Leave the machine as found: the CPU online, the states gone (their
 	 * teardowns run on every online CPU). */
 	__atomic_store_n(&fail_on, -1, __ATOMIC_SEQ_CST);
-	char why[128];
+	char why[WHY_MAX];
 	if (!cpu_is_online(target) && cpu_up(target, why, sizeof(why)) != 0)
 		r = st_fail(ctx, "could not bring CPU %u back: %s", target, why);
 	unsigned long s_before = cnt(EV_S_DOWN, 0), a_before = cnt(EV_A_DOWN, 0);

@@ -89,23 +89,19 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 	}
 	mutex_lock(&pm_mutex);
 	uint64_t t0 = arch_time_ns();
+	bool *was = NULL;
 	if (s3 && platform_sleep_valid(why, len) != 0) {
 		char w[160];
 		snprintf(w, sizeof(w), "S3 not supported: %s", why);
 		strlcpy(why, w, len);
-		mutex_unlock(&pm_mutex);
-		return -1;
+		goto out_unlock;
 	}
-	if (freeze_tasks(why, len) != 0) {
-		mutex_unlock(&pm_mutex);
-		return -1;
-	}
-	bool *was = kzalloc(sizeof(bool) * nr_possible_cpus);
+	if (freeze_tasks(why, len) != 0)
+		goto out_unlock;
+	was = kzalloc(sizeof(bool) * nr_possible_cpus);
 	if (!was) {
 		snprintf(why, len, "out of memory");
-		thaw_tasks();
-		mutex_unlock(&pm_mutex);
-		return -1;
+		goto out_thaw;
 	}
 	/* Non-boot CPUs down, highest first (as Linux's freeze_secondary_cpus). */
 	for (unsigned c = nr_possible_cpus; c-- > 1;) {
@@ -114,11 +110,7 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 		char w[160];
 		if (cpu_down(c, w, sizeof(w)) != 0) {
 			snprintf(why, len, "CPU %u would not go offline: %s", c, w);
-			online_again(was, NULL, 0);
-			kfree(was);
-			thaw_tasks();
-			mutex_unlock(&pm_mutex);
-			return -1;
+			goto out_online;
 		}
 		was[c] = true;
 	}
@@ -164,4 +156,14 @@ static int do_suspend_cycle(bool s3, char *why, size_t len, struct suspend_times
 		return -1;
 	}
 	return 0;
+
+	/* Refused before the sleep: undo what was done, in reverse. */
+out_online:
+	online_again(was, NULL, 0);
+	kfree(was);
+out_thaw:
+	thaw_tasks();
+out_unlock:
+	mutex_unlock(&pm_mutex);
+	return -1;
 }

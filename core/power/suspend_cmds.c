@@ -8,8 +8,6 @@
 
 static int cmd_suspend(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc > 3)
-		return shell_usage(ctx);
 	bool s3 = false, hash = false, all = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strncmp(argv[i], "hash=", 5)) {
@@ -24,7 +22,7 @@ static int cmd_suspend(struct shell_ctx *ctx, int argc, char **argv)
 			return shell_error(ctx, "bad value '%s' for <mode> (expected sim or s3)", argv[i]);
 		}
 	}
-	char why[200];
+	char why[WHY_MAX];
 	struct suspend_times t;
 	unsigned checked = 0, changed = 0;
 	int r = hash ? suspend_cycle_hashed(s3, all, why, sizeof(why), &t, &checked, &changed)
@@ -38,20 +36,19 @@ static int cmd_suspend(struct shell_ctx *ctx, int argc, char **argv)
 		     (unsigned long)(t.suspend_ns / 1000), (unsigned long)(t.resume_ns / 1000), pages);
 	return 0;
 }
-SHELL_COMMAND_HELP(suspend, "suspend", "suspend [sim|s3] [hash=1|all]",
-		   "One suspend/resume cycle: freeze freezable tasks, take the other CPUs offline,\n"
+SHELL_CMD(suspend, "suspend [sim|s3] [hash=1|all]", .run = cmd_suspend, .max_args = 2,
+	  .help = "One suspend/resume cycle: freeze freezable tasks, take the other CPUs offline,\n"
 		   "syscore suspend on the boot CPU (virtualization off), sleep (simulated, or ACPI S3\n"
 		   "woken by the platform), syscore resume, CPUs back online, thaw.  hash=1: debug mode,\n"
 		   "hash every kernel page before the sleep and log each one that changed, with its owner;\n"
-		   "hash=all: every page of the allocator, free ones too (where the firmware writes).",
-		   cmd_suspend);
+		   "hash=all: every page of the allocator, free ones too (where the firmware writes).");
 
 /* A full simulated cycle with one VM present (so virtualization is
  * disabled and re-enabled on every CPU), in microseconds. */
 static unsigned bench_suspend_sim(uint64_t *samples, unsigned max)
 {
 	unsigned id;
-	char why[160];
+	char why[WHY_MAX];
 	if (vm_create(&id, why, sizeof(why)) != 0)
 		return 0;
 	unsigned n = 0;

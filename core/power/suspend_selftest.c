@@ -42,7 +42,7 @@ static void record_teardown(unsigned cpu)
 static void enabler(void *arg)
 {
 	(void)arg;
-	char why[96];
+	char why[WHY_MAX];
 	enable_started_ns = arch_time_ns();
 	enable_result = virt_get(why, sizeof(why));
 	enable_done_ns = arch_time_ns();
@@ -62,7 +62,7 @@ static int test_suspend_waits_for_enable(struct selftest_ctx *ctx)
 	unsigned last = nr_possible_cpus - 1, me_cpu = 1;
 	if (last < 2 || !cpu_is_online(last) || !cpu_is_online(me_cpu))
 		return st_skip(ctx, "needs three online CPUs (enabler, slow enable, this task)");
-	char why[160];
+	char why[WHY_MAX];
 	int state = cpuhp_setup_state("selftest:suspend", noop_startup, record_teardown, why, sizeof(why));
 	ST_ASSERT(ctx, state >= 0, "cpuhp_setup_state: %s", why);
 	first_teardown_ns = enable_done_ns = 0;

@@ -52,7 +52,7 @@ unsigned leave_target(struct task *t, unsigned from)
 /* The idle task of a CPU going offline, interrupts off: once nothing is
  * queued (every enqueue onto a dying run queue is redirected, under its
  * lock), run the STARTING teardowns and park the CPU. */
-INJECT_POINT(cpu_wont_die, "cpu_wont_die",
+INJECT_POINT(cpu_wont_die,
 	     "the CPU being taken offline keeps idling instead of stopping (count=0: until cleared)");
 
 void idle_die(void)

@@ -46,9 +46,8 @@ static const char *state_name(int s)
 
 static int cmd_tasks(struct shell_ctx *ctx, int argc, char **argv)
 {
+	(void)argc;
 	(void)argv;
-	if (argc != 1)
-		return shell_usage(ctx);
 	struct rows rows = {kzalloc(sizeof(struct task_row) * TASKS_MAX), 0, 0};
 	if (!rows.r)
 		return shell_error(ctx, "out of memory");
@@ -67,6 +66,6 @@ static int cmd_tasks(struct shell_ctx *ctx, int argc, char **argv)
 	kfree(rows.r);
 	return 0;
 }
-SHELL_COMMAND_HELP(tasks, "tasks", "tasks",
-		   "One line per task: id, name, CPU, state and its stack's high-water mark (bytes ever\n"
-		   "used of its stack; '-' for tasks on a boot stack, which have no guard page).", cmd_tasks);
+SHELL_CMD(tasks, "tasks", .run = cmd_tasks,
+	  .help = "One line per task: id, name, CPU, state and its stack's high-water mark (bytes ever\n"
+		   "used of its stack; '-' for tasks on a boot stack, which have no guard page).");

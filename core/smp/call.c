@@ -125,7 +125,7 @@ int smp_call_function_single(unsigned cpu, smp_call_fn fn, void *arg, bool wait)
 	return 0;
 }
 
-INJECT_POINT(on_each_cpu_nomem, "on_each_cpu_nomem", "on_each_cpu's allocation fails on the calling CPU");
+INJECT_POINT(on_each_cpu_nomem, "on_each_cpu's allocation fails on the calling CPU");
 
 static void *call_alloc(size_t size, unsigned self)
 {

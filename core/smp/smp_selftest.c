@@ -10,7 +10,7 @@
 static volatile unsigned hits[CONFIG_MAX_CPUS];
 static volatile unsigned irq_ctx[CONFIG_MAX_CPUS];
 
-INJECT_POINT(smp_hit_slow, "smp_hit_slow",
+INJECT_POINT(smp_hit_slow,
 	     "the cross-CPU call self-tests' callback pauses 50 ms on the CPU between its two records");
 
 static void pause_if_injected(unsigned c)

@@ -43,11 +43,11 @@
 #include <vigil/suspend.h>
 #include <vigil/task.h>
 #include <vigil/virt.h>
+#include <vigil/why.h>
 
 #define MAIN_MAX_VMS   4
 #define HELPER_MAX_VMS 3
 #define MAX_PRINTED    20   /* violation lines printed; the rest are counted */
-#define WHY_LEN        256
 
 /* xorshift64*: small, good enough to spread choices, and the same sequence
  * for the same seed on every machine. */
@@ -116,7 +116,7 @@ struct stress {
 static void violation(struct stress *st, const char *fmt, ...) __printf(2, 3);
 static void violation(struct stress *st, const char *fmt, ...)
 {
-	char msg[WHY_LEN];
+	char msg[WHY_MAX];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -130,12 +130,6 @@ static void violation(struct stress *st, const char *fmt, ...)
 
 /* ---- the helper thread ---- */
 
-/* Resource exhaustion, not a fault: vm_create's messages for memory. */
-static bool out_of_memory(const char *why)
-{
-	return strstr(why, "out of memory") != NULL;
-}
-
 static void helper_violation(struct stress *st, const char *what, const char *why)
 {
 	__atomic_add_fetch(&st->helper_violations, 1, __ATOMIC_RELAXED);
@@ -144,14 +138,15 @@ static void helper_violation(struct stress *st, const char *what, const char *wh
 
 static void helper_step(struct stress *st)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	struct vmset *v = &st->helper_vms;
 	unsigned pick = prng_below(&st->helper_rng, 10);
 	if (v->n == 0 || (pick < 3 && v->n < HELPER_MAX_VMS)) {
 		unsigned id;
-		if (vm_create(&id, why, sizeof(why)) == 0)
+		int r = vm_create(&id, why, sizeof(why));
+		if (r == 0)
 			v->id[v->n++] = id;
-		else if (out_of_memory(why))
+		else if (why_cause(r) == WHY_NOMEM) /* resource exhaustion, not a fault */
 			__atomic_add_fetch(&st->helper_out_of_memory, 1, __ATOMIC_RELAXED);
 		else
 			helper_violation(st, "vm create", why);
@@ -203,7 +198,7 @@ static void helper_fn(void *arg)
 			sleep_ns(1000000);
 		__atomic_add_fetch(&st->helper_ops, 1, __ATOMIC_RELAXED);
 	}
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	while (st->helper_vms.n) {
 		if (vm_destroy(st->helper_vms.id[0], why, sizeof(why)) != 0)
 			helper_violation(st, "vm destroy at exit", why);
@@ -254,7 +249,7 @@ static unsigned pick_online_cpu(struct stress *st)
 
 static void op_hotplug(struct stress *st, unsigned cpu)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	bool up = !cpu_is_online(cpu);
 	st->n_hotplug++;
 	if ((up ? cpu_up(cpu, why, sizeof(why)) : cpu_down(cpu, why, sizeof(why))) != 0)
@@ -266,12 +261,13 @@ static void op_hotplug(struct stress *st, unsigned cpu)
 
 static void op_create(struct stress *st)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	unsigned id;
 	st->n_create++;
-	if (vm_create(&id, why, sizeof(why)) == 0)
+	int r = vm_create(&id, why, sizeof(why));
+	if (r == 0)
 		st->vms.id[st->vms.n++] = id;
-	else if (out_of_memory(why))
+	else if (why_cause(r) == WHY_NOMEM)
 		st->out_of_memory++;
 	else
 		violation(st, "vm create: %s", why);
@@ -279,7 +275,7 @@ static void op_create(struct stress *st)
 
 static void op_destroy(struct stress *st)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	unsigned i = prng_below(&st->rng, st->vms.n);
 	st->n_destroy++;
 	if (vm_destroy(st->vms.id[i], why, sizeof(why)) != 0)
@@ -289,7 +285,7 @@ static void op_destroy(struct stress *st)
 
 static void op_run(struct stress *st)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	unsigned i = prng_below(&st->rng, st->vms.n);
 	unsigned cpu = pick_online_cpu(st);
 	struct vcpu_run run = { .guest = GUEST_NORMAL, .max_exits = 1 + prng_below(&st->rng, 8) };
@@ -307,7 +303,7 @@ static void op_run(struct stress *st)
 
 static void op_suspend(struct stress *st)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	struct suspend_times t;
 	bool was[CONFIG_MAX_CPUS];
 	for (unsigned c = 0; c < nr_possible_cpus; c++)
@@ -345,14 +341,16 @@ static void expect_consumed(struct stress *st, const char *name)
 		violation(st, "injection %s still armed after the operation it was aimed at", name);
 }
 
-/* cpu_up that must fail with a message containing want, leaving cpu offline. */
-static void expect_up_refused(struct stress *st, unsigned cpu, const char *want, const char *what)
+/* cpu_up that must fail for cause, leaving cpu offline. */
+static void expect_up_refused(struct stress *st, unsigned cpu, enum why_cause cause, const char *what)
 {
-	char why[WHY_LEN];
-	if (cpu_up(cpu, why, sizeof(why)) == 0) {
+	char why[WHY_MAX];
+	int r = cpu_up(cpu, why, sizeof(why));
+	if (r == 0) {
 		violation(st, "%s: cpu online %u succeeded", what, cpu);
-	} else if (!strstr(why, want)) {
-		violation(st, "%s: cpu online %u refused with '%s', expected '%s'", what, cpu, why, want);
+	} else if (why_cause(r) != cause) {
+		violation(st, "%s: cpu online %u refused with cause %d ('%s'), expected %d", what, cpu,
+			  (int)why_cause(r), why, (int)cause);
 	} else if (cpu_table[cpu].state != CPU_OFFLINE) {
 		violation(st, "%s: cpu online %u refused but the CPU is %s", what, cpu,
 			  cpu_state_name(cpu_table[cpu].state));
@@ -361,23 +359,25 @@ static void expect_up_refused(struct stress *st, unsigned cpu, const char *want,
 	}
 }
 
-/* vm create that must fail with a message containing want, rolled back.
- * false: it ran out of memory first, so the injection may not have been
- * reached. */
-static bool expect_create_refused(struct stress *st, unsigned before, const char *want, const char *what)
+/* vm create that must fail for cause, with a message containing want (the
+ * CPU it names), rolled back.  false: it ran out of memory first, so the
+ * injection may not have been reached. */
+static bool expect_create_refused(struct stress *st, unsigned before, enum why_cause cause, const char *want,
+				  const char *what)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	unsigned id;
-	if (vm_create(&id, why, sizeof(why)) == 0) {
+	int r = vm_create(&id, why, sizeof(why));
+	if (r == 0) {
 		violation(st, "%s: vm create succeeded", what);
 		if (st->vms.n < MAIN_MAX_VMS)
 			st->vms.id[st->vms.n++] = id;
 		else
 			vm_destroy(id, why, sizeof(why));
-	} else if (!strstr(why, want) && out_of_memory(why)) {
+	} else if (why_cause(r) == WHY_NOMEM) {
 		st->out_of_memory++;
 		return false;
-	} else if (!strstr(why, want)) {
+	} else if (why_cause(r) != cause || !strstr(why, want)) {
 		violation(st, "%s: vm create refused with '%s', expected '%s'", what, why, want);
 	} else if (virt_usage_count() != before) {
 		violation(st, "%s: vm create refused but usage went %u -> %u", what, before, virt_usage_count());
@@ -390,7 +390,7 @@ static bool expect_create_refused(struct stress *st, unsigned before, const char
 /* Take cpu offline for a step that needs it so; false if it would not go. */
 static bool make_offline(struct stress *st, unsigned cpu)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	if (!cpu_is_online(cpu))
 		return true;
 	if (cpu_down(cpu, why, sizeof(why)) != 0) {
@@ -413,31 +413,31 @@ static void op_inject(struct stress *st)
 		/* The first VM's fan-out fails on one CPU: all rolled back. */
 		unsigned c = pick_online_cpu(st);
 		snprintf(want, sizeof(want), "cpu %u: enable failed (injected)", c);
-		if (arm(st, "virt_enable_fail", c, 1) && expect_create_refused(st, 0, want, "virt_enable_fail"))
+		if (arm(st, "virt_enable_fail", c, 1) && expect_create_refused(st, 0, WHY_INJECTED, want, "virt_enable_fail"))
 			expect_consumed(st, "virt_enable_fail");
 	} else if (kind == 0) {
 		/* VMs exist: the failure lands in the online's enable, a veto. */
 		if (cpu && make_offline(st, cpu) && arm(st, "virt_enable_fail", cpu, 1)) {
-			expect_up_refused(st, cpu, "enable failed (injected)", "virt_enable_fail");
+			expect_up_refused(st, cpu, WHY_INJECTED, "virt_enable_fail");
 			expect_consumed(st, "virt_enable_fail");
 		}
 	} else if (kind == 1) {
 		if (make_offline(st, cpu) && arm(st, "cpuhp_online_fail", cpu, 1)) {
-			expect_up_refused(st, cpu, "failed (injected)", "cpuhp_online_fail");
+			expect_up_refused(st, cpu, WHY_INJECTED, "cpuhp_online_fail");
 			expect_consumed(st, "cpuhp_online_fail");
 		}
 	} else if (make_offline(st, cpu) && arm(st, "cr4_mask", cpu, 0)) {
 		/* An incompatible CPU: vetoed while VMs exist; with none it comes
 		 * online and the next first VM is refused naming it. */
 		if (usage) {
-			expect_up_refused(st, cpu, "cr4_reserved_mask", "cr4_mask");
+			expect_up_refused(st, cpu, WHY_INCOMPATIBLE, "cr4_mask");
 		} else {
-			char why[WHY_LEN];
+			char why[WHY_MAX];
 			if (cpu_up(cpu, why, sizeof(why)) != 0) {
 				violation(st, "cr4_mask without VMs: cpu online %u: %s", cpu, why);
 			} else {
 				snprintf(want, sizeof(want), "cpu %u: cr4_reserved_mask", cpu);
-				expect_create_refused(st, 0, want, "cr4_mask");
+				expect_create_refused(st, 0, WHY_INCOMPATIBLE, want, "cr4_mask");
 			}
 		}
 	}
@@ -485,7 +485,7 @@ static void step(struct stress *st)
 
 static void cleanup(struct stress *st, const bool *was_online)
 {
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	inject_clear_all();
 	if (st->helper) {
 		__atomic_store_n(&st->stop, true, __ATOMIC_RELEASE);
@@ -536,7 +536,7 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 
 	struct lockdep_stats ld0, ld1;
 	lockdep_get_stats(&ld0);
-	char why[WHY_LEN];
+	char why[WHY_MAX];
 	if (invariants_check(why, sizeof(why)) != 0)
 		violation(st, "before the first op: %s", why);
 	uint64_t t0 = arch_time_ns();
@@ -607,10 +607,9 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 				   (unsigned long)ops, (unsigned long)requested);
 	return 0;
 }
-SHELL_COMMAND_HELP(stress, "stress", "stress [ops=<n>] [seed=<s>]",
-		   "Random CPU online/offline, vm create/destroy/run, simulated suspend and injected\n"
+SHELL_CMD(stress, "stress [ops=<n>] [seed=<s>]", .run = cmd_stress, .max_args = SHELL_ARGS_ANY,
+	  .help = "Random CPU online/offline, vm create/destroy/run, simulated suspend and injected\n"
 		   "failures (ops steps, choices from seed), while a helper thread creates, runs and\n"
 		   "destroys VMs at the same time.  Every invariant of `check` is verified after every\n"
 		   "step; lockdep reports count as violations.  Leaves the user's VMs alone and removes its\n"
-		   "own; refuses to start while an injection point is armed.",
-		   cmd_stress);
+		   "own; refuses to start while an injection point is armed.");

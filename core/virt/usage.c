@@ -43,10 +43,11 @@
 #include <vigil/string.h>
 #include <vigil/syscore.h>
 #include <vigil/virt.h>
+#include <vigil/why.h>
 #include "virt_internal.h"
 
-INJECT_POINT(virt_enable_fail, "virt_enable_fail", "enabling virtualization fails on the CPU");
-INJECT_POINT(virt_enable_slow, "virt_enable_slow", "enabling virtualization takes 300 ms on the CPU");
+INJECT_POINT(virt_enable_fail, "enabling virtualization fails on the CPU");
+INJECT_POINT(virt_enable_slow, "enabling virtualization takes 300 ms on the CPU");
 
 static const struct virt_ops *ops;
 static char unavailable[128] = "not initialised";
@@ -88,7 +89,7 @@ int virt_check_this_cpu(char *why, size_t len)
 	snapshot_this_cpu(&c);
 	if (virt_compat_compare(&boot_compat, &c, why, len) != 0) {
 		set_compat_token(cpu, why);
-		return -1;
+		return -WHY_INCOMPATIBLE;
 	}
 	set_compat_token(cpu, "ok");
 	return 0;
@@ -122,8 +123,9 @@ static int enable_this_cpu(char *why, size_t len)
 		snprintf(why, len, "the system is rebooting");
 		return -1;
 	}
-	if (virt_check_this_cpu(why, len) != 0)
-		return -1;
+	int r = virt_check_this_cpu(why, len);
+	if (r != 0)
+		return r;
 	if (inject_hit(&inject_virt_enable_slow, cpu)) {
 		/* A slow enable (the interrupts-off spin a real one may do), so
 		 * tests can make other work run into an enable under way. */
@@ -131,10 +133,8 @@ static int enable_this_cpu(char *why, size_t len)
 		while (arch_time_ns() < end)
 			arch_cpu_relax();
 	}
-	if (inject_hit(&inject_virt_enable_fail, cpu)) {
-		snprintf(why, len, "enable failed (injected)");
-		return -1;
-	}
+	if (inject_hit(&inject_virt_enable_fail, cpu))
+		return why_fail(why, len, WHY_INJECTED, "enable failed (injected)");
 	if (ops->enable(why, len) != 0)
 		return -1;
 	virt_cpus[cpu].enabled = true;
@@ -157,14 +157,20 @@ static void disable_this_cpu(void)
 struct fanout {
 	char (*why)[96];      /* per CPU */
 	volatile int failed;  /* a CPU that failed, or -1 */
+	volatile int rc;      /* its return value: -cause (vigil/why.h) */
 };
 
 static void enable_ipi(void *arg)
 {
 	struct fanout *f = arg;
 	unsigned cpu = smp_processor_id();
-	if (enable_this_cpu(f->why[cpu], sizeof(f->why[cpu])) != 0)
+	int r = enable_this_cpu(f->why[cpu], sizeof(f->why[cpu]));
+	if (r != 0) {
+		/* Several CPUs may fail: the last one stored is reported, its
+		 * cause with it (written first, read after the call returns). */
+		__atomic_store_n(&f->rc, r, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->failed, (int)cpu, __ATOMIC_RELAXED);
+	}
 }
 
 static void disable_ipi(void *arg)
@@ -178,10 +184,8 @@ static int enable_all(char *why, size_t len)
 {
 	struct fanout f = { .failed = -1 };
 	f.why = kzalloc(sizeof(*f.why) * nr_possible_cpus);
-	if (!f.why) {
-		snprintf(why, len, "out of memory");
-		return -1;
-	}
+	if (!f.why)
+		return why_fail(why, len, WHY_NOMEM, "out of memory");
 	if (on_each_cpu(enable_ipi, &f, true) != 0) {
 		/* Nothing ran anywhere (a waiting call cannot run with
 		 * interrupts off; reported as a BUG). */
@@ -197,7 +201,7 @@ static int enable_all(char *why, size_t len)
 		printk("virt: enabling failed on CPU %d (%s); rolled back on every CPU\n", failed, f.why[failed]);
 	}
 	kfree(f.why);
-	return failed >= 0 ? -1 : 0;
+	return failed >= 0 ? (f.rc ? f.rc : -1) : 0;
 }
 
 static void disable_all(void)
@@ -218,11 +222,10 @@ int virt_get_locked(char *why, size_t len)
 		snprintf(why, len, "the system is rebooting");
 		return -1;
 	}
-	if (usage_count++ == 0 && enable_all(why, len) != 0) {
+	int r = usage_count++ == 0 ? enable_all(why, len) : 0;
+	if (r != 0)
 		usage_count--;
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 void virt_put_locked(void)
@@ -326,7 +329,7 @@ void virt_syscore_resume(void)
 	lockdep_assert_not_held(&usage_lock);
 	lockdep_assert_irqs_disabled();
 	if (ops && usage_count) {
-		char why[96];
+		char why[WHY_MAX];
 		unsigned cpu = smp_processor_id();
 		if (enable_this_cpu(why, sizeof(why)) != 0) {
 			set_degraded((int)cpu, why);
@@ -349,7 +352,7 @@ bool virt_degraded_report(char *why, size_t len)
 }
 
 struct retry {
-	char why[96];
+	char why[WHY_MAX];
 };
 
 static void retry_ipi(void *arg)
@@ -520,7 +523,7 @@ static void register_lifecycle(void)
 static void check_ipi(void *arg)
 {
 	(void)arg;
-	char why[96];
+	char why[WHY_MAX];
 	if (virt_check_this_cpu(why, sizeof(why)) != 0)
 		printk("virt: CPU %u is incompatible with the boot CPU: %s\n", smp_processor_id(), why);
 }

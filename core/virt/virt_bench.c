@@ -57,7 +57,7 @@ static const char *refusal(void)
 static unsigned per_cpu(const char *name, uint64_t *samples, unsigned max, bool time_disable)
 {
 	unsigned n = 0;
-	char why[96];
+	char why[WHY_MAX];
 
 	if (max > PER_CPU_SAMPLES)
 		max = PER_CPU_SAMPLES;
@@ -113,7 +113,7 @@ BENCH(virt_disable, "ns", bench_virt_disable);
 static unsigned bench_virt_compat(uint64_t *samples, unsigned max)
 {
 	unsigned n = 0;
-	char why[96];
+	char why[WHY_MAX];
 
 	if (!virt_ops_current()) {
 		printk("bench: virt_compat: refused: virtualization is unavailable\n");
@@ -148,7 +148,7 @@ BENCH(virt_compat, "ns", bench_virt_compat);
 static unsigned fanout(const char *name, uint64_t *samples, unsigned max, bool time_put)
 {
 	unsigned n = 0;
-	char why[128];
+	char why[WHY_MAX];
 
 	if (max > FANOUT_SAMPLES)
 		max = FANOUT_SAMPLES;

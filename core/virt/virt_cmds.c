@@ -40,16 +40,20 @@ static bool cpu_virt_degraded(unsigned cpu)
 	return virt_cpu_degraded(cpu)[0] != 0;
 }
 
+static int virt_retry_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char why[WHY_MAX];
+	if (virt_retry(why, sizeof(why)) != 0)
+		return shell_error(ctx, "%s", why);
+	return 0;
+}
+
 static int cmd_virt(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "retry")) {
-		char why[160];
-		if (virt_retry(why, sizeof(why)) != 0)
-			return shell_error(ctx, "%s", why);
-		return 0;
-	}
-	if (argc != 1)
-		return shell_usage(ctx);
+	(void)argc;
+	(void)argv;
 	char list[256], degraded[64];
 	format_cpu_list(list, sizeof(list), cpu_virt_on);
 	format_cpu_list(degraded, sizeof(degraded), cpu_virt_degraded);
@@ -58,10 +62,13 @@ static int cmd_virt(struct shell_ctx *ctx, int argc, char **argv)
 		     virt_usage_count(), list, vm_count(), degraded);
 	return 0;
 }
-SHELL_COMMAND_HELP(virt, "virt", "virt | virt retry",
-		   "Shows the virtualization backend, the usage count, the CPUs where it is enabled and the\n"
+static const struct shell_subcmd virt_subcmds[] = {
+	SHELL_SUBCMD("retry", virt_retry_cmd, 0, 0),
+};
+SHELL_CMD(virt, "virt | virt retry", .run = cmd_virt, SHELL_SUBCMDS(virt_subcmds),
+	  .help = "Shows the virtualization backend, the usage count, the CPUs where it is enabled and the\n"
 		   "degraded ones (the boot CPU after a failed re-enable on resume; `cpus` says why).\n"
-		   "virt retry enables it again there.", cmd_virt);
+		   "virt retry enables it again there.");
 
 static void list_one(const struct vm *vm, void *arg)
 {
@@ -80,16 +87,14 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	uint64_t id, cpu = 0, exits = 1000;
 	const char *guest = "normal";
-	if (argc < 3)
-		return shell_usage(ctx);
-	if (shell_arg_u64_range(ctx, argv[2], "<id>", 1, UINT32_MAX, &id))
+	if (shell_arg_u64_range(ctx, argv[1], "<id>", 1, UINT32_MAX, &id))
 		return -1;
 	const struct shell_opt opts[] = {
 		SHELL_OPT_CPUNR("cpu", &cpu),
 		SHELL_OPT_RANGE("exits", 1, 10000000, &exits),
 		SHELL_OPT_TEXT("guest", &guest),
 	};
-	if (shell_parse_opts(ctx, argc - 3, argv + 3, opts, ARRAY_SIZE(opts)))
+	if (shell_parse_opts(ctx, argc - 2, argv + 2, opts, ARRAY_SIZE(opts)))
 		return -1;
 	struct vcpu_run run = { .max_exits = exits, .stop = console_interrupted };
 	if (!strcmp(guest, "normal"))
@@ -100,7 +105,7 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		run.guest = GUEST_BAD_INSN;
 	else
 		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild or badinsn)", guest);
-	char why[160];
+	char why[WHY_MAX];
 	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
 	if (run.guest_failed)
@@ -115,41 +120,45 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_vm(struct shell_ctx *ctx, int argc, char **argv)
+static int vm_create_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2)
-		return shell_usage(ctx);
-	char why[160];
-	if (!strcmp(argv[1], "create")) {
-		if (argc != 2)
-			return shell_usage(ctx);
-		unsigned id;
-		if (vm_create(&id, why, sizeof(why)) != 0)
-			return shell_error(ctx, "%s", why);
-		shell_printf(ctx, "vm=%u\n", id);
-		return 0;
-	}
-	if (!strcmp(argv[1], "destroy")) {
-		uint64_t id;
-		if (argc != 3)
-			return shell_usage(ctx);
-		if (shell_arg_u64_range(ctx, argv[2], "<id>", 1, UINT32_MAX, &id))
-			return -1;
-		if (vm_destroy((unsigned)id, why, sizeof(why)) != 0)
-			return shell_error(ctx, "%s", why);
-		return 0;
-	}
-	if (!strcmp(argv[1], "list")) {
-		if (argc != 2)
-			return shell_usage(ctx);
-		vm_for_each(list_one, ctx);
-		return 0;
-	}
-	if (!strcmp(argv[1], "run"))
-		return vm_run_cmd(ctx, argc, argv);
-	return shell_error(ctx, "unknown vm subcommand '%s' (expected create, destroy, list or run)", argv[1]);
+	(void)argc;
+	(void)argv;
+	char why[WHY_MAX];
+	unsigned id;
+	if (vm_create(&id, why, sizeof(why)) != 0)
+		return shell_error(ctx, "%s", why);
+	shell_printf(ctx, "vm=%u\n", id);
+	return 0;
 }
-SHELL_COMMAND_HELP(vm, "vm", "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn]",
-		   "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
-		   "one to go disables it.  vm run runs the built-in test guest on CPU n for k exits.",
-		   cmd_vm);
+
+static int vm_destroy_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	char why[WHY_MAX];
+	uint64_t id;
+	if (shell_arg_u64_range(ctx, argv[1], "<id>", 1, UINT32_MAX, &id))
+		return -1;
+	if (vm_destroy((unsigned)id, why, sizeof(why)) != 0)
+		return shell_error(ctx, "%s", why);
+	return 0;
+}
+
+static int vm_list_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	vm_for_each(list_one, ctx);
+	return 0;
+}
+
+static const struct shell_subcmd vm_subcmds[] = {
+	SHELL_SUBCMD("create", vm_create_cmd, 0, 0),
+	SHELL_SUBCMD("destroy", vm_destroy_cmd, 1, 1),
+	SHELL_SUBCMD("list", vm_list_cmd, 0, 0),
+	SHELL_SUBCMD("run", vm_run_cmd, 1, SHELL_ARGS_ANY),
+};
+SHELL_CMD(vm, "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn]",
+	  SHELL_SUBCMDS(vm_subcmds),
+	  .help = "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
+		   "one to go disables it.  vm run runs the built-in test guest on CPU n for k exits.");

@@ -41,7 +41,7 @@ static int test_virt_lock_order(struct selftest_ctx *ctx)
 
 	lockdep_expect_begin();
 	unsigned id;
-	char why[160];
+	char why[WHY_MAX];
 	bool created = vm_create(&id, why, sizeof(why)) == 0;
 	clock_change_notifier();
 	if (created)
@@ -75,5 +75,4 @@ static int parse_removed_virt_lock(const char *value, void *field)
 	(void)field;
 	return -1;
 }
-BOOT_PARAM_CUSTOM(virt_lock, "virt_lock", virt_lock, "none: removed; selftest virt_lock_order",
-		  parse_removed_virt_lock);
+BOOT_PARAM_CUSTOM(virt_lock, "none: removed; selftest virt_lock_order", parse_removed_virt_lock);

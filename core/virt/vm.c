@@ -12,6 +12,7 @@
 #include <vigil/string.h>
 #include <vigil/task.h>
 #include <vigil/virt.h>
+#include <vigil/why.h>
 #include "virt_internal.h"
 
 DEFINE_MUTEX(vm_list_lock);
@@ -54,21 +55,21 @@ static void free_vm_memory(struct vm *vm)
 static int build_vm(struct vm *vm, char *why, size_t len)
 {
 	const struct virt_ops *ops = vm_ops();
-	if (ops->vm_init(vm, why, len) != 0)
-		return -1;
+	int r = ops->vm_init(vm, why, len);
+	if (r != 0)
+		return r;
 	struct vm_slot *s = &vm->slots[0];
 	s->hpa = pmm_alloc_pages(GUEST_SLOT_ORDER);
-	if (!s->hpa) {
-		snprintf(why, len, "out of memory for guest memory");
-		return -1;
-	}
+	if (!s->hpa)
+		return why_fail(why, len, WHY_NOMEM, "out of memory for guest memory");
 	s->order = GUEST_SLOT_ORDER;
 	s->gpa = 0;
 	s->size = PAGE_SIZE << GUEST_SLOT_ORDER;
 	s->used = true;
 	memset(phys_to_virt(s->hpa), 0, s->size);
-	if (ops->vm_map_slot(vm, s, why, len) != 0)
-		return -1;
+	r = ops->vm_map_slot(vm, s, why, len);
+	if (r != 0)
+		return r;
 	vm->nr_vcpus = 1;
 	return 0;
 }
@@ -76,20 +77,14 @@ static int build_vm(struct vm *vm, char *why, size_t len)
 int vm_create(unsigned *id, char *why, size_t len)
 {
 	struct vm *vm = kzalloc(sizeof(*vm));
-	if (!vm) {
-		snprintf(why, len, "out of memory");
-		return -1;
-	}
-	if (virt_get(why, len) != 0) {
-		kfree(vm);
-		return -1;
-	}
-	if (build_vm(vm, why, len) != 0) {
-		free_vm_memory(vm);
-		kfree(vm);
-		virt_put();
-		return -1;
-	}
+	if (!vm)
+		return why_fail(why, len, WHY_NOMEM, "out of memory");
+	int r = virt_get(why, len);
+	if (r != 0)
+		goto out_free;
+	r = build_vm(vm, why, len);
+	if (r != 0)
+		goto out_put;
 	mutex_lock(&vm_list_lock);
 	vm->id = next_vm_id++;
 	vm->next = vm_list;
@@ -98,6 +93,13 @@ int vm_create(unsigned *id, char *why, size_t len)
 	mutex_unlock(&vm_list_lock);
 	*id = vm->id;
 	return 0;
+
+out_put:
+	free_vm_memory(vm);
+	virt_put();
+out_free:
+	kfree(vm);
+	return r; /* 0 or -cause (vigil/why.h): the cause survives for the caller */
 }
 
 int vm_destroy(unsigned id, char *why, size_t len)
@@ -135,7 +137,7 @@ unsigned vm_count(void)
 /* The guest misbehaved: the VM is destroyed, nothing else changes. */
 static void destroy_failed_vm(struct vm *vm)
 {
-	char why[64];
+	char why[WHY_MAX];
 	mutex_lock(&vm_list_lock);
 	vm->running = false;
 	mutex_unlock(&vm_list_lock);

@@ -134,26 +134,27 @@ const struct boot_param *boot_param_find(const char *name);
 	.offset = offsetof(struct boot_params, f), \
 	.size = sizeof(((struct boot_params *)0)->f)
 
-/* aligned(8), user-specified: see SHELL_COMMAND in shell.h for why. */
-#define BOOT_PARAM_(ident, ...)                                              \
-	static const struct boot_param boot_param_##ident                    \
-	__attribute__((used, section("cmdline_params"), aligned(8))) = { __VA_ARGS__ }
+/*
+ * Register the parameter <name>=: its key on the command line, the
+ * identifier of the registration and the struct boot_params field it fills
+ * are all <name> (the key is the identifier stringified).
+ * aligned(8), user-specified: see SHELL_CMD in shell.h for why.
+ */
+#define BOOT_PARAM_(pname, ...)                                              \
+	static const struct boot_param boot_param_##pname                    \
+	__attribute__((used, section("cmdline_params"), aligned(8))) = {     \
+		.name = #pname, BOOT_PARAM_FIELD_(pname), __VA_ARGS__        \
+	}
 
-#define BOOT_PARAM_FLAG(ident, key, f) \
-	BOOT_PARAM_(ident, .name = (key), .type = BOOT_PARAM_T_FLAG, BOOT_PARAM_FIELD_(f))
-#define BOOT_PARAM_BOOL(ident, key, f) \
-	BOOT_PARAM_(ident, .name = (key), .type = BOOT_PARAM_T_BOOL, BOOT_PARAM_FIELD_(f))
-#define BOOT_PARAM_UINT(ident, key, f, lo, hi)                                \
-	BOOT_PARAM_(ident, .name = (key), .type = BOOT_PARAM_T_UINT,         \
-		    .min = (lo), .max = (hi), BOOT_PARAM_FIELD_(f))
-#define BOOT_PARAM_CHOICE(ident, key, f, words)                               \
-	BOOT_PARAM_(ident, .name = (key), .type = BOOT_PARAM_T_CHOICE,       \
-		    .choices = (words), BOOT_PARAM_FIELD_(f))
-#define BOOT_PARAM_STRING(ident, key, f, what, check_fn)                      \
-	BOOT_PARAM_(ident, .name = (key), .type = BOOT_PARAM_T_STRING,       \
-		    .expect = (what), .check = (check_fn), BOOT_PARAM_FIELD_(f))
-#define BOOT_PARAM_CUSTOM(ident, key, f, what, parse_fn)                      \
-	BOOT_PARAM_(ident, .name = (key), .type = BOOT_PARAM_T_CUSTOM,       \
-		    .expect = (what), .parse = (parse_fn), BOOT_PARAM_FIELD_(f))
+#define BOOT_PARAM_FLAG(pname) BOOT_PARAM_(pname, .type = BOOT_PARAM_T_FLAG)
+#define BOOT_PARAM_BOOL(pname) BOOT_PARAM_(pname, .type = BOOT_PARAM_T_BOOL)
+#define BOOT_PARAM_UINT(pname, lo, hi) \
+	BOOT_PARAM_(pname, .type = BOOT_PARAM_T_UINT, .min = (lo), .max = (hi))
+#define BOOT_PARAM_CHOICE(pname, words) \
+	BOOT_PARAM_(pname, .type = BOOT_PARAM_T_CHOICE, .choices = (words))
+#define BOOT_PARAM_STRING(pname, what, check_fn) \
+	BOOT_PARAM_(pname, .type = BOOT_PARAM_T_STRING, .expect = (what), .check = (check_fn))
+#define BOOT_PARAM_CUSTOM(pname, what, parse_fn) \
+	BOOT_PARAM_(pname, .type = BOOT_PARAM_T_CUSTOM, .expect = (what), .parse = (parse_fn))
 
 #endif

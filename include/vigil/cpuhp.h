@@ -23,6 +23,7 @@
 #ifndef VIGIL_CPUHP_H
 #define VIGIL_CPUHP_H
 #include <vigil/types.h>
+#include <vigil/why.h>
 
 enum cpuhp_section { CPUHP_PREPARE, CPUHP_STARTING, CPUHP_ONLINE };
 
@@ -50,7 +51,8 @@ int cpuhp_setup_state_nocalls(const char *name, cpuhp_startup_fn startup, cpuhp_
 void cpuhp_remove_state(int id);
 
 /* Bring a CPU online / take it offline (cpus_write_lock inside; may sleep).
- * 0, or -1 with why; on failure the CPU is left as it was before. */
+ * 0, or -cause (vigil/why.h; a vetoing step's cause, e.g. WHY_INCOMPATIBLE
+ * or WHY_INJECTED) with why; on failure the CPU is left as it was before. */
 int cpu_up(unsigned cpu, char *why, size_t len);
 int cpu_down(unsigned cpu, char *why, size_t len);
 
@@ -62,7 +64,7 @@ int cpu_set_present(unsigned cpu, bool present, char *why, size_t len);
  * add marks the CPU present and brings it online through cpu_up() (so with
  * VMs it is checked and enabled, or refused and left offline); remove takes
  * it offline through cpu_down() and marks it absent, after which the caller
- * may eject it.  0, or -1 with why. */
+ * may eject it.  0, or -cause (vigil/why.h, as cpu_up/cpu_down) with why. */
 int cpu_hot_add(uint32_t apic_id, unsigned *cpu, char *why, size_t len);
 int cpu_hot_remove(uint32_t apic_id, unsigned *cpu, char *why, size_t len);
 

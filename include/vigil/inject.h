@@ -1,7 +1,7 @@
 /*
  * Fault injection.  A point is declared where the fault would happen, with
- * INJECT_POINT(ident, "name", "what it does"); the code there asks
- * inject_hit(&inject_<ident>, cpu) and, when it answers true, behaves as if
+ * INJECT_POINT(name, "what it does"); the code there asks
+ * inject_hit(&inject_<name>, cpu) and, when it answers true, behaves as if
  * the fault were real (and says "(injected)" in its message).
  *
  * `inject <name> [cpu=<n>] [count=<k>]` arms a point: on CPU n only (or any
@@ -24,9 +24,10 @@ struct inject_point {
 	volatile uint64_t hits;    /* faults injected so far */
 };
 
-#define INJECT_POINT(ident, pname, pwhat) \
-	struct inject_point inject_##ident \
-	__attribute__((used, section("inject_points"), aligned(8))) = { .name = (pname), .what = (pwhat) }
+/* The point's console name is its identifier, stringified. */
+#define INJECT_POINT(pname, pwhat) \
+	struct inject_point inject_##pname \
+	__attribute__((used, section("inject_points"), aligned(8))) = { .name = #pname, .what = (pwhat) }
 #define INJECT_DECLARE(ident) extern struct inject_point inject_##ident
 
 /* true: inject the fault now (on this cpu). */

@@ -14,12 +14,16 @@
  * "\n" into CR LF on the wire (terminals need the CR, and one place doing it
  * keeps the shell and the host tests free of it).
  *
- * Commands register themselves with SHELL_COMMAND(); nothing else needs to
+ * Commands register themselves with SHELL_CMD(); nothing else needs to
  * know about them.  A command function writes data lines with shell_printf()
  * and returns 0 for "ok", or returns shell_error(ctx, "reason") for
- * "error: reason".  Sub-commands ("vm create", "cpu online 3") are parsed by
- * the command itself with the argument helpers below, which produce error
- * messages naming the argument and what was expected.
+ * "error: reason".  The registration carries the accepted argument counts
+ * and a table of sub-commands ("vm create", "cpu online 3"); the shell checks
+ * the counts and dispatches, so every command answers a wrong count with
+ * "usage: <synopsis>" and an unknown sub-command with
+ * "unknown <command> subcommand '<word>' (expected a, b or c)".  Arguments
+ * are parsed with the helpers below, which produce error messages naming the
+ * argument and what was expected.
  *
  * The shell is single-threaded: one console, driven from one loop.
  */
@@ -36,29 +40,58 @@
  * commands; they only pass it to the functions below. */
 struct shell_ctx;
 
+/*
+ * Argument counts are the words after the command (or sub-command) name.
+ * The shell checks them before calling the command, so a command never
+ * repeats the check, and a wrong count always gets "error: usage: <synopsis>".
+ */
+#define SHELL_ARGS_ANY (SHELL_MAX_ARGS)
+
+/* One sub-command of a command ("vm create", "cpu online <n>"): the shell
+ * matches argv[1] against the command's table, checks the sub-command's
+ * argument count and calls run with argv[0] = the sub-command's name. */
+struct shell_subcmd {
+	const char *name;
+	int (*run)(struct shell_ctx *ctx, int argc, char **argv);
+	int min_args, max_args;
+};
+
+#define SHELL_SUBCMD(sub_name, fn, lo, hi) \
+	{ .name = (sub_name), .run = (fn), .min_args = (lo), .max_args = (hi) }
+
 struct shell_cmd {
 	const char *name;      /* first word of the command line */
 	const char *synopsis;  /* one line for 'help', e.g. "vm run <id> [cpu=<n>]" */
 	const char *help;      /* optional extra text for 'help <name>' (may be NULL) */
-	int (*run)(struct shell_ctx *ctx, int argc, char **argv); /* argv[0] = name */
+	/* The command itself (argv[0] = name); with sub-commands, optional: it
+	 * runs when argv[1] names none of them (no argument, or "inject <point>"). */
+	int (*run)(struct shell_ctx *ctx, int argc, char **argv);
+	int min_args, max_args; /* for run; both 0 (the default): no arguments */
+	const struct shell_subcmd *subcmds;
+	size_t nr_subcmds;
 };
 
+/* .subcmds and .nr_subcmds of a table, for SHELL_CMD's initialisers. */
+#define SHELL_SUBCMDS(table) .subcmds = (table), .nr_subcmds = ARRAY_SIZE(table)
+
 /*
- * Register a console command: the struct lands in the "shell_cmds" section,
- * which the kernel linker script brackets with __start_shell_cmds /
- * __stop_shell_cmds (the host linker makes the same symbols for sections
- * named like C identifiers).  aligned(8) with a user-specified alignment
- * stops GCC from padding individual entries to 32 bytes, which would put
- * holes in the array.
+ * Register a console command named like its identifier:
+ *
+ *     SHELL_CMD(version, "version", .run = cmd_version);
+ *     SHELL_CMD(bench, "bench [all|<name>]", .run = cmd_bench, .max_args = 1);
+ *     SHELL_CMD(vm, "vm create | vm list", .help = "...", SHELL_SUBCMDS(vm_subcmds));
+ *
+ * The struct lands in the "shell_cmds" section, which the kernel linker
+ * script brackets with __start_shell_cmds / __stop_shell_cmds (the host
+ * linker makes the same symbols for sections named like C identifiers).
+ * aligned(8) with a user-specified alignment stops GCC from padding
+ * individual entries to 32 bytes, which would put holes in the array.
  */
-#define SHELL_COMMAND_HELP(ident, cmd_name, cmd_synopsis, cmd_help, fn)          \
+#define SHELL_CMD(ident, cmd_synopsis, ...)                                      \
 	static const struct shell_cmd shell_cmd_##ident                          \
 	__attribute__((used, section("shell_cmds"), aligned(8))) = {             \
-		.name = (cmd_name), .synopsis = (cmd_synopsis),                  \
-		.help = (cmd_help), .run = (fn),                                 \
+		.name = #ident, .synopsis = (cmd_synopsis), __VA_ARGS__          \
 	}
-#define SHELL_COMMAND(ident, cmd_name, cmd_synopsis, fn) \
-	SHELL_COMMAND_HELP(ident, cmd_name, cmd_synopsis, NULL, fn)
 
 /* Where every byte of console output goes (console_write in the kernel, a
  * capture buffer in tests). */
@@ -106,6 +139,11 @@ __printf(2, 3) int shell_error(struct shell_ctx *ctx, const char *fmt, ...);
 
 /* "error: usage: <synopsis of the running command>".  Returns -1. */
 int shell_usage(struct shell_ctx *ctx);
+
+/* Check the running command's argument counts, pick its sub-command and
+ * call it (core/console/shell_dispatch.c; the shell calls this for every
+ * line, commands never need to). */
+int shell_dispatch(struct shell_ctx *ctx, int argc, char **argv);
 
 /* The command being run (for messages). */
 const struct shell_cmd *shell_current(const struct shell_ctx *ctx);

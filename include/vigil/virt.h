@@ -12,6 +12,7 @@
 #ifndef VIGIL_VIRT_H
 #define VIGIL_VIRT_H
 #include <vigil/types.h>
+#include <vigil/why.h>
 
 /* ---- compatibility snapshot ---- */
 
@@ -76,7 +77,7 @@ struct vcpu_run {
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
 	bool guest_failed;         /* stopped because the guest misbehaved */
 	bool interrupted;          /* stopped early because stop() said so */
-	char why[128];             /* when guest_failed or on error: what happened */
+	char why[WHY_MAX];         /* when guest_failed or on error: what happened */
 };
 
 /* A memory slot: guest-physical [gpa, gpa+size) backed by host pages. */
@@ -170,7 +171,8 @@ bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa);
 void virt_init(void);
 /* Take / drop a usage reference.  0 -> 1 enables on every online CPU (all
  * or none: a failure anywhere rolls every CPU back and restores the count);
- * 1 -> 0 disables on every online CPU.  virt_get returns 0 or -1 with why. */
+ * 1 -> 0 disables on every online CPU.  virt_get returns 0, or -cause
+ * (vigil/why.h: WHY_NOMEM, WHY_INJECTED, WHY_INCOMPATIBLE) with why. */
 int virt_get(char *why, size_t len);
 void virt_put(void);
 unsigned virt_usage_count(void);
@@ -194,10 +196,11 @@ const char *virt_cpu_degraded(unsigned cpu);
 bool virt_degraded_report(char *why, size_t len);
 int virt_retry(char *why, size_t len);
 int virt_compat_compare(const struct virt_compat *boot, const struct virt_compat *cpu, char *why, size_t len);
-/* Check this CPU against the boot CPU (sets virt_cpu_compat(cpu)). */
+/* Check this CPU against the boot CPU (sets virt_cpu_compat(cpu));
+ * 0 or -WHY_INCOMPATIBLE. */
 int virt_check_this_cpu(char *why, size_t len);
 
-/* VMs (core/virt/vm.c). */
+/* VMs (core/virt/vm.c).  vm_create returns 0, or -cause (vigil/why.h) with why. */
 int vm_create(unsigned *id, char *why, size_t len);
 int vm_destroy(unsigned id, char *why, size_t len);
 int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t len);

@@ -47,5 +47,5 @@ def crash_panic(s):
 
 @scenario(targets=[QEMU_1])
 def crash_bad_kind(s):
-    s.error("crash sideways", match=r"bad value 'sideways' for <kind> \(expected pagefault, ud, stack, canary or panic\)")
+    s.error("crash sideways", match=r"unknown crash subcommand 'sideways' \(expected pagefault, ud, stack, canary or panic\)")
     s.ok("check")

@@ -17,5 +17,5 @@ lockdep_SRCS = tests/unit/test_lockdep.c $(SYNC_HOST_SRCS)
 # The console command, through the real shell.
 UNIT_TESTS += lockdep_cmd
 lockdep_cmd_SRCS = tests/unit/test_lockdep_cmd.c core/lockdep_cmd.c core/console/shell.c \
-	core/console/shell_args.c core/console/shell_builtins.c core/console/line_editor.c \
+	core/console/shell_args.c core/console/shell_dispatch.c core/console/shell_builtins.c core/console/line_editor.c \
 	core/console/autorun.c $(SYNC_HOST_SRCS)

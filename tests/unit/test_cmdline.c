@@ -17,7 +17,7 @@
 
 /* virt= is registered by the architecture, which knows the backend names;
  * register it here the same way so the CHOICE kind is covered. */
-BOOT_PARAM_CHOICE(virt, "virt", virt, "auto|vmx|svm|off");
+BOOT_PARAM_CHOICE(virt, "auto|vmx|svm|off");
 
 /* The messages below spell out maxcpus='s range. */
 _Static_assert(CONFIG_MAX_CPUS == 512, "update the expected maxcpus= messages");

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <vigil/why.h>
 #include <vigil/arch.h>
 #include <vigil/check.h>
 #include <vigil/cpu.h>
@@ -413,7 +414,7 @@ static void test_online_failure_rolls_back(void **state)
 	inject_cpuhp_online_fail.remaining = 1;
 	__atomic_store_n(&inject_cpuhp_online_fail.armed, 1, __ATOMIC_RELEASE);
 	rec_start();
-	assert_int_equal(cpu_up(3, why, sizeof(why)), -1);
+	assert_int_equal(cpu_up(3, why, sizeof(why)), -WHY_INJECTED);
 	expect_log("P+3 S+3 A+3 F+3 F-3 A-3 S-3 P-3 ");
 	why_has(why, "test:fail", "(injected)");
 	assert_int_equal(cpu_table[3].state, CPU_OFFLINE);
@@ -561,7 +562,7 @@ static void test_virt_follows_hotplug(void **state)
 	host_virt_skew_snapshot(3, HOST_VIRT_FIELD_BACKEND);
 	en = host_virt_enables(3);
 	host_console_clear();
-	assert_int_equal(cpu_up(3, why, sizeof(why)), -1);
+	assert_int_equal(cpu_up(3, why, sizeof(why)), -WHY_INCOMPATIBLE);
 	why_has(why, "virt:online", "host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
 	console_has("cpuhp: CPU 3 stays offline: ");
 	assert_int_equal(cpu_table[3].state, CPU_OFFLINE);
@@ -584,7 +585,7 @@ static void test_virt_follows_hotplug(void **state)
 	assert_false(host_virt_hw_on(3));
 	assert_non_null(strstr(virt_cpu_compat(3), "host_caps=0x1234aacd_differs"));
 	invariant_holds();
-	assert_int_equal(virt_get(why, sizeof(why)), -1);
+	assert_int_equal(virt_get(why, sizeof(why)), -WHY_INCOMPATIBLE);
 	assert_string_equal(why, "cpu 3: host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
 	assert_int_equal(virt_usage_count(), 0);
 	invariant_holds();
@@ -647,7 +648,7 @@ static void test_hot_add_and_remove(void **state)
 	 * reason; its removal needs no offline walk. */
 	assert_int_equal(virt_get(why, sizeof(why)), 0);
 	host_virt_skew_snapshot(7, HOST_VIRT_FIELD_BACKEND);
-	assert_int_equal(cpu_hot_add(7, &cpu, why, sizeof(why)), -1);
+	assert_int_equal(cpu_hot_add(7, &cpu, why, sizeof(why)), -WHY_INCOMPATIBLE);
 	why_has(why, "virt:online", "host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
 	host_cpuhp_join_dying();
 	assert_int_equal(cpu_table[7].state, CPU_OFFLINE);

@@ -17,10 +17,10 @@
 /* the shell builtins (linked for cmd_inject's helpers) print these */
 const char vigil_version[] = "test";
 const char vigil_commit[] = "test";
-/* shell_args.c checks CPU arguments against the machine's CPUs */
+/* The machine's CPUs as shell_arg_cpu sees them (no CPU table linked). */
 unsigned nr_possible_cpus = 4;
 
-INJECT_POINT(test_point, "test_point", "a point for this test");
+INJECT_POINT(test_point, "a point for this test");
 
 static void hit_honours_cpu_and_count(void **state)
 {

@@ -83,7 +83,7 @@ static int t_ok(struct shell_ctx *ctx, int argc, char **argv)
 	shell_printf(ctx, "a=3 b=4\n");
 	return 0;
 }
-SHELL_COMMAND(t_ok, "t_ok", "t_ok", t_ok);
+SHELL_CMD(t_ok, "t_ok", .run = t_ok);
 
 static int t_quiet(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -92,7 +92,7 @@ static int t_quiet(struct shell_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	return 0;
 }
-SHELL_COMMAND(t_quiet, "t_quiet", "t_quiet", t_quiet);
+SHELL_CMD(t_quiet, "t_quiet", .run = t_quiet);
 
 static int t_fail(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -102,7 +102,7 @@ static int t_fail(struct shell_ctx *ctx, int argc, char **argv)
 	shell_error(ctx, "cpu %d refused: %s", 2, "incompatible");
 	return shell_error(ctx, "a later, less specific reason");
 }
-SHELL_COMMAND(t_fail, "t_fail", "t_fail", t_fail);
+SHELL_CMD(t_fail, "t_fail", .run = t_fail);
 
 static int t_rc(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -111,7 +111,7 @@ static int t_rc(struct shell_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	return 3;
 }
-SHELL_COMMAND(t_rc, "t_rc", "t_rc", t_rc);
+SHELL_CMD(t_rc, "t_rc", .run = t_rc);
 
 static int t_nonl(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -121,7 +121,7 @@ static int t_nonl(struct shell_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	return 0;
 }
-SHELL_COMMAND(t_nonl, "t_nonl", "t_nonl [fail]", t_nonl);
+SHELL_CMD(t_nonl, "t_nonl [fail]", .run = t_nonl, .max_args = 1);
 
 static int t_args(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -132,7 +132,7 @@ static int t_args(struct shell_ctx *ctx, int argc, char **argv)
 	assert_null(argv[argc]);
 	return 0;
 }
-SHELL_COMMAND(t_args, "t_args", "t_args [<word>...]", t_args);
+SHELL_CMD(t_args, "t_args [<word>...]", .run = t_args, .max_args = SHELL_ARGS_ANY);
 
 /* "t_vm run <id> [cpu=<n>] [exits=<k>] [name=<s>]": sub-command + positional
  * number + options, the way real commands use the helpers. */
@@ -159,15 +159,14 @@ static int t_vm(struct shell_ctx *ctx, int argc, char **argv)
 		     (unsigned long long)exits, name, cpu_given);
 	return 0;
 }
-SHELL_COMMAND_HELP(t_vm, "t_vm", "t_vm run <id> [cpu=<n>] [exits=<k>] [name=<s>]",
-		   "Runs nothing; tests the argument helpers.", t_vm);
+SHELL_CMD(t_vm, "t_vm run <id> [cpu=<n>] [exits=<k>] [name=<s>]", .run = t_vm,
+	  .max_args = SHELL_ARGS_ANY, .help = "Runs nothing; tests the argument helpers.");
 
 static int t_cpu(struct shell_ctx *ctx, int argc, char **argv)
 {
 	uint64_t n;
 
-	if (argc != 2)
-		return shell_usage(ctx);
+	(void)argc; /* exactly one, checked by the shell */
 	if (shell_arg_u64_range(ctx, argv[1], "<n>", 1, 3, &n))
 		return -1;
 	if (shell_parse_opts(ctx, 0, NULL, NULL, 0))
@@ -175,28 +174,27 @@ static int t_cpu(struct shell_ctx *ctx, int argc, char **argv)
 	shell_printf(ctx, "cpu=%llu\n", (unsigned long long)n);
 	return 0;
 }
-SHELL_COMMAND(t_cpu, "t_cpu", "t_cpu <n>", t_cpu);
+SHELL_CMD(t_cpu, "t_cpu <n>", .run = t_cpu, .min_args = 1, .max_args = 1);
 
 /* "t_cpuarg <n> [cpu=<n>]": both of the shell's CPU-argument forms. */
 static int t_cpuarg(struct shell_ctx *ctx, int argc, char **argv)
 {
 	uint64_t n, cpu = 0;
 	const struct shell_opt opts[] = { SHELL_OPT_CPUNR("cpu", &cpu) };
-	if (argc < 2)
-		return shell_usage(ctx);
 	if (shell_arg_cpu(ctx, argv[1], "<n>", &n) ||
 	    shell_parse_opts(ctx, argc - 2, argv + 2, opts, ARRAY_SIZE(opts)))
 		return -1;
 	shell_printf(ctx, "n=%llu cpu=%llu\n", (unsigned long long)n, (unsigned long long)cpu);
 	return 0;
 }
-SHELL_COMMAND(t_cpuarg, "t_cpuarg", "t_cpuarg <n> [cpu=<n>]", t_cpuarg);
+SHELL_CMD(t_cpuarg, "t_cpuarg <n> [cpu=<n>]", .run = t_cpuarg, .min_args = 1,
+	  .max_args = SHELL_ARGS_ANY);
 
 static int t_noopts(struct shell_ctx *ctx, int argc, char **argv)
 {
 	return shell_parse_opts(ctx, argc - 1, argv + 1, NULL, 0);
 }
-SHELL_COMMAND(t_noopts, "t_noopts", "t_noopts", t_noopts);
+SHELL_CMD(t_noopts, "t_noopts", .run = t_noopts, .max_args = SHELL_ARGS_ANY);
 
 static int t_nested(struct shell_ctx *ctx, int argc, char **argv)
 {
@@ -206,7 +204,26 @@ static int t_nested(struct shell_ctx *ctx, int argc, char **argv)
 	shell_printf(ctx, "current=%s\n", shell_current(ctx)->name);
 	return 0;
 }
-SHELL_COMMAND(t_nested, "t_nested", "t_nested", t_nested);
+SHELL_CMD(t_nested, "t_nested", .run = t_nested);
+
+/* Sub-commands: "t_sub one", "t_sub two <a> [<b>]"; t_sub alone runs the
+ * command's own form (like `virt`).  t_subany's own form takes a word that
+ * is not a sub-command (like `inject <point>`); t_subonly has no own form
+ * (like `vm`). */
+static int t_sub_show(struct shell_ctx *ctx, int argc, char **argv)
+{
+	shell_printf(ctx, "sub=%s argc=%d\n", argv[0], argc);
+	return 0;
+}
+static const struct shell_subcmd t_sub_table[] = {
+	SHELL_SUBCMD("one", t_sub_show, 0, 0),
+	SHELL_SUBCMD("two", t_sub_show, 1, 2),
+};
+SHELL_CMD(t_sub, "t_sub | t_sub one | t_sub two <a> [<b>]", .run = t_sub_show,
+	  SHELL_SUBCMDS(t_sub_table));
+SHELL_CMD(t_subany, "t_subany one | t_subany <word>", .run = t_sub_show, .min_args = 1,
+	  .max_args = 1, SHELL_SUBCMDS(t_sub_table));
+SHELL_CMD(t_subonly, "t_subonly one | t_subonly two <a> [<b>]", SHELL_SUBCMDS(t_sub_table));
 
 /* ---- framing ---- */
 
@@ -415,6 +432,59 @@ static int by_name(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
+/* The registration's argument counts are checked by the shell: a wrong count
+ * never reaches the command and always gets the usage line. */
+static void argument_counts_are_checked_by_the_shell(void **state)
+{
+	(void)state;
+	shell_prompt();
+	expect_error("t_cpu", "usage: t_cpu <n>");
+	expect_error("t_cpu 1 2", "usage: t_cpu <n>");
+	expect_error("t_ok extra", "usage: t_ok");
+	expect_error("t_nonl fail more", "usage: t_nonl [fail]");
+	expect_error("t_cpuarg", "usage: t_cpuarg <n> [cpu=<n>]");
+	expect_error("t_sub two", "usage: t_sub | t_sub one | t_sub two <a> [<b>]");
+	expect_error("t_sub two a b c", "usage: t_sub | t_sub one | t_sub two <a> [<b>]");
+	expect_error("t_sub one x", "usage: t_sub | t_sub one | t_sub two <a> [<b>]");
+	expect_error("t_subonly", "usage: t_subonly one | t_subonly two <a> [<b>]");
+	expect_error("t_subany", "usage: t_subany one | t_subany <word>");
+	expect_error("t_subany a b", "usage: t_subany one | t_subany <word>");
+}
+
+/* A sub-command runs with argv[0] = its own name; the command's own form
+ * runs when no sub-command is named. */
+static void subcommands_are_dispatched(void **state)
+{
+	(void)state;
+	shell_exec_line("t_sub");
+	shell_exec_line("t_sub one");
+	shell_exec_line("t_sub two a");
+	shell_exec_line("t_sub two a b");
+	shell_exec_line("t_subany one");
+	shell_exec_line("t_subany frob");
+	shell_exec_line("t_subonly two a");
+	assert_string_equal(out, "vigil> t_sub\nsub=t_sub argc=1\nok\n"
+				 "vigil> t_sub one\nsub=one argc=1\nok\n"
+				 "vigil> t_sub two a\nsub=two argc=2\nok\n"
+				 "vigil> t_sub two a b\nsub=two argc=3\nok\n"
+				 "vigil> t_subany one\nsub=one argc=1\nok\n"
+				 "vigil> t_subany frob\nsub=t_subany argc=2\nok\n"
+				 "vigil> t_subonly two a\nsub=two argc=2\nok\nvigil> ");
+}
+
+/* One answer for a word that names no sub-command, listing them all,
+ * whether or not the command has a form of its own without arguments. */
+static void unknown_subcommand_lists_the_valid_ones(void **state)
+{
+	(void)state;
+	shell_prompt();
+	expect_error("t_sub frob", "unknown t_sub subcommand 'frob' (expected one or two)");
+	expect_error("t_subonly frob 1 2", "unknown t_subonly subcommand 'frob' (expected one or two)");
+	expect_error("t_subonly 0123456789012345678901234567890123456789xyz",
+		     "unknown t_subonly subcommand '0123456789012345678901234567890123456789' "
+		     "(expected one or two)");
+}
+
 static void help_lists_every_command_sorted(void **state)
 {
 	const struct shell_cmd *cmds[64];
@@ -427,7 +497,7 @@ static void help_lists_every_command_sorted(void **state)
 		cmds[n++] = c;
 	}
 	/* The builtins and every test command are registered. */
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 16);
 	qsort(cmds, n, sizeof(cmds[0]), by_name);
 	for (size_t i = 0; i < n; i++) {
 		strcat(want, cmds[i]->synopsis);
@@ -581,6 +651,9 @@ int main(void)
 		cmocka_unit_test_setup(argument_errors_name_the_argument, setup),
 		cmocka_unit_test_setup(range_accepts_its_bounds, setup),
 		cmocka_unit_test_setup(cpu_arguments_use_the_machine_range, setup),
+		cmocka_unit_test_setup(argument_counts_are_checked_by_the_shell, setup),
+		cmocka_unit_test_setup(subcommands_are_dispatched, setup),
+		cmocka_unit_test_setup(unknown_subcommand_lists_the_valid_ones, setup),
 		cmocka_unit_test_setup(help_lists_every_command_sorted, setup),
 		cmocka_unit_test_setup(help_for_one_command, setup),
 		cmocka_unit_test_setup(version_reply, setup),

@@ -50,6 +50,7 @@
 #include <vigil/sched.h>
 #include <vigil/smp.h>
 #include <vigil/virt.h>
+#include <vigil/why.h>
 
 #include "host_sched.h"
 #include "host_smp.h"
@@ -467,7 +468,8 @@ static void test_enable_failure_rolls_back_every_cpu(void **state)
 	inject_virt_enable_fail.cpu = 2;
 	inject_virt_enable_fail.remaining = 1;
 	__atomic_store_n(&inject_virt_enable_fail.armed, 1, __ATOMIC_RELEASE);
-	assert_int_equal(virt_get(why, sizeof(why)), -1);
+	/* The cause travels with the message, so callers need not search it. */
+	assert_int_equal(virt_get(why, sizeof(why)), -WHY_INJECTED);
 	assert_string_equal(why, "cpu 2: enable failed (injected)");
 	assert_rolled_back();
 
@@ -503,7 +505,7 @@ static void test_incompatible_cpu_refused(void **state)
 		assert_string_equal(virt_cpus[c].compat, "ok");
 
 	host_virt_skew_snapshot(3, HOST_VIRT_FIELD_BACKEND);
-	assert_int_equal(virt_get(why, sizeof(why)), -1);
+	assert_int_equal(virt_get(why, sizeof(why)), -WHY_INCOMPATIBLE);
 	assert_string_equal(why, "cpu 3: host_caps=0x1234aacd differs from the boot CPU's 0x1234abcd");
 	/* Never enabled: the check comes before the backend is asked. */
 	assert_int_equal(host_virt_enables(3), 0);
@@ -516,7 +518,7 @@ static void test_incompatible_cpu_refused(void **state)
 	host_virt_skew_snapshot(3, NULL);
 	host_virt_skew_snapshot(6, HOST_VIRT_FIELD_COMMON);
 	uint64_t enables6 = host_virt_enables(6);   /* enabled and rolled back above */
-	assert_int_equal(virt_get(why, sizeof(why)), -1);
+	assert_int_equal(virt_get(why, sizeof(why)), -WHY_INCOMPATIBLE);
 	assert_string_equal(why, "cpu 6: cr4_reserved=0xffffffffff8fe000 differs from the boot CPU's "
 				 "0xffffffffff8ff000");
 	assert_int_equal(host_virt_enables(6), enables6);
@@ -541,7 +543,7 @@ static void test_incompatible_cpu_refused(void **state)
 	console_has("virt: CPU 4 is incompatible with the boot CPU: host_caps=0x1234aacd differs");
 	assert_has(virt_cpus[4].compat, "host_caps");
 	assert_string_equal(virt_cpus[5].compat, "ok");
-	assert_int_equal(virt_get(why, sizeof(why)), -1);
+	assert_int_equal(virt_get(why, sizeof(why)), -WHY_INCOMPATIBLE);
 	assert_has(why, "cpu 4: host_caps=");
 	assert_rolled_back();
 	host_virt_skew_snapshot(4, NULL);

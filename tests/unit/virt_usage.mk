@@ -10,7 +10,7 @@
 # and the real CPU table, whose `cpus` command brings the shell along.  Use it
 # with SYNC_HOST_SRCS, and define vigil_version/vigil_commit in the test (the
 # shell's `version`).  Recursive (=) like SYNC_HOST_SRCS.
-HOST_SMP_SRCS = tests/unit/host_smp.c core/cpu_table.c core/console/shell.c core/console/shell_args.c \
+HOST_SMP_SRCS = tests/unit/host_smp.c core/cpu_table.c core/lib/why.c core/console/shell.c core/console/shell_args.c core/console/shell_dispatch.c \
 	core/console/shell_builtins.c core/console/line_editor.c core/console/autorun.c
 
 # VIRT_LIFECYCLE_SRCS: the registration interfaces virt_init registers with

@@ -12,7 +12,7 @@
 #include <vigil/sched.h>
 #include <vigil/string.h>
 
-INJECT_POINT(svm_disabled, "svm_disabled", "this CPU reports VM_CR.SVMDIS as set");
+INJECT_POINT(svm_disabled, "this CPU reports VM_CR.SVMDIS as set");
 
 void svm_snapshot(struct virt_compat *c)
 {

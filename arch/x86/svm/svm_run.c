@@ -29,7 +29,7 @@
 #include <vigil/sched.h>
 #include <vigil/string.h>
 
-INJECT_POINT(svm_bad_vmcb, "svm_bad_vmcb",
+INJECT_POINT(svm_bad_vmcb,
 	     "clear guest EFER.SVME in the next VMCB so VMRUN fails its consistency checks");
 
 /* false (nothing done) when SVM has been turned off on this CPU since the

@@ -38,7 +38,7 @@ struct remote_run {
 	struct vcpu_run run;
 	unsigned cpu;
 	int r;
-	char why[128];
+	char why[WHY_MAX];
 	volatile bool done;
 };
 
@@ -132,7 +132,7 @@ static bool timer_ticks_within(uint64_t ms)
 
 static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 {
-	char why[128] = "";
+	char why[WHY_MAX] = "";
 	ST_ASSERT(ctx, svm_hw_enabled(), "EFER.SVME clear after enable");
 	ST_ASSERT(ctx, rdmsr(MSR_VM_HSAVE_PA) == svm_hsave_pa[t->cpu], "VM_HSAVE_PA=0x%lx, expected 0x%lx",
 		  (unsigned long)rdmsr(MSR_VM_HSAVE_PA), (unsigned long)svm_hsave_pa[t->cpu]);

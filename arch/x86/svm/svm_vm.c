@@ -7,6 +7,7 @@
 #include "svm_internal.h"
 #include <vigil/mm.h>
 #include <vigil/string.h>
+#include <vigil/why.h>
 
 /* The IOPM is 12 KiB (3 pages, physically contiguous, 4 KiB aligned); the
  * MSRPM 8 KiB.  pmm blocks are aligned to their size. */
@@ -40,18 +41,15 @@ int svm_vm_init(struct vm *vm, char *why, size_t len)
 	_Static_assert((PAGE_SIZE << IOPM_ORDER) >= SVM_IOPM_SIZE, "IOPM block too small");
 	_Static_assert((PAGE_SIZE << MSRPM_ORDER) >= SVM_MSRPM_SIZE, "MSRPM block too small");
 	struct svm_vm *sv = kzalloc(sizeof(*sv));
-	if (!sv) {
-		snprintf(why, len, "out of memory for the VM's SVM state");
-		return -1;
-	}
+	if (!sv)
+		return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's SVM state");
 	vm->arch = sv;
 	int npt = svm_npt_init(&sv->npt);
 	sv->iopm_pa = alloc_ones(IOPM_ORDER);
 	sv->msrpm_pa = alloc_ones(MSRPM_ORDER);
 	if (npt || !sv->iopm_pa || !sv->msrpm_pa) {
 		svm_vm_destroy(vm);
-		snprintf(why, len, "out of memory for nested page tables and permission maps");
-		return -1;
+		return why_fail(why, len, WHY_NOMEM, "out of memory for nested page tables and permission maps");
 	}
 	return 0;
 }

@@ -178,7 +178,7 @@ static int test_slot_changes(struct selftest_ctx *ctx, struct backend_test *t, s
 {
 	const struct virt_ops *ops = t->b->ops;
 	struct vm_slot *slot0 = &t->vm->slots[0];
-	char why[128] = "";
+	char why[WHY_MAX] = "";
 	ST_ASSERT(ctx, ops->vm_map_slot(t->vm, slot0, why, sizeof(why)) != 0 && strstr(why, "already mapped"),
 		  "mapping slot 0 twice: '%s'", why);
 	int r = backend_run_guest(t, GUEST_NORMAL, 100, run);

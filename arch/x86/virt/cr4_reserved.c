@@ -11,7 +11,7 @@
 #include <vigil/sched.h>
 #include <vigil/virt.h>
 
-INJECT_POINT(cr4_mask, "cr4_mask", "this CPU computes a different CR4 reserved-bit mask");
+INJECT_POINT(cr4_mask, "this CPU computes a different CR4 reserved-bit mask");
 
 struct cr4_bit {
 	uint8_t bit;

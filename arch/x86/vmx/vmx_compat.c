@@ -12,8 +12,8 @@
 #include <vigil/sched.h>
 #include <vigil/string.h>
 
-INJECT_POINT(vmx_cap, "vmx_cap", "this CPU reports a different IA32_VMX_PROCBASED_CTLS2");
-INJECT_POINT(vmx_feature_control, "vmx_feature_control",
+INJECT_POINT(vmx_cap, "this CPU reports a different IA32_VMX_PROCBASED_CTLS2");
+INJECT_POINT(vmx_feature_control,
 	     "this CPU reports IA32_FEATURE_CONTROL locked with VMXON disabled");
 
 /* The bit vmx_cap flips: "EPT may be enabled" (allowed-1 bit 1 of the

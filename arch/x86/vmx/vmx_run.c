@@ -32,9 +32,9 @@
  * checks (a VM exit with bit 31 of the exit reason set, 27.3.1.2: TR must
  * be usable), the other the control checks (VMLAUNCH fails with
  * VMfailValid, error 7, 27.2.1.1: at most 4 CR3-target values). */
-INJECT_POINT(vmx_bad_guest_state, "vmx_bad_guest_state",
+INJECT_POINT(vmx_bad_guest_state,
 	     "the next VM entry on this CPU finds an invalid guest state (TR unusable)");
-INJECT_POINT(vmx_bad_control, "vmx_bad_control",
+INJECT_POINT(vmx_bad_control,
 	     "the next VMLAUNCH on this CPU fails on an invalid control field (CR3-target count 5)");
 
 _Static_assert(offsetof(struct vmx_guest_regs, rax) == 0, "vmx_entry.asm R_RAX");

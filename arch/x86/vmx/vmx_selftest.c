@@ -146,7 +146,7 @@ static bool nmi_emergency_cb(void)
 
 static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 {
-	char why[128] = "";
+	char why[WHY_MAX] = "";
 	struct vmx_cpu *st = &vmx_cpus[t->cpu];
 	uint64_t cr4 = read_cr4();
 
@@ -237,7 +237,7 @@ struct remote_check {
 	struct virt_compat snap;
 	bool was_enabled;
 	int rc;
-	char why[128];
+	char why[WHY_MAX];
 };
 
 /* On another CPU, in its cross-CPU call (interrupts off). */

@@ -6,6 +6,7 @@
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
+#include <vigil/why.h>
 
 int vmx_vm_init(struct vm *vm, char *why, size_t len)
 {
@@ -14,14 +15,11 @@ int vmx_vm_init(struct vm *vm, char *why, size_t len)
 		return -1;
 	}
 	struct vmx_vm *v = kzalloc(sizeof(*v));
-	if (!v) {
-		snprintf(why, len, "no memory for the VM's EPT state");
-		return -1;
-	}
+	if (!v)
+		return why_fail(why, len, WHY_NOMEM, "no memory for the VM's EPT state");
 	if (vmx_ept_init(v)) {
 		kfree(v);
-		snprintf(why, len, "no memory for the EPT PML4");
-		return -1;
+		return why_fail(why, len, WHY_NOMEM, "no memory for the EPT PML4");
 	}
 	vm->arch = v;
 	return 0;

@@ -23,7 +23,7 @@ struct backend_test {
 	unsigned cpu;
 	bool enabled_here;         /* the test turned the backend on, so it turns it off */
 	struct vm *vm;             /* the test VM (slot 0), or NULL */
-	char why[128];
+	char why[WHY_MAX];
 };
 
 /* An injected VM-entry failure: the run must stop the guest at its first
