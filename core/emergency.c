@@ -48,7 +48,10 @@ int emergency_callbacks_run(void)
 	__atomic_add_fetch(&walkers, 1, __ATOMIC_SEQ_CST);
 	int worst = -1;
 	for (int i = 0; i < EMERGENCY_MAX_CALLBACKS; i++) {
-		emergency_fn fn = __atomic_load_n(&slots[i], __ATOMIC_ACQUIRE);
+		/* Seq-cst, pairing with unregister's seq-cst store then load of
+		 * walkers (a store-buffering pattern): an acquire load could see
+		 * the old pointer while unregister reads walkers == 0. */
+		emergency_fn fn = __atomic_load_n(&slots[i], __ATOMIC_SEQ_CST);
 		if (!fn)
 			continue;
 		int v = fn();

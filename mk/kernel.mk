@@ -8,7 +8,7 @@
 # core/ is a compile error, not just a lint finding.
 
 KCC      := gcc
-KCFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
+KCFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Werror -Wframe-larger-than=2048 -ffreestanding -fno-builtin \
 	-nostdinc -isystem $(shell $(KCC) -print-file-name=include) \
 	-mno-red-zone -mcmodel=kernel -mgeneral-regs-only -mno-sse -mno-mmx -mno-sse2 \
 	-fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \

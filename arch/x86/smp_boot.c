@@ -39,7 +39,14 @@
 static uint64_t trampoline_phys;
 static uint64_t *ap_stacks;                 /* indexed by ticket */
 static uint64_t cpu_stack[CONFIG_MAX_CPUS];  /* the stack each CPU took (free again once it is dead) */
-static volatile bool cpu_arrived[CONFIG_MAX_CPUS];
+/* An AP's check-in, decided by one compare-and-swap from CHECKIN_PENDING:
+ * the AP moves it to ARRIVED, the boot CPU giving up at the deadline to
+ * ABANDONED, and whichever loses knows.  A plain flag left a window: the AP
+ * arrived just after the boot CPU looked, went on into code that queues on
+ * ticket locks (kzalloc, the task list), and the INIT that followed reset it
+ * with its ticket taken, blocking that lock for good. */
+enum { CHECKIN_PENDING, CHECKIN_ARRIVED, CHECKIN_ABANDONED };
+static volatile uint8_t cpu_arrived[CONFIG_MAX_CPUS];
 static volatile bool cpu_abandoned[CONFIG_MAX_CPUS];
 INJECT_POINT(ap_silent, "the CPU being started never checks in (halts before its first step)");
 /* While many CPUs start at once they do not print one line each (254 CPUs
@@ -141,7 +148,10 @@ static __noreturn void ap_entry(unsigned ticket)
 		       cpu, mtrr_diff, first_msr);
 	lapic_init_cpu();
 	cpuhp_ap_starting((unsigned)cpu); /* STARTING steps: interrupts still off */
-	__atomic_store_n(&cpu_arrived[cpu], true, __ATOMIC_RELEASE);
+	uint8_t pending = CHECKIN_PENDING;
+	if (!__atomic_compare_exchange_n(&cpu_arrived[cpu], &pending, CHECKIN_ARRIVED, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		halt_forever(); /* too late: the boot CPU gave up on us and sends INIT */
 	ap_started((unsigned)cpu);
 }
 
@@ -170,7 +180,7 @@ static void send_init_sipi_sipi(const unsigned *cpus, unsigned n)
 	uint32_t vector = (uint32_t)(trampoline_phys >> 12);
 	for (int round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < n; i++)
-			if (!__atomic_load_n(&cpu_arrived[cpus[i]], __ATOMIC_ACQUIRE))
+			if (__atomic_load_n(&cpu_arrived[cpus[i]], __ATOMIC_ACQUIRE) != CHECKIN_ARRIVED)
 				lapic_send_ipi(cpu_table[cpus[i]].apic_id, APIC_DM_STARTUP | vector);
 		udelay(200);
 	}
@@ -211,7 +221,7 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 		/* The listed CPUs are not running: their stacks are free, in any
 		 * order (each AP records the one its ticket gave it). */
 		ap_stacks[i] = cpu_stack[cpus[i]];
-		cpu_arrived[cpus[i]] = false;
+		cpu_arrived[cpus[i]] = CHECKIN_PENDING;
 	}
 	batch_quiet = n > 1;
 	batch_mtrr_cpus = 0;
@@ -226,13 +236,15 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 	uint64_t deadline = start + (AP_CHECKIN_TIMEOUT_US + (uint64_t)(n - 1) * BATCH_EXTRA_US) * 1000ULL;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned cpu = cpus[i];
-		while (!__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE) && arch_time_ns() < deadline) {
+		while (__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE) != CHECKIN_ARRIVED &&
+		       arch_time_ns() < deadline) {
 			cpu_relax();
 			uint64_t now = arch_time_ns();
 			if (n >= PROGRESS_MIN_CPUS && now >= next_progress) {
 				unsigned arrived = 0;
 				for (unsigned j = 0; j < n; j++)
-					arrived += __atomic_load_n(&cpu_arrived[cpus[j]], __ATOMIC_ACQUIRE);
+					arrived += __atomic_load_n(&cpu_arrived[cpus[j]], __ATOMIC_ACQUIRE) ==
+						   CHECKIN_ARRIVED;
 				printk("smp: %u of %u CPUs checked in after %lu ms\n", arrived, n,
 				       (now - start) / 1000000);
 				/* From now, not from the last due time: a late
@@ -241,7 +253,10 @@ unsigned smp_start_cpus(const unsigned *cpus, unsigned n)
 				next_progress = now + progress_ns;
 			}
 		}
-		if (__atomic_load_n(&cpu_arrived[cpu], __ATOMIC_ACQUIRE)) {
+		uint8_t pending = CHECKIN_PENDING;
+		if (!__atomic_compare_exchange_n(&cpu_arrived[cpu], &pending, CHECKIN_ABANDONED, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			/* It arrived (at the last moment, maybe): it is ours. */
 			cpu_table[cpu].state = CPU_ONLINE;
 			up++;
 		} else {

@@ -76,6 +76,11 @@ void console_input_poll(void)
 {
 	if (__atomic_exchange_n(&poll_lock, 1, __ATOMIC_ACQUIRE))
 		return;
+	/* Interrupts off while the producer role is held: a task preempted
+	 * here would leave every tick finding poll_lock taken, and nobody would
+	 * read the UART (16 bytes of FIFO: about 1.4 ms at 115200) until the
+	 * task ran again.  Bounded by POLL_MAX_BYTES. */
+	unsigned long flags = arch_irq_save();
 	uint64_t now = 0;
 	/* Bounded: an emulator can refill its FIFO as fast as it is read, and
 	 * this runs in the timer interrupt.  A real UART holds 16 bytes. */
@@ -89,14 +94,19 @@ void console_input_poll(void)
 			stats.dropped++;
 			/* Still heard: Ctrl-C is the way out of a command
 			 * that let the ring fill up. */
+			/* Nothing was stored, so the mark is the current head:
+			 * head + 1 would also discard the next byte typed after
+			 * the Ctrl-C.  A full ring has head > tail >= cmd_pos, so
+			 * the mark is still seen as inside the command. */
 			if (c == CONSOLE_CTRL_C)
-				smp_store_release(&intr_pos, READ_ONCE(ring.head) + 1);
+				smp_store_release(&intr_pos, READ_ONCE(ring.head));
 			continue;
 		}
 		if (c == CONSOLE_CTRL_C)
 			smp_store_release(&intr_pos, READ_ONCE(ring.head));
 	}
 	__atomic_store_n(&poll_lock, 0, __ATOMIC_RELEASE);
+	arch_irq_restore(flags);
 }
 
 int console_getc(void)

@@ -37,25 +37,30 @@ static __noreturn void task_entry(void)
 	task_exit();
 }
 
+/* all_tasks_lock is taken with interrupts off: it is a ticket lock, and a
+ * waiter preempted in the queue would keep its turn, stalling every later
+ * locker (sched_start_ap() among them, interrupts off) until it ran again. */
 void register_task(struct task *t)
 {
-	__raw_spin_lock(&all_tasks_lock);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&all_tasks_lock, flags);
 	t->id = next_task_id++;
 	t->all_next = all_tasks;
 	all_tasks = t;
-	__raw_spin_unlock(&all_tasks_lock);
+	__raw_spin_unlock_irqrestore(&all_tasks_lock, flags);
 }
 
 static void unregister_task(struct task *t)
 {
-	__raw_spin_lock(&all_tasks_lock);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&all_tasks_lock, flags);
 	for (struct task **pp = &all_tasks; *pp; pp = &(*pp)->all_next) {
 		if (*pp == t) {
 			*pp = t->all_next;
 			break;
 		}
 	}
-	__raw_spin_unlock(&all_tasks_lock);
+	__raw_spin_unlock_irqrestore(&all_tasks_lock, flags);
 }
 
 static unsigned next_free_cpu;
@@ -145,10 +150,11 @@ struct task *make_static_task(struct task *t, const char *name, unsigned cpu, bo
 /* For `ps`-like listings and tests. */
 void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg)
 {
-	__raw_spin_lock(&all_tasks_lock);
+	unsigned long flags;
+	__raw_spin_lock_irqsave(&all_tasks_lock, flags);
 	for (struct task *t = all_tasks; t; t = t->all_next)
 		fn(t, arg);
-	__raw_spin_unlock(&all_tasks_lock);
+	__raw_spin_unlock_irqrestore(&all_tasks_lock, flags);
 }
 bool sched_describe_guard_page(uint64_t addr, char *buf, size_t len)
 {

@@ -107,7 +107,9 @@ SELFTEST(smp_call_single, test_call_single);
 
 static int test_nmi(struct selftest_ctx *ctx)
 {
-	uint64_t before[CONFIG_MAX_CPUS];
+	/* Static: 8 bytes per possible CPU is too big for a task stack (the
+	 * self-tests run one at a time, from the console). */
+	static uint64_t before[CONFIG_MAX_CPUS];
 	preempt_disable();
 	unsigned self = smp_processor_id();
 	for (unsigned c = 0; c < nr_possible_cpus; c++) {

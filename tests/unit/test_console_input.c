@@ -39,6 +39,19 @@ void arch_cpu_relax(void)
 {
 }
 
+/* The poll runs with interrupts off; count that it restores them. */
+static int irqs_off;
+
+unsigned long arch_irq_save(void)
+{
+	return (unsigned long)irqs_off++;
+}
+
+void arch_irq_restore(unsigned long flags)
+{
+	irqs_off = (int)flags;
+}
+
 void printk(const char *fmt, ...)
 {
 	(void)fmt;
@@ -211,6 +224,31 @@ static void full_ring_drops_bytes_but_hears_ctrl_c(void **state)
 	assert_string_equal(read_all(), "");   /* all of it was before the Ctrl-C */
 }
 
+
+static void dropped_ctrl_c_eats_the_next_byte(void **state)
+{
+	(void)state;
+	TYPE("x\r");
+	read_all();
+	console_cmd_begin();                   /* a command that never polls */
+	static char junk[INPUT_RING_SIZE];
+	memset(junk, 'j', sizeof(junk));
+	type(junk, sizeof(junk));
+	TYPE("\x03");                         /* finds the ring full: dropped */
+	while (uart_pos < uart_len)
+		console_input_poll();
+	console_cmd_end();                     /* nobody noticed */
+	assert_int_equal(console_getc(), 'j'); /* the shell takes one byte... */
+	console_cmd_begin();                   /* ...which starts a command */
+	TYPE("a");                             /* typed after the Ctrl-C (room for one byte) */
+	console_input_poll();
+	now_ns += 2000000;
+	assert_true(console_interrupted());
+	console_cmd_end();
+	assert_string_equal(read_all(), "a");
+	assert_int_equal(irqs_off, 0);
+}
+
 static void interrupted_polls_at_most_once_per_ms(void **state)
 {
 	(void)state;
@@ -279,6 +317,7 @@ int main(void)
 		cmocka_unit_test_setup(ctrl_c_no_command_noticed_is_kept, setup),
 		cmocka_unit_test_setup(not_interrupted_outside_a_command, setup),
 		cmocka_unit_test_setup(full_ring_drops_bytes_but_hears_ctrl_c, setup),
+		cmocka_unit_test_setup(dropped_ctrl_c_eats_the_next_byte, setup),
 		cmocka_unit_test_setup(interrupted_polls_at_most_once_per_ms, setup),
 		cmocka_unit_test_setup(burst_rate_is_bytes_over_time, setup),
 	};
