@@ -111,3 +111,7 @@ SPCR_COM2_FILE = qemu(smp=1, acpi_tables=[acpi_tables.spcr(0x2f8)], args=(
 SPCR_ABSENT = qemu(smp=1, acpi_tables=[acpi_tables.spcr(0x2e8)])
 SPCR_MMIO_IN_RAM = qemu(smp=1, acpi_tables=[acpi_tables.spcr(
     0x1000000, space_id=acpi_tables.GAS_MEMORY, bit_width=32, access_size=3)])
+
+# Two memory sizes for vm_capacity.py: how many VMs fit must follow the RAM.
+QEMU_SVM2_128M = qemu(smp=2, cpu="max", mem="128M")
+QEMU_SVM2_512M = qemu(smp=2, cpu="max", mem="512M")

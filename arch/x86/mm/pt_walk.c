@@ -4,6 +4,7 @@
  */
 #include <asm/pt_walk.h>
 #include <vigil/string.h>
+#include <vigil/why.h>
 
 static uint64_t *table_of(const struct pt *pt, uint64_t pa)
 {
@@ -74,11 +75,13 @@ int pt_map(struct pt *pt, uint64_t addr, uint64_t pa, uint64_t size, uint64_t le
 		return -1;
 	}
 	uint64_t off;
+	int rc = -1;
 	for (off = 0; off < size; off += page) {
 		uint64_t *e = pt_entry(pt, addr + off, 1, true);
 		if (!e) {
-			snprintf(why, len, "no memory for page tables mapping %s 0x%lx", pt->fmt->space,
-				 (unsigned long)(addr + off));
+			/* Memory running out, not a fault: the cause says so. */
+			rc = why_fail(why, len, WHY_NOMEM, "out of memory for page tables mapping %s 0x%lx",
+				      pt->fmt->space, (unsigned long)(addr + off));
 			goto undo;
 		}
 		if (pt_present(pt, *e)) {
@@ -90,7 +93,7 @@ int pt_map(struct pt *pt, uint64_t addr, uint64_t pa, uint64_t size, uint64_t le
 	return 0;
 undo:
 	pt_unmap(pt, addr, off);
-	return -1;
+	return rc;
 }
 
 /* Free the table at pa (at `level`) and every table below it. */

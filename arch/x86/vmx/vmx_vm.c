@@ -16,10 +16,10 @@ int vmx_vm_init(struct vm *vm, char *why, size_t len)
 	}
 	struct vmx_vm *v = kzalloc(sizeof(*v));
 	if (!v)
-		return why_fail(why, len, WHY_NOMEM, "no memory for the VM's EPT state");
+		return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's EPT state");
 	if (vmx_ept_init(v)) {
 		kfree(v);
-		return why_fail(why, len, WHY_NOMEM, "no memory for the EPT PML4");
+		return why_fail(why, len, WHY_NOMEM, "out of memory for the EPT PML4");
 	}
 	vm->arch = v;
 	return 0;

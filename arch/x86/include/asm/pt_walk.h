@@ -81,7 +81,8 @@ static inline bool pt_present(const struct pt *pt, uint64_t e)
 /* Map [addr, addr+size) to [pa, pa+size) in 4 KiB leaves carrying
  * leaf_flags (which must include a present bit).  Refuses (-1, why) an
  * empty or unaligned range, one beyond pt_limit, an address already mapped
- * ("... is already mapped"), or running out of table pages, and then leaves
+ * ("... is already mapped"), or running out of table pages (-WHY_NOMEM,
+ * "out of memory for page tables ..."), and then leaves
  * no leaf of the range behind (tables created on the way stay, empty, until
  * pt_destroy). */
 int pt_map(struct pt *pt, uint64_t addr, uint64_t pa, uint64_t size, uint64_t leaf_flags, char *why, size_t len);
