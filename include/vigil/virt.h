@@ -44,6 +44,7 @@ enum guest_kind {
 	GUEST_NORMAL = 0,  /* CPUID, port I/O, hypercall, HLT in a loop */
 	GUEST_WILD,        /* touches guest-physical memory outside its slots */
 	GUEST_BAD_INSN,    /* executes an undefined instruction */
+	GUEST_SPIN,        /* loop { spin 2^22 times without exiting; hypercall } */
 };
 
 /* Exit reasons, named the same for both technologies. */
@@ -57,6 +58,7 @@ enum vexit {
 	VEXIT_EXCEPTION,     /* the guest raised an exception we intercept (#UD...) */
 	VEXIT_ENTRY_FAILED,  /* VM entry failed: invalid state */
 	VEXIT_SHUTDOWN,      /* triple fault */
+	VEXIT_INTR,          /* a physical interrupt for the host (taken between two entries) */
 	VEXIT_OTHER,
 	VEXIT_COUNT
 };
@@ -75,6 +77,7 @@ struct vcpu_run {
 	enum vexit last_exit;
 	uint64_t hypercalls;       /* hypercalls seen (the guest counts in rax) */
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
+	uint64_t timer_ticks;      /* this CPU's timer interrupts taken during the run */
 	bool guest_failed;         /* stopped because the guest misbehaved */
 	bool interrupted;          /* stopped early because stop() said so */
 	char why[WHY_MAX];         /* when guest_failed or on error: what happened */

@@ -12,9 +12,9 @@
  * interrupts on (a task with only preemption disabled), a timer tick or an
  * IPI makes the guest exit at once, and the interrupt is taken by the host
  * right after STGI, between two entries -- the host never stays deaf for a
- * long run.  If the caller had them off (an IPI callback), they stay off for
- * the whole run and the guest is only stopped by its own exits.  NMIs always
- * exit and are taken after STGI.
+ * long run.  Such an exit counts as VEXIT_INTR.  If the caller had them off
+ * (an IPI callback), they stay off for the whole run and the guest is only
+ * stopped by its own exits.  NMIs always exit and are taken after STGI.
  *
  * TLB.  Every guest uses ASID 1; the first entry of each run flushes the
  * whole TLB (TLB_CONTROL=1, 15.16.1), which also covers mappings another VM
@@ -23,6 +23,7 @@
 #include "svm_internal.h"
 #include <stdarg.h>
 #include <asm/cpu.h>
+#include <asm/percpu.h>
 #include <vigil/arch.h>
 #include <vigil/inject.h>
 #include <vigil/mm.h>
@@ -96,6 +97,7 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 	memset(&regs, 0, sizeof(regs));
 	int ret = 0;
 	uint64_t t0 = arch_time_ns(), t1 = t0;
+	uint64_t ticks0 = this_cpu()->timer_ticks;
 	while (run->exits < run->max_exits) {
 		if (!enter_guest(vmcb_pa, &regs, svm_host_vmsave_pa[cpu])) {
 			ret = host_error(run, "SVM was turned off on CPU %u during the run", cpu);
@@ -119,6 +121,7 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 			v->control.clean = SVM_CLEAN_ALL_STABLE;
 	}
 	run->guest_ns = t1 - t0;
+	run->timer_ticks = this_cpu()->timer_ticks - ticks0;
 	pmm_free_page(vmcb_pa);
 	return ret;
 }
