@@ -122,6 +122,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 	int rc = 0;
 	uint64_t t0 = arch_time_ns();
 	uint64_t ticks0 = this_cpu()->timer_ticks;
+	const struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
 	for (;;) {
 		int r = vmx_enter(regs, launched);
 		if (r != VMX_OK) {
@@ -161,7 +162,9 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 		}
 		if (irq_window) {
 			host_interrupt_window();
-			if (!vmx_this_cpu_on() || vmx_cpus[smp_processor_id()].loaded_vmcs != vmcs) {
+			/* disable() (the only way out, besides an emergency
+			 * that does not return) clears both. */
+			if (__atomic_load_n(&st->state, __ATOMIC_RELAXED) != VMX_CPU_ON || __atomic_load_n(&st->loaded_vmcs, __ATOMIC_RELAXED) != vmcs) {
 				snprintf(run->why, sizeof(run->why), "VMX was turned off on CPU %u during the run",
 					 smp_processor_id());
 				rc = -1;
