@@ -12,6 +12,7 @@ void vcpu_run_reset(struct vcpu_run *run)
 	run->guest_ns = 0;
 	run->timer_ticks = 0;
 	run->guest_failed = false;
+	run->requested = false;
 	run->why[0] = 0;
 }
 

@@ -113,6 +113,9 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	if (run.guest_failed)
 		return shell_error(ctx, "vm %lu: guest stopped after %lu exits: %s; vm %lu destroyed", (unsigned long)id,
 				   (unsigned long)run.exits, run.why, (unsigned long)id);
+	if (run.requested)
+		return shell_error(ctx, "stopped by a vCPU request after %lu of %lu exits; vm %lu kept",
+				   (unsigned long)run.exits, (unsigned long)exits, (unsigned long)id);
 	if (run.interrupted)
 		return shell_error(ctx, "interrupted (Ctrl-C) after %lu of %lu exits; vm %lu kept", (unsigned long)run.exits,
 				   (unsigned long)exits, (unsigned long)id);

@@ -38,21 +38,32 @@ INJECT_POINT(svm_bad_vmcb,
  * may have run disable() (reboot), and CLGI/VMRUN would then #UD.  Checked
  * with interrupts off, so it cannot change before VMRUN (short of an NMI
  * running emergency_disable, after which this CPU does not come back). */
-static bool enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa)
+enum entry_result { ENTERED, SVM_OFF, REQUEST_PENDING };
+
+/* With run->req, guest mode is published with interrupts off before CLGI
+ * (include/vigil/vcpu_request.h): a kick IPI sent after that is held back
+ * by IF, then by GIF, and makes the guest exit at once. */
+static enum entry_result enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa,
+				     struct vcpu_run *run, unsigned cpu)
 {
 	unsigned long irqs_on = arch_irq_save();
 	if (!svm_hw_enabled()) {
 		arch_irq_restore(irqs_on);
-		return false;
+		return SVM_OFF;
+	}
+	if (!vcpu_run_enter_guest_mode(run, cpu)) {
+		arch_irq_restore(irqs_on);
+		return REQUEST_PENDING;
 	}
 	svm_clgi();
 	if (irqs_on)
 		sti();                  /* GIF=0 still holds every interrupt back */
 	svm_vmrun(vmcb_pa, regs, host_vmsave_pa);
 	cli();
+	vcpu_run_exit_guest_mode(run);
 	svm_stgi();
 	arch_irq_restore(irqs_on);      /* a pending host interrupt is taken here */
-	return true;
+	return ENTERED;
 }
 
 __printf(2, 3) static int host_error(struct vcpu_run *run, const char *fmt, ...)
@@ -99,10 +110,13 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 	uint64_t t0 = arch_time_ns(), t1 = t0;
 	uint64_t ticks0 = this_cpu()->timer_ticks;
 	while (run->exits < run->max_exits) {
-		if (!enter_guest(vmcb_pa, &regs, svm_host_vmsave_pa[cpu])) {
+		enum entry_result e = enter_guest(vmcb_pa, &regs, svm_host_vmsave_pa[cpu], run, cpu);
+		if (e == SVM_OFF) {
 			ret = host_error(run, "SVM was turned off on CPU %u during the run", cpu);
 			break;
 		}
+		if (e == REQUEST_PENDING)
+			break;
 		t1 = arch_time_ns();
 		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run, entry_check);
 		if (a == SVM_EXIT_STOP_HOST)
