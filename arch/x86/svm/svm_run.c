@@ -51,7 +51,7 @@ static enum entry_result enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *re
 		arch_irq_restore(irqs_on);
 		return SVM_OFF;
 	}
-	if (!vcpu_run_enter_guest_mode(run, cpu)) {
+	if (run->req && !vcpu_run_enter_guest_mode(run, cpu)) {
 		arch_irq_restore(irqs_on);
 		return REQUEST_PENDING;
 	}
@@ -60,7 +60,8 @@ static enum entry_result enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *re
 		sti();                  /* GIF=0 still holds every interrupt back */
 	svm_vmrun(vmcb_pa, regs, host_vmsave_pa);
 	cli();
-	vcpu_run_exit_guest_mode(run);
+	if (run->req)
+		vcpu_run_exit_guest_mode(run);
 	svm_stgi();
 	arch_irq_restore(irqs_on);      /* a pending host interrupt is taken here */
 	return ENTERED;

@@ -126,10 +126,11 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 	for (;;) {
 		/* Interrupts are off: a kick sent after this is held pending and
 		 * makes the guest exit at once (include/vigil/vcpu_request.h). */
-		if (!vcpu_run_enter_guest_mode(run, smp_processor_id()))
+		if (run->req && !vcpu_run_enter_guest_mode(run, smp_processor_id()))
 			break;
 		int r = vmx_enter(regs, launched);
-		vcpu_run_exit_guest_mode(run);
+		if (run->req)
+			vcpu_run_exit_guest_mode(run);
 		if (r != VMX_OK) {
 			unsigned err = r == VMX_FAIL_VALID ? (unsigned)vmread(VM_INSTRUCTION_ERROR) : 0;
 			vcpu_run_count_exit(run, VEXIT_ENTRY_FAILED);
