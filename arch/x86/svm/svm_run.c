@@ -99,6 +99,13 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		return host_error(run, "out of memory for a VMCB on CPU %u", cpu);
 	struct vmcb *v = phys_to_virt(vmcb_pa);
 	svm_vmcb_setup(v, sv, rip, rsp);
+	/* With V_INTR_MASKING the guest's IF masks only virtual interrupts
+	 * (15.21.1) and none is ever posted, so it changes nothing on
+	 * hardware; but Bochs re-evaluates interrupt masking only when IF
+	 * changes, and would never see the physical interrupts of a run whose
+	 * host IF is 1 (the same as VMX in vmx_run.c).  Only then. */
+	if (arch_irqs_enabled())
+		v->save.rflags |= X86_RFLAGS_IF;
 	if (inject_hit(&inject_svm_bad_vmcb, cpu))
 		v->save.efer &= ~EFER_SVME;
 	/* Checked now, while the save area is still what we wrote: after a
