@@ -212,7 +212,7 @@ def vm_list_fields(s):
     s.ok("vm destroy %s" % b)
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX[0]], timeout=900)
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX[0], BOCHS_SVM[0]], timeout=900)
 def virt_interrupt_exits(s):
     """The host's interrupts make a running guest exit and are taken by the
     host between two entries: the spinning guest (millions of instructions
