@@ -49,6 +49,7 @@ const char *vexit_name(enum vexit e)
 		[VEXIT_EXCEPTION] = "exception",
 		[VEXIT_ENTRY_FAILED] = "entry_failed",
 		[VEXIT_SHUTDOWN] = "shutdown",
+		[VEXIT_INTR] = "intr",
 		[VEXIT_OTHER] = "other",
 	};
 	return (unsigned)e < VEXIT_COUNT && names[e] ? names[e] : "unknown";

@@ -10,7 +10,9 @@ void vcpu_run_reset(struct vcpu_run *run)
 	run->last_exit = VEXIT_NONE;
 	run->hypercalls = 0;
 	run->guest_ns = 0;
+	run->timer_ticks = 0;
 	run->guest_failed = false;
+	run->requested = false;
 	run->why[0] = 0;
 }
 

@@ -103,20 +103,27 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		run.guest = GUEST_WILD;
 	else if (!strcmp(guest, "badinsn"))
 		run.guest = GUEST_BAD_INSN;
+	else if (!strcmp(guest, "spin"))
+		run.guest = GUEST_SPIN;
 	else
-		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild or badinsn)", guest);
+		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild, badinsn or spin)", guest);
 	char why[WHY_MAX];
 	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
 	if (run.guest_failed)
 		return shell_error(ctx, "vm %lu: guest stopped after %lu exits: %s; vm %lu destroyed", (unsigned long)id,
 				   (unsigned long)run.exits, run.why, (unsigned long)id);
+	if (run.requested)
+		return shell_error(ctx, "stopped by a vCPU request after %lu of %lu exits; vm %lu kept",
+				   (unsigned long)run.exits, (unsigned long)exits, (unsigned long)id);
 	if (run.interrupted)
 		return shell_error(ctx, "interrupted (Ctrl-C) after %lu of %lu exits; vm %lu kept", (unsigned long)run.exits,
 				   (unsigned long)exits, (unsigned long)id);
-	shell_printf(ctx, "vm=%lu cpu=%lu exits=%lu last_exit=%s ns_per_exit=%lu hypercalls=%lu\n",
+	shell_printf(ctx, "vm=%lu cpu=%lu exits=%lu last_exit=%s ns_per_exit=%lu hypercalls=%lu intr_exits=%lu "
+		     "timer_ticks=%lu\n",
 		     (unsigned long)id, (unsigned long)cpu, (unsigned long)run.exits, vexit_name(run.last_exit),
-		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls);
+		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls,
+		     (unsigned long)run.exit_count[VEXIT_INTR], (unsigned long)run.timer_ticks);
 	return 0;
 }
 

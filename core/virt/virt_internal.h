@@ -6,6 +6,9 @@
 #include <vigil/virt.h>
 extern struct mutex vm_list_lock;
 extern struct mutex usage_lock;
+/* The requests of VM id's vCPU, or NULL (no such VM).  The VM must not be
+ * destroyed while the caller uses them (the vm_run_kick self-test owns its VM). */
+struct vcpu_requests *vm_requests(unsigned id);
 
 /* Per-CPU state (virt_cpu_enabled() & co. read it).  Written on the CPU
  * concerned under usage_lock, or by syscore/emergency code that runs

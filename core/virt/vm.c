@@ -11,6 +11,7 @@
 #include <vigil/printk.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
+#include <vigil/vcpu_request.h>
 #include <vigil/virt.h>
 #include <vigil/why.h>
 #include "virt_internal.h"
@@ -79,6 +80,12 @@ int vm_create(unsigned *id, char *why, size_t len)
 	struct vm *vm = kzalloc(sizeof(*vm));
 	if (!vm)
 		return why_fail(why, len, WHY_NOMEM, "out of memory");
+	vm->req = kzalloc(sizeof(*vm->req));
+	if (!vm->req) {
+		kfree(vm);
+		return why_fail(why, len, WHY_NOMEM, "out of memory");
+	}
+	vcpu_requests_init(vm->req);
 	int r = virt_get(why, len);
 	if (r != 0)
 		goto out_free;
@@ -98,6 +105,7 @@ out_put:
 	free_vm_memory(vm);
 	virt_put();
 out_free:
+	kfree(vm->req);
 	kfree(vm);
 	return r; /* 0 or -cause (vigil/why.h): the cause survives for the caller */
 }
@@ -124,6 +132,7 @@ int vm_destroy(unsigned id, char *why, size_t len)
 	nr_vms--;
 	mutex_unlock(&vm_list_lock);
 	free_vm_memory(vm);
+	kfree(vm->req);
 	kfree(vm);
 	virt_put();
 	return 0;
@@ -142,6 +151,15 @@ static void destroy_failed_vm(struct vm *vm)
 	vm->running = false;
 	mutex_unlock(&vm_list_lock);
 	vm_destroy(vm->id, why, sizeof(why));
+}
+
+struct vcpu_requests *vm_requests(unsigned id)
+{
+	mutex_lock(&vm_list_lock);
+	struct vm *vm = find_locked(id);
+	struct vcpu_requests *req = vm ? vm->req : NULL;
+	mutex_unlock(&vm_list_lock);
+	return req;
 }
 
 int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t len)
@@ -178,6 +196,7 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 				snprintf(why, len, "cpu %u: virtualization is not enabled there", cpu);
 			r = -1;
 		} else {
+			run->req = vm->req;
 			r = vm_ops()->vcpu_run(vm, run);
 			if (r != 0)
 				snprintf(why, len, "%s", run->why);

@@ -38,12 +38,14 @@ void virt_compat_add(struct virt_compat *c, const char *name, uint64_t value);
 /* ---- guests ---- */
 
 struct vm;
+struct vcpu_requests;          /* vigil/vcpu_request.h */
 
 /* The built-in test guest: what it does in its loop. */
 enum guest_kind {
 	GUEST_NORMAL = 0,  /* CPUID, port I/O, hypercall, HLT in a loop */
 	GUEST_WILD,        /* touches guest-physical memory outside its slots */
 	GUEST_BAD_INSN,    /* executes an undefined instruction */
+	GUEST_SPIN,        /* loop { spin 2^22 times without exiting; hypercall } */
 };
 
 /* Exit reasons, named the same for both technologies. */
@@ -57,6 +59,7 @@ enum vexit {
 	VEXIT_EXCEPTION,     /* the guest raised an exception we intercept (#UD...) */
 	VEXIT_ENTRY_FAILED,  /* VM entry failed: invalid state */
 	VEXIT_SHUTDOWN,      /* triple fault */
+	VEXIT_INTR,          /* a physical interrupt for the host (taken between two entries) */
 	VEXIT_OTHER,
 	VEXIT_COUNT
 };
@@ -69,14 +72,19 @@ struct vcpu_run {
 	uint64_t max_exits;        /* stop after this many exits */
 	bool (*stop)(void);        /* optional: polled every VCPU_STOP_POLL_EXITS exits;
 				      true ends the run early (Ctrl-C on the console) */
+	struct vcpu_requests *req; /* optional: guest mode is published around every
+				      entry (vcpu_enter_guest_mode()); a request
+				      pending at an entry, or a kick, ends the run */
 	/* out */
 	uint64_t exits;
 	uint64_t exit_count[VEXIT_COUNT];
 	enum vexit last_exit;
 	uint64_t hypercalls;       /* hypercalls seen (the guest counts in rax) */
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
+	uint64_t timer_ticks;      /* this CPU's timer interrupts taken during the run */
 	bool guest_failed;         /* stopped because the guest misbehaved */
 	bool interrupted;          /* stopped early because stop() said so */
+	bool requested;            /* stopped early: a request on req was pending */
 	char why[WHY_MAX];         /* when guest_failed or on error: what happened */
 };
 
@@ -96,6 +104,7 @@ struct vm {
 	unsigned nr_vcpus;
 	uint64_t runs;
 	bool running;              /* a vm run is in progress (under vm_list_lock) */
+	struct vcpu_requests *req; /* its one vCPU's requests; vm run publishes guest mode */
 	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
 	struct vm *next;
 };
@@ -160,6 +169,12 @@ struct virt_ops {
 void vcpu_run_reset(struct vcpu_run *run);
 /* Account for one exit of kind e (it becomes last_exit). */
 void vcpu_run_count_exit(struct vcpu_run *run, enum vexit e);
+/* Around every entry, interrupts off (core/virt/vcpu_run_mode.c): publish
+ * guest mode on run->req when there is one.  false: a request is pending,
+ * do not enter (run->requested is set); otherwise call
+ * vcpu_run_exit_guest_mode() after the exit. */
+bool vcpu_run_enter_guest_mode(struct vcpu_run *run, unsigned cpu);
+void vcpu_run_exit_guest_mode(struct vcpu_run *run);
 /* gpa lies in one of vm's used slots: a nested-paging fault there means the
  * host's tables are wrong, elsewhere that the guest went astray. */
 bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa);

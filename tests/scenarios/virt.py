@@ -212,6 +212,30 @@ def vm_list_fields(s):
     s.ok("vm destroy %s" % b)
 
 
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX[0], BOCHS_SVM[0]], timeout=900)
+def virt_interrupt_exits(s):
+    """The host's interrupts make a running guest exit and are taken by the
+    host between two entries: the spinning guest (millions of instructions
+    between its hypercalls) gets interrupt exits, the CPU's timer keeps
+    ticking through the run, and `check` (every CPU's timer ticking) passes
+    after it.  A kick gets a running guest out."""
+    vm = s.ok("vm create").records[0]["vm"]
+    cpu = s.smp - 1
+    rec = s.ok("vm run %s cpu=%d exits=40 guest=spin" % (vm, cpu), timeout=s.scaled(300)).records[0]
+    intr, ticks = int(rec["intr_exits"]), int(rec["timer_ticks"])
+    s.check(intr > 0, "no interrupt exit in 40 exits of the spinning guest", rec)
+    s.check(ticks >= intr, "%d timer ticks on cpu %d during the run, %d interrupt exits" % (ticks, cpu, intr), rec)
+    s.eq(intr + int(rec["hypercalls"]), 40, "interrupt exits + hypercalls")
+    s.ok("check")
+    s.ok("vm destroy %s" % vm)
+    # `vm run` publishes guest mode: a STOP request and its kick from another
+    # CPU end a run of the spinning guest at once (core/virt/vm_kick_selftest.c).
+    r = s.ok("selftest vm_run_kick", timeout=s.scaled(300))
+    s.check("ok 1 vm_run_kick" in r.lines, "selftest vm_run_kick did not pass", r.text())
+    s.check(not any("skipped" in l for l in r.lines), "selftest vm_run_kick skipped", r.text())
+    s.ok("check")
+
+
 # The backend contract self-test (arch/x86/virt/backend_selftest.c) plus the
 # checks only one technology has, and the exit benchmark, on a CPU model
 # that has the technology; the other technology's tests pass with a note

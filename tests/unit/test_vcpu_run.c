@@ -29,6 +29,7 @@ static void reset_clears_results_keeps_inputs(void **state)
 	assert_int_equal(run.last_exit, VEXIT_NONE);
 	assert_int_equal(run.hypercalls, 0);
 	assert_int_equal(run.guest_ns, 0);
+	assert_int_equal(run.timer_ticks, 0);
 	assert_false(run.guest_failed);
 	assert_string_equal(run.why, "");
 }

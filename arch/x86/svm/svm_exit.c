@@ -154,6 +154,7 @@ static enum vexit classify(uint64_t code)
 	case SVM_EXIT_NPF:      return VEXIT_MEM_FAULT;
 	case SVM_EXIT_SHUTDOWN: return VEXIT_SHUTDOWN;
 	case SVM_EXIT_INVALID:  return VEXIT_ENTRY_FAILED;
+	case SVM_EXIT_INTR:     return VEXIT_INTR;
 	}
 	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32)
 		return VEXIT_EXCEPTION;

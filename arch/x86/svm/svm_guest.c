@@ -11,6 +11,7 @@
 extern const uint8_t svm_guest_normal[], svm_guest_normal_end[];
 extern const uint8_t svm_guest_wild[], svm_guest_wild_end[];
 extern const uint8_t svm_guest_bad_insn[], svm_guest_bad_insn_end[];
+extern const uint8_t svm_guest_spin[], svm_guest_spin_end[];
 
 /* Code at 0x1000, then at least one page for the stack above it. */
 #define SLOT0_MIN_SIZE (SVM_GUEST_ENTRY + 2 * PAGE_SIZE)
@@ -22,6 +23,7 @@ int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t 
 	case GUEST_NORMAL:   code = svm_guest_normal;   end = svm_guest_normal_end;   break;
 	case GUEST_WILD:     code = svm_guest_wild;     end = svm_guest_wild_end;     break;
 	case GUEST_BAD_INSN: code = svm_guest_bad_insn; end = svm_guest_bad_insn_end; break;
+	case GUEST_SPIN:     code = svm_guest_spin;     end = svm_guest_spin_end;     break;
 	default:
 		snprintf(why, len, "unknown guest kind %d", (int)kind);
 		return -1;

@@ -52,3 +52,20 @@ svm_guest_bad_insn:
 	hlt
 	jmp .spin
 svm_guest_bad_insn_end:
+
+; GUEST_SPIN: loop { spin 2^22 iterations without an exit; hypercall with
+; the loop count in eax, as GUEST_NORMAL }.  Long stretches in the guest,
+; so that the host's interrupts find it running (they must make it exit).
+global svm_guest_spin, svm_guest_spin_end
+svm_guest_spin:
+	xor ebp, ebp
+.loop:
+	mov ecx, 0x400000
+.spin:
+	dec ecx
+	jnz .spin
+	inc ebp
+	mov eax, ebp
+	vmmcall
+	jmp .loop
+svm_guest_spin_end:

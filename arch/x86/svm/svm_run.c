@@ -12,9 +12,9 @@
  * interrupts on (a task with only preemption disabled), a timer tick or an
  * IPI makes the guest exit at once, and the interrupt is taken by the host
  * right after STGI, between two entries -- the host never stays deaf for a
- * long run.  If the caller had them off (an IPI callback), they stay off for
- * the whole run and the guest is only stopped by its own exits.  NMIs always
- * exit and are taken after STGI.
+ * long run.  Such an exit counts as VEXIT_INTR.  If the caller had them off
+ * (an IPI callback), they stay off for the whole run and the guest is only
+ * stopped by its own exits.  NMIs always exit and are taken after STGI.
  *
  * TLB.  Every guest uses ASID 1; the first entry of each run flushes the
  * whole TLB (TLB_CONTROL=1, 15.16.1), which also covers mappings another VM
@@ -23,6 +23,7 @@
 #include "svm_internal.h"
 #include <stdarg.h>
 #include <asm/cpu.h>
+#include <asm/percpu.h>
 #include <vigil/arch.h>
 #include <vigil/inject.h>
 #include <vigil/mm.h>
@@ -37,21 +38,33 @@ INJECT_POINT(svm_bad_vmcb,
  * may have run disable() (reboot), and CLGI/VMRUN would then #UD.  Checked
  * with interrupts off, so it cannot change before VMRUN (short of an NMI
  * running emergency_disable, after which this CPU does not come back). */
-static bool enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa)
+enum entry_result { ENTERED, SVM_OFF, REQUEST_PENDING };
+
+/* With run->req, guest mode is published with interrupts off before CLGI
+ * (include/vigil/vcpu_request.h): a kick IPI sent after that is held back
+ * by IF, then by GIF, and makes the guest exit at once. */
+static enum entry_result enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa,
+				     struct vcpu_run *run, unsigned cpu)
 {
 	unsigned long irqs_on = arch_irq_save();
 	if (!svm_hw_enabled()) {
 		arch_irq_restore(irqs_on);
-		return false;
+		return SVM_OFF;
+	}
+	if (run->req && !vcpu_run_enter_guest_mode(run, cpu)) {
+		arch_irq_restore(irqs_on);
+		return REQUEST_PENDING;
 	}
 	svm_clgi();
 	if (irqs_on)
 		sti();                  /* GIF=0 still holds every interrupt back */
 	svm_vmrun(vmcb_pa, regs, host_vmsave_pa);
 	cli();
+	if (run->req)
+		vcpu_run_exit_guest_mode(run);
 	svm_stgi();
 	arch_irq_restore(irqs_on);      /* a pending host interrupt is taken here */
-	return true;
+	return ENTERED;
 }
 
 __printf(2, 3) static int host_error(struct vcpu_run *run, const char *fmt, ...)
@@ -86,6 +99,13 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		return host_error(run, "out of memory for a VMCB on CPU %u", cpu);
 	struct vmcb *v = phys_to_virt(vmcb_pa);
 	svm_vmcb_setup(v, sv, rip, rsp);
+	/* With V_INTR_MASKING the guest's IF masks only virtual interrupts
+	 * (15.21.1) and none is ever posted, so it changes nothing on
+	 * hardware; but Bochs re-evaluates interrupt masking only when IF
+	 * changes, and would never see the physical interrupts of a run whose
+	 * host IF is 1 (the same as VMX in vmx_run.c).  Only then. */
+	if (arch_irqs_enabled())
+		v->save.rflags |= X86_RFLAGS_IF;
 	if (inject_hit(&inject_svm_bad_vmcb, cpu))
 		v->save.efer &= ~EFER_SVME;
 	/* Checked now, while the save area is still what we wrote: after a
@@ -96,11 +116,15 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 	memset(&regs, 0, sizeof(regs));
 	int ret = 0;
 	uint64_t t0 = arch_time_ns(), t1 = t0;
+	uint64_t ticks0 = this_cpu()->timer_ticks;
 	while (run->exits < run->max_exits) {
-		if (!enter_guest(vmcb_pa, &regs, svm_host_vmsave_pa[cpu])) {
+		enum entry_result e = enter_guest(vmcb_pa, &regs, svm_host_vmsave_pa[cpu], run, cpu);
+		if (e == SVM_OFF) {
 			ret = host_error(run, "SVM was turned off on CPU %u during the run", cpu);
 			break;
 		}
+		if (e == REQUEST_PENDING)
+			break;
 		t1 = arch_time_ns();
 		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run, entry_check);
 		if (a == SVM_EXIT_STOP_HOST)
@@ -119,6 +143,7 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 			v->control.clean = SVM_CLEAN_ALL_STABLE;
 	}
 	run->guest_ns = t1 - t0;
+	run->timer_ticks = this_cpu()->timer_ticks - ticks0;
 	pmm_free_page(vmcb_pa);
 	return ret;
 }

@@ -9,7 +9,9 @@
  * registered by arch/x86/vmx/vmx_selftest.c and arch/x86/svm/svm_selftest.c
  * run it.  Everything is put back as found.
  */
+#include <asm/apic.h>
 #include <asm/virt_selftest.h>
+#include <vigil/arch.h>
 #include <vigil/mm.h>
 #include <vigil/sched.h>
 #include <vigil/smp.h>
@@ -27,8 +29,8 @@ int virt_selftest_check_normal_run(struct selftest_ctx *ctx, const char *what, i
 	ST_ASSERT(ctx, sum == run->exits, "%s: exit counts add up to %lu, not %lu", what, (unsigned long)sum,
 		  (unsigned long)run->exits);
 	/* The guest's loop is CPUID, OUT, hypercall, HLT; the host's own
-	 * interrupts and NMIs (exits counted as "other") may come in between. */
-	uint64_t loop = run->exits - run->exit_count[VEXIT_OTHER];
+	 * interrupts ("intr") and NMIs ("other") may come in between. */
+	uint64_t loop = run->exits - run->exit_count[VEXIT_OTHER] - run->exit_count[VEXIT_INTR];
 	uint64_t each = loop / 4;
 	const enum vexit kinds[] = { VEXIT_CPUID, VEXIT_IO, VEXIT_HYPERCALL, VEXIT_HLT };
 	for (unsigned i = 0; i < ARRAY_SIZE(kinds); i++)
@@ -203,7 +205,7 @@ static int test_guest_kinds(struct selftest_ctx *ctx, struct backend_test *t, st
 		return -1;
 	st_note(ctx, "normal guest on CPU %u: 100 exits in %lu ns (%lu ns/exit), %lu from host interrupts", t->cpu,
 		(unsigned long)run->guest_ns, (unsigned long)(run->guest_ns / run->exits),
-		(unsigned long)run->exit_count[VEXIT_OTHER]);
+		(unsigned long)run->exit_count[VEXIT_INTR]);
 
 	r = backend_run_guest(t, GUEST_WILD, 100, run);
 	if (backend_check_failed(ctx, "wild guest", r, run, VEXIT_MEM_FAULT, "unmapped guest-physical 0x40000000"))
@@ -230,6 +232,42 @@ static int test_guest_kinds(struct selftest_ctx *ctx, struct backend_test *t, st
 	return 0;
 }
 
+/* With the caller's interrupts on, the host's interrupts make the guest
+ * exit and are taken between two entries.  The spinning guest stays in the
+ * guest for millions of instructions between its hypercalls, so timer
+ * interrupts find it running: runs that together last at least 5 timer
+ * periods see timer interrupts taken on this CPU and interrupt exits, and
+ * every other exit is the guest's hypercall.  (With the old VMX design,
+ * interrupts off for the whole run, both stayed 0.) */
+static int test_interrupt_exits(struct selftest_ctx *ctx, struct backend_test *t, struct vcpu_run *run)
+{
+	if (!arch_irqs_enabled()) {
+		st_note(ctx, "interrupts off in the self-test: interrupt exits not tested");
+		return 0;
+	}
+	uint64_t want_ns = 5 * (1000000000ULL / (lapic_timer_hz ? lapic_timer_hz : 100));
+	uint64_t ns = 0, intr = 0, ticks = 0;
+	for (unsigned i = 0; i < 100 && (ns < want_ns || !intr); i++) {
+		int r = backend_run_guest(t, GUEST_SPIN, 4, run);
+		ST_ASSERT(ctx, r == 0 && !run->guest_failed, "spinning guest: vcpu_run=%d failed=%d: %s", r,
+			  run->guest_failed, run->why);
+		ST_ASSERT(ctx, run->hypercalls + run->exit_count[VEXIT_INTR] + run->exit_count[VEXIT_OTHER] == run->exits,
+			  "spinning guest: %lu exits, %lu hypercalls, %lu interrupt exits", (unsigned long)run->exits,
+			  (unsigned long)run->hypercalls, (unsigned long)run->exit_count[VEXIT_INTR]);
+		ns += run->guest_ns;
+		intr += run->exit_count[VEXIT_INTR];
+		ticks += run->timer_ticks;
+	}
+	ST_ASSERT(ctx, ns >= want_ns, "spinning guest ran only %lu ns", (unsigned long)ns);
+	ST_ASSERT(ctx, ticks > 0, "no timer interrupt taken on CPU %u in %lu ns of guest runs", t->cpu,
+		  (unsigned long)ns);
+	ST_ASSERT(ctx, intr > 0, "%lu timer ticks on CPU %u in %lu ns, none made the guest exit", (unsigned long)ticks,
+		  t->cpu, (unsigned long)ns);
+	st_note(ctx, "CPU %u, interrupts on: %lu ns in the spinning guest, %lu interrupt exits, %lu timer ticks",
+		t->cpu, (unsigned long)ns, (unsigned long)intr, (unsigned long)ticks);
+	return 0;
+}
+
 int backend_test_guests(struct selftest_ctx *ctx, struct backend_test *t)
 {
 	struct vcpu_run *run = kzalloc(sizeof(*run));
@@ -237,6 +275,8 @@ int backend_test_guests(struct selftest_ctx *ctx, struct backend_test *t)
 	int r = test_guest_kinds(ctx, t, run);
 	if (!r)
 		r = test_slot_changes(ctx, t, run);
+	if (!r)
+		r = test_interrupt_exits(ctx, t, run);
 	kfree(run);
 	if (!r && t->b->nmis)
 		r = t->b->nmis(ctx, t);

@@ -60,6 +60,12 @@ enum vmx_exit_action vmx_handle_exit(struct vm *vm, struct vcpu_run *run, struct
 				 INTR_INFO_VECTOR(info), (unsigned long)guest_rip());
 		return VMX_EXIT_STOP_GUEST;
 	}
+	case EXIT_REASON_EXTERNAL_INTR:
+		/* "Acknowledge interrupt on exit" is off (25.7.1), so the
+		 * interrupt is still pending in the local APIC: the run loop
+		 * takes it in its interrupt window before the next entry. */
+		vcpu_run_count_exit(run, VEXIT_INTR);
+		return VMX_EXIT_CONTINUE;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_run_count_exit(run, VEXIT_SHUTDOWN);
 		snprintf(run->why, sizeof(run->why), "guest triple fault (rip 0x%lx)", (unsigned long)guest_rip());
@@ -77,8 +83,8 @@ enum vmx_exit_action vmx_handle_exit(struct vm *vm, struct vcpu_run *run, struct
 	case EXIT_REASON_VMCALL:
 		vcpu_run_count_exit(run, VEXIT_HYPERCALL);
 		run->hypercalls++;
-		/* The normal guest passes its loop counter in eax. */
-		if (run->guest == GUEST_NORMAL && (uint32_t)regs->rax != (uint32_t)run->hypercalls) {
+		/* The normal and spinning guests pass their loop counter in eax. */
+		if ((run->guest == GUEST_NORMAL || run->guest == GUEST_SPIN) && (uint32_t)regs->rax != (uint32_t)run->hypercalls) {
 			snprintf(run->why, sizeof(run->why),
 				 "guest's hypercall counter is %u, expected %u: guest registers were not preserved",
 				 (uint32_t)regs->rax, (uint32_t)run->hypercalls);

@@ -14,6 +14,7 @@
 extern const uint8_t vmx_guest_normal[], vmx_guest_normal_end[];
 extern const uint8_t vmx_guest_wild[], vmx_guest_wild_end[];
 extern const uint8_t vmx_guest_bad_insn[], vmx_guest_bad_insn_end[];
+extern const uint8_t vmx_guest_spin[], vmx_guest_spin_end[];
 
 static const struct {
 	const uint8_t *start, *end;
@@ -21,6 +22,7 @@ static const struct {
 	[GUEST_NORMAL] = { vmx_guest_normal, vmx_guest_normal_end },
 	[GUEST_WILD] = { vmx_guest_wild, vmx_guest_wild_end },
 	[GUEST_BAD_INSN] = { vmx_guest_bad_insn, vmx_guest_bad_insn_end },
+	[GUEST_SPIN] = { vmx_guest_spin, vmx_guest_spin_end },
 };
 
 /* Slot 0 holds the code page at 0x1000 and the stack below its top. */

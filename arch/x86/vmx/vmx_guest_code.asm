@@ -48,3 +48,20 @@ vmx_guest_bad_insn:
 	hlt
 	jmp .stop
 vmx_guest_bad_insn_end:
+
+; GUEST_SPIN: loop { spin 2^22 iterations without an exit; hypercall with
+; the loop count in eax, as GUEST_NORMAL }.  Long stretches in the guest,
+; so that the host's interrupts find it running (they must make it exit).
+global vmx_guest_spin, vmx_guest_spin_end
+vmx_guest_spin:
+	xor esi, esi
+.loop:
+	mov ecx, 0x400000
+.spin:
+	dec ecx
+	jnz .spin
+	inc esi
+	mov eax, esi
+	vmcall
+	jmp .loop
+vmx_guest_spin_end:

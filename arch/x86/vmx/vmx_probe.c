@@ -133,9 +133,13 @@ int vmx_probe(char *why, size_t len)
 	}
 
 	/* NMI exiting: an NMI (the panic path's emergency disable) must reach
-	 * the host even while a guest runs (25.6.1). */
-	if (adjust_controls(pin_cap, PIN_NMI_EXITING, PIN_NMI_EXITING, &c.pin)) {
-		snprintf(why, len, "VMX cannot exit on NMIs (pin-based controls 0x%lx)", (unsigned long)pin_cap);
+	 * the host even while a guest runs; external-interrupt exiting: so
+	 * must the host's timer and IPIs (25.6.1).  vcpu_run turns the latter
+	 * off again for a caller with interrupts disabled (vmx_run.c). */
+	uint32_t pin_need = PIN_NMI_EXITING | PIN_EXT_INTR_EXITING;
+	if (adjust_controls(pin_cap, pin_need, pin_need, &c.pin)) {
+		snprintf(why, len, "VMX cannot exit on NMIs or external interrupts (pin-based controls 0x%lx)",
+			 (unsigned long)pin_cap);
 		return -1;
 	}
 	uint32_t proc_need = CPU_HLT_EXITING | CPU_UNCOND_IO_EXITING | CPU_SECONDARY_CONTROLS;

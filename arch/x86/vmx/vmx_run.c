@@ -3,17 +3,25 @@
  * run->max_exits times or misbehaves (Intel SDM vol 3C, 26 "VM entries",
  * 27 "VM exits", appendix C "VMX basic exit reasons").
  *
- * Host interrupts stay disabled for the whole run (from before VMPTRLD to
- * after the final VMCLEAR).  That keeps the loaded VMCS, the host state
- * captured in it (GDTR, IDTR, GS base...) and this CPU's VMX state safe
- * from interrupt handlers and cross-CPU calls (disable() arrives that way),
- * and lets "external-interrupt exiting" stay off: an interrupt that arrives
- * while the guest runs stays pending (the guest runs with RFLAGS.IF=0) and
- * is taken by the host when the run ends.  The price is interrupt latency
- * of one run; the built-in guest exits every few instructions, so a run of
- * max_exits exits is short.  NMIs do exit ("NMI exiting"), and are handed
- * to the host's NMI handler at once, so the panic path's emergency disable
- * reaches a CPU that is running a guest.
+ * Interrupts.  Every entry and exit happens with host interrupts disabled
+ * (from before VMPTRLD to after the final VMCLEAR, the host's RFLAGS.IF is
+ * 0 whenever the loop runs), so the loaded VMCS and the host state captured
+ * in it (GDTR, IDTR, GS base...) cannot change under an entry.  When the
+ * caller had interrupts on (`vm run`: a task with preemption disabled),
+ * "external-interrupt exiting" is set (25.6.1) with "acknowledge interrupt
+ * on exit" clear (25.7.1): a physical interrupt -- a timer tick, an IPI, a
+ * vCPU kick -- makes the guest exit (VEXIT_INTR) whatever the guest's
+ * RFLAGS.IF, stays pending in the local APIC, and is taken by the host in
+ * a short interrupt window the loop opens after every exit, before the
+ * next entry.  A cross-CPU call taken there may have turned VMX off on this
+ * CPU (disable() VMCLEARs the loaded VMCS first): the loop checks, with
+ * interrupts off again, that VMX is on and our VMCS still loaded before it
+ * enters.  When the caller had interrupts off (an IPI callback), they stay
+ * off for the whole run, external-interrupt exiting is left clear, and an
+ * interrupt that arrives waits (the guest runs with RFLAGS.IF=0) until the
+ * run ends.  NMIs always exit ("NMI exiting") and are handed to the host's
+ * NMI handler at once, so the panic path's emergency disable reaches a CPU
+ * that is running a guest.
  *
  * A VM entry that fails (VMLAUNCH/VMRESUME reporting VMfailValid, or a VM
  * exit with bit 31 of the exit reason set) ends the run with last_exit
@@ -23,6 +31,7 @@
  */
 #include "vmx_internal.h"
 #include <asm/cpu.h>
+#include <asm/percpu.h>
 #include <vigil/arch.h>
 #include <vigil/inject.h>
 #include <vigil/sched.h>
@@ -98,13 +107,30 @@ static const char *entry_error_hint(unsigned err)
 	}
 }
 
-static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs)
+/* Let the host take the interrupts that are pending (an external-interrupt
+ * exit left its interrupt in the local APIC).  STI delays recognition until
+ * after the next instruction (SDM vol 2B, STI), hence the NOP before CLI. */
+static void host_interrupt_window(void)
+{
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+}
+
+static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs, uint64_t vmcs,
+		    bool irq_window)
 {
 	int launched = 0;
 	int rc = 0;
 	uint64_t t0 = arch_time_ns();
+	uint64_t ticks0 = this_cpu()->timer_ticks;
+	const struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
 	for (;;) {
+		/* Interrupts are off: a kick sent after this is held pending and
+		 * makes the guest exit at once (include/vigil/vcpu_request.h). */
+		if (run->req && !vcpu_run_enter_guest_mode(run, smp_processor_id()))
+			break;
 		int r = vmx_enter(regs, launched);
+		if (run->req)
+			vcpu_run_exit_guest_mode(run);
 		if (r != VMX_OK) {
 			unsigned err = r == VMX_FAIL_VALID ? (unsigned)vmread(VM_INSTRUCTION_ERROR) : 0;
 			vcpu_run_count_exit(run, VEXIT_ENTRY_FAILED);
@@ -140,6 +166,17 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 			rc = -1;
 			break;
 		}
+		if (irq_window) {
+			host_interrupt_window();
+			/* disable() (the only way out, besides an emergency
+			 * that does not return) clears both. */
+			if (__atomic_load_n(&st->state, __ATOMIC_RELAXED) != VMX_CPU_ON || __atomic_load_n(&st->loaded_vmcs, __ATOMIC_RELAXED) != vmcs) {
+				snprintf(run->why, sizeof(run->why), "VMX was turned off on CPU %u during the run",
+					 smp_processor_id());
+				rc = -1;
+				break;
+			}
+		}
 		if (run->exits >= run->max_exits)
 			break;
 		if (run->stop && run->exits % VCPU_STOP_POLL_EXITS == 0 && run->stop()) {
@@ -148,6 +185,7 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 		}
 	}
 	run->guest_ns = arch_time_ns() - t0;
+	run->timer_ticks = this_cpu()->timer_ticks - ticks0;
 	return rc;
 }
 
@@ -182,7 +220,19 @@ int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		struct vmcs_writer w = { 0 };
 		struct vmx_guest_regs regs = { 0 };
 		vmx_vmcs_setup_host_and_controls(&w, v->eptp);
+		/* Bit 0 is a "default0" pin-based control (A.3.1): it may be 0. */
+		bool irq_window = flags != 0;
+		if (!irq_window)
+			vmcs_w(&w, PIN_BASED_VM_EXEC_CONTROL, vmx_caps.pin & ~PIN_EXT_INTR_EXITING);
 		rc = vmx_guest_load(vm, run->guest, &w, run->why, sizeof(run->why));
+		/* The guest's IF does not gate interrupts under external-
+		 * interrupt exiting (26.3.1.5 / 25.6.1), but Bochs only
+		 * re-evaluates interrupt masking when RFLAGS.IF changes, and the
+		 * host enters with IF=0: with the guest's IF=1 the change makes
+		 * it notice.  Safe: with the control set, no interrupt is ever
+		 * delivered to the guest (which has no IDT). */
+		if (rc == 0 && irq_window)
+			vmcs_w(&w, GUEST_RFLAGS, 0x2 | X86_RFLAGS_IF);
 		unsigned cpu = smp_processor_id();
 		if (rc == 0 && inject_hit(&inject_vmx_bad_guest_state, cpu))
 			vmcs_w(&w, GUEST_TR_AR_BYTES, 0x10000);
@@ -195,7 +245,7 @@ int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		}
 		if (rc == 0) {
 			vmx_ept_flush_local(v);
-			rc = run_loop(vm, run, &regs);
+			rc = run_loop(vm, run, &regs, vmcs, irq_window);
 		}
 		vmx_vmcs_release(vmcs);
 	}

@@ -73,10 +73,15 @@ uint64_t vmx_vmcs_load_new(char *why, size_t len)
 void vmx_vmcs_release(uint64_t pa)
 {
 	struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
-	(void)vmclear(pa);
-	barrier();
-	st->loaded_vmcs = 0;
-	barrier();
+	/* disable() in the run's interrupt window may have cleared it and
+	 * left VMX operation already (VMCLEAR would then #UD). */
+	if (st->loaded_vmcs == pa) {
+		if (vmx_this_cpu_on())
+			(void)vmclear(pa);
+		barrier();
+		st->loaded_vmcs = 0;
+		barrier();
+	}
 	pmm_free_page(pa);
 }
 
