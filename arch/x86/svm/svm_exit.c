@@ -10,6 +10,7 @@
  * (15.10.2).
  */
 #include "svm_internal.h"
+#include <asm/guest_cpuid.h>
 #include <asm/cpu.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
@@ -94,28 +95,11 @@ static enum svm_exit_action skip_insn(struct vmcb *v, struct vcpu_run *run, unsi
 	return SVM_EXIT_CONTINUE;
 }
 
-/* CPUID: our own leaf 0x40000000 (the hypervisor range, which hardware
- * leaves unused), the host's answer for everything else, with the
- * "running under a hypervisor" bit set and SVM hidden (no nested guests). */
+/* CPUID: the answer both backends give (arch/x86/virt/guest_cpuid.c). */
 static void emulate_cpuid(struct vmcb *v, struct svm_guest_regs *r)
 {
 	uint32_t leaf = (uint32_t)v->save.rax, sub = (uint32_t)r->rcx;
-	struct cpuid_regs c;
-	if (leaf == SVM_CPUID_VIGIL_LEAF) {
-		const char *sig = SVM_CPUID_SIGNATURE;
-		c.eax = SVM_CPUID_VIGIL_LEAF;
-		memcpy(&c.ebx, sig, 4);
-		memcpy(&c.ecx, sig + 4, 4);
-		memcpy(&c.edx, sig + 8, 4);
-	} else if ((leaf & 0xFFFFFF00u) == 0x40000000u) {
-		c.eax = c.ebx = c.ecx = c.edx = 0;
-	} else {
-		c = cpuid_count(leaf, sub);
-		if (leaf == 1)
-			c.ecx |= 1u << 31;
-		if (leaf == CPUID_EXT_FEATURES)
-			c.ecx &= ~CPUID_EXT1_ECX_SVM;
-	}
+	struct cpuid_regs c = guest_cpuid(leaf, sub, SVM_CPUID_SIGNATURE);
 	v->save.rax = c.eax;
 	r->rbx = c.ebx;
 	r->rcx = c.ecx;

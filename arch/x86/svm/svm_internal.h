@@ -57,7 +57,6 @@ void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
 /* ---- svm_guest.c + svm_guest_code.asm: the built-in guest ---- */
 #define SVM_GUEST_ENTRY     0x1000ULL   /* guest-physical address of its code */
 #define SVM_GUEST_WILD_GPA  0x40000000ULL
-#define SVM_CPUID_VIGIL_LEAF 0x40000000u
 /* CPUID 0x40000000 EBX:ECX:EDX as the guest sees it. */
 #define SVM_CPUID_SIGNATURE "VigilHV SVM "
 int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t *rsp, char *why, size_t len);

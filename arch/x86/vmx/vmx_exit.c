@@ -4,6 +4,7 @@
  * exit reasons").  The run loop around it is vmx_run.c.
  */
 #include "vmx_internal.h"
+#include <asm/guest_cpuid.h>
 #include <asm/cpu.h>
 #include <vigil/string.h>
 
@@ -19,16 +20,11 @@ static void skip_instruction(void)
 	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
 }
 
-/* CPUID is answered with the host's values, minus VMX (this guest gets no
- * nested virtualization) and plus "running under a hypervisor". */
+/* CPUID: the answer both backends give (arch/x86/virt/guest_cpuid.c). */
 static void emulate_cpuid(struct vmx_guest_regs *regs)
 {
 	uint32_t leaf = (uint32_t)regs->rax, sub = (uint32_t)regs->rcx;
-	struct cpuid_regs r = cpuid_count(leaf, sub);
-	if (leaf == 1) {
-		r.ecx &= ~CPUID_1_ECX_VMX;
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
-	}
+	struct cpuid_regs r = guest_cpuid(leaf, sub, "VigilHV VMX ");
 	regs->rax = r.eax;
 	regs->rbx = r.ebx;
 	regs->rcx = r.ecx;
