@@ -40,6 +40,14 @@ int cpu_find_by_apic_id(uint32_t apic_id)
 	return -1;
 }
 
+int cpu_other_online(unsigned self)
+{
+	for (unsigned c = nr_possible_cpus; c-- > 0;)
+		if (c != self && cpu_is_online(c))
+			return (int)c;
+	return -1;
+}
+
 const char *cpu_state_name(enum cpu_state s)
 {
 	switch (s) {

@@ -48,14 +48,8 @@ static int test_vcpu_kick(struct selftest_ctx *ctx)
 {
 	static struct fake_vcpu fv;
 	preempt_disable();
-	unsigned me = smp_processor_id();
+	int cpu = cpu_other_online(smp_processor_id());
 	preempt_enable();
-	int cpu = -1;
-	for (unsigned c = nr_possible_cpus; c-- > 0;)
-		if (c != me && cpu_is_online(c)) {
-			cpu = (int)c;
-			break;
-		}
 	if (cpu < 0)
 		return st_skip(ctx, "one CPU online");
 

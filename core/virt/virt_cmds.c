@@ -165,7 +165,7 @@ static const struct shell_subcmd vm_subcmds[] = {
 	SHELL_SUBCMD("list", vm_list_cmd, 0, 0),
 	SHELL_SUBCMD("run", vm_run_cmd, 1, SHELL_ARGS_ANY),
 };
-SHELL_CMD(vm, "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn]",
+SHELL_CMD(vm, "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin]",
 	  SHELL_SUBCMDS(vm_subcmds),
 	  .help = "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
 		   "one to go disables it.  vm run runs the built-in test guest on CPU n for k exits.");

@@ -42,14 +42,8 @@ static void runner(void *arg)
 static int test_vm_run_kick(struct selftest_ctx *ctx)
 {
 	preempt_disable();
-	unsigned me = smp_processor_id();
+	int cpu = cpu_other_online(smp_processor_id());
 	preempt_enable();
-	int cpu = -1;
-	for (unsigned c = nr_possible_cpus; c-- > 0;)
-		if (c != me && cpu_is_online(c)) {
-			cpu = (int)c;
-			break;
-		}
 	if (cpu < 0)
 		return st_skip(ctx, "one CPU online");
 	struct kicked_run *k = kzalloc(sizeof(*k));

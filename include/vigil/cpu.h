@@ -37,6 +37,9 @@ unsigned cpu_count_in_state(enum cpu_state s);
 /* The logical number of the possible CPU with this APIC ID, or -1. */
 int cpu_find_by_apic_id(uint32_t apic_id);
 const char *cpu_state_name(enum cpu_state s);
+/* The highest-numbered online CPU other than self, or -1 when there is none
+ * (self-tests that need a second CPU). */
+int cpu_other_online(unsigned self);
 static inline bool cpu_is_online(unsigned cpu)
 {
 	return cpu < nr_possible_cpus && cpu_table[cpu].state == CPU_ONLINE;
