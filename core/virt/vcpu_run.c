@@ -23,6 +23,14 @@ void vcpu_run_count_exit(struct vcpu_run *run, enum vexit e)
 	run->last_exit = e;
 }
 
+bool vcpu_run_stop_asked(struct vcpu_run *run)
+{
+	if (!run->stop || run->exits % VCPU_STOP_POLL_EXITS != 0 || !run->stop())
+		return false;
+	run->interrupted = true;
+	return true;
+}
+
 bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa)
 {
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {

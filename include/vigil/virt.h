@@ -169,6 +169,10 @@ struct virt_ops {
 void vcpu_run_reset(struct vcpu_run *run);
 /* Account for one exit of kind e (it becomes last_exit). */
 void vcpu_run_count_exit(struct vcpu_run *run, enum vexit e);
+/* After an exit: does the run's stop() hook (asked every
+ * VCPU_STOP_POLL_EXITS exits) want the run to end?  Then it is marked
+ * interrupted. */
+bool vcpu_run_stop_asked(struct vcpu_run *run);
 /* Around every entry, interrupts off (core/virt/vcpu_run_mode.c): publish
  * guest mode on run->req when there is one.  false: a request is pending,
  * do not enter (run->requested is set); otherwise call

@@ -47,6 +47,35 @@ static void count_exit_adds_up(void **state)
 	assert_int_equal(run.last_exit, VEXIT_CPUID);
 }
 
+static int stop_calls;
+static bool stop_yes(void)
+{
+	stop_calls++;
+	return true;
+}
+
+/* The stop hook is asked only every VCPU_STOP_POLL_EXITS exits, and a yes
+ * marks the run interrupted. */
+static void stop_asked_every_poll_period(void **state)
+{
+	(void)state;
+	struct vcpu_run run = { .max_exits = 10000 };
+	vcpu_run_reset(&run);
+	vcpu_run_count_exit(&run, VEXIT_CPUID);
+	assert_false(vcpu_run_stop_asked(&run));    /* no hook */
+	run.stop = stop_yes;
+	stop_calls = 0;
+	while (run.exits % VCPU_STOP_POLL_EXITS != 0) {
+		assert_false(vcpu_run_stop_asked(&run));
+		vcpu_run_count_exit(&run, VEXIT_CPUID);
+	}
+	assert_int_equal(stop_calls, 0);
+	assert_false(run.interrupted);
+	assert_true(vcpu_run_stop_asked(&run));
+	assert_int_equal(stop_calls, 1);
+	assert_true(run.interrupted);
+}
+
 static void gpa_in_slot_bounds(void **state)
 {
 	(void)state;
@@ -69,6 +98,7 @@ int main(void)
 		cmocka_unit_test(reset_clears_results_keeps_inputs),
 		cmocka_unit_test(count_exit_adds_up),
 		cmocka_unit_test(gpa_in_slot_bounds),
+		cmocka_unit_test(stop_asked_every_poll_period),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

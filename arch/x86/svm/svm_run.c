@@ -131,10 +131,8 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 			ret = -1;
 		if (a != SVM_EXIT_CONTINUE)
 			break;
-		if (run->stop && run->exits % VCPU_STOP_POLL_EXITS == 0 && run->stop()) {
-			run->interrupted = true;
+		if (vcpu_run_stop_asked(run))
 			break;
-		}
 		/* From the second entry on: no flush, and (when the processor
 		 * caches VMCB state, 15.15.3) nothing but RIP/RSP/RAX and the
 		 * event injection field changed. */

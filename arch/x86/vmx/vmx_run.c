@@ -179,10 +179,8 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 		}
 		if (run->exits >= run->max_exits)
 			break;
-		if (run->stop && run->exits % VCPU_STOP_POLL_EXITS == 0 && run->stop()) {
-			run->interrupted = true;
+		if (vcpu_run_stop_asked(run))
 			break;
-		}
 	}
 	run->guest_ns = arch_time_ns() - t0;
 	run->timer_ticks = this_cpu()->timer_ticks - ticks0;
