@@ -38,7 +38,16 @@ void virt_compat_add(struct virt_compat *c, const char *name, uint64_t value);
 /* ---- guests ---- */
 
 struct vm;
+struct vcpu;                   /* vigil/vcpu.h */
 struct vcpu_requests;          /* vigil/vcpu_request.h */
+
+/* What the exit layer makes of one exit of a live vCPU. */
+enum vcpu_exit_action {
+	VCPU_EXIT_CONTINUE = 0,    /* handled: enter again */
+	VCPU_EXIT_HALT,            /* the guest executed HLT: sleep until a timer tick or a kick */
+	VCPU_EXIT_GUEST_FAILED,    /* the guest misbehaved: vcpu->error; the vCPU stops */
+	VCPU_EXIT_HOST_FAILED,     /* the host side failed: vcpu->error; the vCPU stops */
+};
 
 /* The built-in test guest: what it does in its loop. */
 enum guest_kind {
@@ -46,6 +55,8 @@ enum guest_kind {
 	GUEST_WILD,        /* touches guest-physical memory outside its slots */
 	GUEST_BAD_INSN,    /* executes an undefined instruction */
 	GUEST_SPIN,        /* loop { spin 2^22 times without exiting; hypercall } */
+	GUEST_PATTERN,     /* live vCPUs: write and check a per-vCPU pattern; report
+			      progress and errors by hypercall (asm/guest_code.inc) */
 };
 
 /* Exit reasons, named the same for both technologies. */
@@ -80,6 +91,10 @@ struct vcpu_run {
 	uint64_t exit_count[VEXIT_COUNT];
 	enum vexit last_exit;
 	uint64_t hypercalls;       /* hypercalls seen (the guest counts in rax) */
+	uint64_t progress;         /* GUEST_PATTERN: progress hypercalls */
+	uint64_t guest_errors;     /* GUEST_PATTERN: memory errors the guest reported */
+	uint64_t mmio_exits;       /* nested page faults outside every slot that the
+				      exit layer reported and the guest survived */
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
 	uint64_t timer_ticks;      /* this CPU's timer interrupts taken during the run */
 	bool guest_failed;         /* stopped because the guest misbehaved */
@@ -102,6 +117,8 @@ struct vm {
 	unsigned id;
 	struct vm_slot slots[VM_MAX_SLOTS];
 	unsigned nr_vcpus;
+	enum guest_kind guest;     /* what its live vCPUs run (GUEST_PATTERN) */
+	struct vcpu **vcpus;       /* nr_vcpus live vCPUs (vigil/vcpu.h), or NULL */
 	uint64_t runs;
 	bool running;              /* a vm run is in progress (under vm_list_lock) */
 	struct vcpu_requests *req; /* its one vCPU's requests; vm run publishes guest mode */
@@ -143,6 +160,30 @@ struct virt_ops {
 	 * Returns 0 (run->guest_failed says whether the guest misbehaved), or
 	 * -1 with run->why when the host side failed. */
 	int (*vcpu_run)(struct vm *vm, struct vcpu_run *run);
+
+	/* Live vCPUs (vigil/vcpu.h).  vcpu_create: allocate vcpu->arch (VMCS
+	 * or VMCB, guest registers), load the VM's guest (vm->guest) into slot
+	 * 0 and set vCPU vcpu->index's initial state.  Task context, may
+	 * sleep; 0 or -1 with why. */
+	int (*vcpu_create)(struct vcpu *vcpu, char *why, size_t len);
+	/* Free vcpu->arch.  Its task has exited.  VMX: VMCLEARs it on the CPU
+	 * where it is still active (cross-CPU call).  Task context. */
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	/* On cpu (= smp_processor_id()), preemption off, interrupts on, before
+	 * every entry: make the state usable here; cheap when nothing changed.
+	 * VMX: VMCLEAR on the previous CPU, VMPTRLD here, per-CPU host fields;
+	 * SVM: flush the guest's ASID when the CPU changed.  0, or -1 with why
+	 * (the vCPU fails). */
+	int (*vcpu_load)(struct vcpu *vcpu, unsigned cpu, char *why, size_t len);
+	/* Interrupts off, guest mode published (vcpu_enter_guest_mode()), after
+	 * vcpu_load on this CPU: enter the guest once and return at its next
+	 * exit, which is decoded but not yet handled.  false: nothing ran,
+	 * because virtualization is off on this CPU now (a disable ran between
+	 * vcpu_load and here) -- the loop goes round and finds out why. */
+	bool (*vcpu_enter)(struct vcpu *vcpu);
+	/* Interrupts on, preemption still off (same CPU as vcpu_enter): handle
+	 * that exit through the exit layer, accounting in vcpu->run. */
+	enum vcpu_exit_action (*vcpu_handle_exit)(struct vcpu *vcpu);
 };
 
 /* A backend's ops from its functions <prefix>_probe, <prefix>_enable...: every
@@ -161,6 +202,11 @@ struct virt_ops {
 	.vm_map_slot = prefix##_vm_map_slot,                      \
 	.vm_unmap_slot = prefix##_vm_unmap_slot,                  \
 	.vcpu_run = prefix##_vcpu_run,                            \
+	.vcpu_create = prefix##_vcpu_create,                      \
+	.vcpu_destroy = prefix##_vcpu_destroy,                    \
+	.vcpu_load = prefix##_vcpu_load,                          \
+	.vcpu_enter = prefix##_vcpu_enter,                        \
+	.vcpu_handle_exit = prefix##_vcpu_handle_exit,            \
 }
 
 /* ---- what both backends' vcpu_run use (core/virt/vcpu_run.c) ---- */

@@ -104,4 +104,12 @@ uint64_t svm_read_vm_cr(void);
  * trusted and the instruction must be decoded. */
 unsigned svm_nrip_length(uint32_t features, uint64_t rip, uint64_t next_rip);
 
+/* ---- live vCPUs (svm_vcpu.c), vigil/vcpu.h ---- */
+struct vcpu;
+int svm_vcpu_create(struct vcpu *vcpu, char *why, size_t len);
+void svm_vcpu_destroy(struct vcpu *vcpu);
+int svm_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len);
+bool svm_vcpu_enter(struct vcpu *vcpu);
+enum vcpu_exit_action svm_vcpu_handle_exit(struct vcpu *vcpu);
+
 #endif

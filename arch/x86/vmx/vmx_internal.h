@@ -149,4 +149,12 @@ int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run);
 /* "VM entry with invalid control field(s)"... (31.4). */
 const char *vmx_insn_error_name(unsigned err);
 
+/* ---- live vCPUs (vmx_vcpu.c), vigil/vcpu.h ---- */
+struct vcpu;
+int vmx_vcpu_create(struct vcpu *vcpu, char *why, size_t len);
+void vmx_vcpu_destroy(struct vcpu *vcpu);
+int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len);
+bool vmx_vcpu_enter(struct vcpu *vcpu);
+enum vcpu_exit_action vmx_vcpu_handle_exit(struct vcpu *vcpu);
+
 #endif
