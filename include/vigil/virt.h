@@ -57,6 +57,7 @@ enum guest_kind {
 	GUEST_SPIN,        /* loop { spin 2^22 times without exiting; hypercall } */
 	GUEST_PATTERN,     /* live vCPUs: write and check a per-vCPU pattern; report
 			      progress and errors by hypercall (asm/guest_code.inc) */
+	GUEST_HCLOOP,      /* loop { hypercall }: the exit round-trip benches */
 };
 
 /* Exit reasons, named the same for both technologies. */
