@@ -125,6 +125,10 @@ struct vm {
 	struct vcpu_requests *req; /* its one vCPU's requests; vm run publishes guest mode */
 	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
 	struct vm *next;
+	/* Live VMs (vigil/vcpu.h, core/virt/vm_live.c). */
+	volatile int live_state;   /* enum vm_state; written under vm_life_lock and vm_list_lock */
+	uint64_t progress_seen;    /* the `check` invariant: progress at the previous check */
+	bool seen_running;         /* ... and whether the VM was running then */
 };
 
 /* ---- the interface ---- */
