@@ -28,6 +28,12 @@
 /* No CPU will take the vCPU (all closed or off): look again after this. */
 #define VCPU_NOWHERE_NS 2000000ULL
 
+/* Statistics are read by `vm stat` and `check` while the task counts. */
+static void stat_inc(uint64_t *p)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
 /* Anything that must keep the vCPU out of the guest once it published guest
  * mode (the re-check of vcpu_enter_guest_mode(), after its full barrier):
  * a freeze, a reboot's latch, the CPU closing under it, the scheduler
@@ -62,7 +68,7 @@ static void move_away(struct vcpu *v, unsigned from)
 		sleep_ns(VCPU_NOWHERE_NS);
 		return;
 	}
-	v->moves++;
+	stat_inc(&v->moves);
 	if (sched_migrate(current_task(), (unsigned)to) == 0 && pin < 0)
 		sched_bind_current(TASK_ANY_CPU);
 }
@@ -93,17 +99,17 @@ static void apply_pin(struct vcpu *v)
  * is caught by the tick that ends it). */
 static void halt(struct vcpu *v)
 {
-	v->halts++;
+	stat_inc(&v->halts);
 	struct wait_queue_entry e;
 	init_wait_entry(&e);
 	prepare_to_wait(&v->req.wait, &e);
 	bool sleep = !vcpu_request_pending(&v->req) && !freezing() && !vcpu_entries_refused();
 	__set_current_state(TASK_RUNNING);
-	if (sleep) {
-		WRITE_ONCE(v->outside, true);
+	/* Not `outside`: a halted vCPU enters again after its sleep, on this
+	 * CPU unless its loop finds it closed, so a CPU going offline waits
+	 * for it to come round (the kick ends the sleep). */
+	if (sleep)
 		sleep_ns(VCPU_HALT_NS);
-		WRITE_ONCE(v->outside, false);
-	}
 	finish_wait(&v->req.wait, &e);
 }
 
@@ -122,9 +128,9 @@ static void handle_requests(struct vcpu *v)
 {
 	vcpu_check_request(&v->req, VCPU_REQ_PAUSE);
 	if (vcpu_check_request(&v->req, VCPU_REQ_RELOAD))
-		v->reloads++;
+		stat_inc(&v->reloads);
 	if (vcpu_check_request(&v->req, VCPU_REQ_TLB_FLUSH))
-		v->flushes++;
+		stat_inc(&v->flushes);
 	if (__atomic_exchange_n(&v->rebind, 0, __ATOMIC_SEQ_CST))
 		apply_pin(v);
 }
@@ -136,7 +142,10 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 	char why[WHY_MAX];
 	preempt_disable();
 	unsigned cpu = smp_processor_id();
-	WRITE_ONCE(v->where, (int)cpu);
+	/* Stored before the look at the CPU's closed flag, which a CPU going
+	 * offline stores before looking at where: one of the two sees the
+	 * other (vcpu_hotplug.c). */
+	__atomic_store_n(&v->where, (int)cpu, __ATOMIC_SEQ_CST);
 	if (!vcpu_cpu_usable(cpu)) {
 		preempt_enable();
 		move_away(v, cpu);
@@ -162,11 +171,11 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 		preempt_enable();
 		return true;
 	}
-	v->entries++;
+	stat_inc(&v->entries);
 	if (*prev_cpu >= 0 && *prev_cpu != (int)cpu)
-		v->migrations++;
+		stat_inc(&v->migrations);
 	*prev_cpu = (int)cpu;
-	v->last_cpu = (int)cpu;
+	WRITE_ONCE(v->last_cpu, (int)cpu);
 	enum vcpu_exit_action a = ops->vcpu_handle_exit(v);
 	preempt_enable();
 	switch (a) {
@@ -228,7 +237,7 @@ int vcpu_task_start(struct vcpu *v, char *why, size_t len)
 		__atomic_store_n(&v->state, VCPU_STOPPED, __ATOMIC_SEQ_CST);
 		return why_fail(why, len, WHY_NOMEM, "out of memory for the task of %s", v->name);
 	}
-	v->task = t;
+	WRITE_ONCE(v->task, t);
 	return 0;
 }
 
@@ -238,7 +247,7 @@ void vcpu_task_stop(struct vcpu *v)
 		return;
 	vcpu_make_request_and_kick(&v->req, VCPU_REQ_STOP);
 	kthread_join(v->task);
-	v->task = NULL;
+	WRITE_ONCE(v->task, NULL);
 	vcpu_clear_request(&v->req, VCPU_REQ_STOP);
 	if (READ_ONCE(v->state) != VCPU_FAILED)
 		__atomic_store_n(&v->state, VCPU_STOPPED, __ATOMIC_SEQ_CST);

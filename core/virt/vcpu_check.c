@@ -33,7 +33,7 @@ static uint64_t vm_progress(const struct vm *vm)
 /* vm_list_lock and cpus_read_lock held. */
 static int check_vcpu(const struct vcpu *v, char *why, size_t len)
 {
-	int state = READ_ONCE(v->state);
+	int state = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE); /* then error, written before it */
 	if (state == VCPU_FAILED) {
 		snprintf(why, len, "%s failed: %s", v->name, v->error);
 		return -1;
@@ -55,7 +55,7 @@ static int check_vcpu(const struct vcpu *v, char *why, size_t len)
 		}
 	}
 	int where = READ_ONCE(v->where);
-	if (state == VCPU_RUNNING && v->task && where >= 0 && !READ_ONCE(v->frozen) && !READ_ONCE(v->outside) &&
+	if (state == VCPU_RUNNING && READ_ONCE(v->task) && where >= 0 && !READ_ONCE(v->frozen) && !READ_ONCE(v->outside) &&
 	    !cpu_is_online((unsigned)where)) {
 		snprintf(why, len, "%s runs on cpu %d, which is %s", v->name, where,
 			 cpu_state_name(cpu_table[where].state));

@@ -58,7 +58,7 @@ struct vcpu {
 	/* The core's bookkeeping of the task (core/virt/vcpu.c). */
 	volatile int where;            /* CPU its loop last ran on, -1 before the first */
 	volatile bool frozen;          /* parked in the freezer (suspend) */
-	volatile bool outside;         /* parked outside the guest: paused, halted, refused */
+	volatile bool outside;         /* parked outside the guest until told: paused, refused */
 	int rebind;                    /* atomic: apply pin to its task at the next pass */
 	uint64_t moves;                /* times its loop left a CPU it may not enter on */
 	uint64_t flushes;              /* TLB flush requests consumed */
