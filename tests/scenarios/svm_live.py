@@ -1,0 +1,44 @@
+"""SVM's live-vCPU operations (arch/x86/svm/svm_vcpu.c) on QEMU TCG: the
+`svm_vcpu` self-test (2 vCPUs of the pattern guest entered in turn through
+the ops, progress and no guest memory error, vCPU 0 migrated to another CPU
+and back, the emergency disable between two entries), then the exit
+round-trip benches: bare VMRUN (`svm_exit_raw`), the core loop's work per
+entry through the ops (`svm_exit_live`), and their ratio measured pair by
+pair in the same boot (`svm_exit_ratio`, percent).  The figures go to the
+report as notes; they are never asserted (emulated time is noisy)."""
+
+from harness.scenario import scenario
+from _targets import QEMU_SVM_LIVE
+
+GROUPS = ("virt", "bench")
+FIGURE = r"^bench=%s median=(\d+) min=(\d+) max=(\d+) unit=%s samples=(\d+)$"
+
+
+def _figure(s, name, unit):
+    r = s.ok("bench %s" % name, timeout=s.scaled(600))
+    s.eq(len(r.lines), 1, "data lines of 'bench %s'" % name)
+    m = s.match(FIGURE % (name, unit), r.lines[0], "bench %s" % name)
+    median, low, high, samples = (int(m.group(i)) for i in range(1, 5))
+    s.check(low <= median <= high, "%s: not min <= median <= max" % name, r.lines[0])
+    s.check(samples == 16, "%s: %d samples, expected 16" % (name, samples), r.lines[0])
+    s.note(r.lines[0])
+    return median
+
+
+@scenario(targets=QEMU_SVM_LIVE, timeout=900)
+def svm_live(s):
+    r = s.ok("selftest svm_vcpu", timeout=s.scaled(600))
+    s.check("ok 1 svm_vcpu" in r.lines, "selftest svm_vcpu did not pass", r.text())
+    s.check(not any("nothing tested" in l or "not tested" in l for l in r.lines),
+            "selftest svm_vcpu left something untested", r.text())
+    for l in r.lines:
+        if l.startswith("#"):
+            s.note(l)
+    s.check(not s.con.search(r"guest memory error"), "guest memory errors in the log")
+    raw = _figure(s, "svm_exit_raw", "ns")
+    live = _figure(s, "svm_exit_live", "ns")
+    ratio = _figure(s, "svm_exit_ratio", "%")
+    s.note("live/raw per exit round trip: %d/%d ns (%.2f), paired median %d%%" % (live, raw, live / raw, ratio))
+    s.ok("check")
+    v = s.ok("virt").records[0]
+    s.eq((v.get("usage"), v.get("enabled")), ("0", "none"), "usage and enabled CPUs after the tests")
