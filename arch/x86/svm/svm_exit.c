@@ -46,9 +46,12 @@ static unsigned decode_length(const struct vm *vm, const struct vmcb *v)
 {
 	uint8_t b[X86_MAX_INSN_LEN];
 	uint64_t at = v->save.cs.base + v->save.rip;
-	size_t have = sizeof(b);
-	while (have && !svm_guest_read(vm, at, b, have))
-		have--;                 /* the instruction ends a slot */
+	/* Three bytes hold every instruction we skip when it has no prefix
+	 * (the usual case); the whole 15 only with prefixes. */
+	size_t have = 3;
+	if (!svm_guest_read(vm, at, b, have) || is_legacy_prefix(b[0]))
+		for (have = sizeof(b); have && !svm_guest_read(vm, at, b, have); have--)
+			;               /* the instruction ends a slot */
 	unsigned p = 0;
 	while (p < have && is_legacy_prefix(b[p]))
 		p++;

@@ -324,6 +324,11 @@ static int test_svm_vcpu(struct selftest_ctx *ctx)
 	for (unsigned i = 0; !rc && i < 100; i++)
 		rc = run_entries(ctx, r->vcpus[i & 1], 1, "vCPUs taking turns");
 	if (!rc)
+		st_note(ctx, "SVM features 0x%x: NRIPS %s, VMCB clean bits %s, flush by ASID %s", svm_caps.features,
+			svm_caps.features & SVM_FEAT_NRIPS ? "yes" : "no (instructions decoded from guest memory)",
+			svm_caps.features & SVM_FEAT_VMCB_CLEAN ? "yes" : "no",
+			svm_caps.features & SVM_FEAT_FLUSH_BY_ASID ? "yes" : "no (full flushes)");
+	if (!rc)
 		st_note(ctx, "CPU %u: vCPU 0 %lu entries %lu progress, vCPU 1 %lu entries %lu progress, no guest error",
 			r->t.cpu, (unsigned long)r->vcpus[0]->entries, (unsigned long)r->vcpus[0]->run.progress,
 			(unsigned long)r->vcpus[1]->entries, (unsigned long)r->vcpus[1]->run.progress);
@@ -430,8 +435,14 @@ static unsigned exit_bench(enum exit_bench which, const char *name, uint64_t *sa
 	unsigned cpu = r->t.cpu;
 	if (max > BENCH_SAMPLES)
 		max = BENCH_SAMPLES;
+	struct vcpu *v = rc ? NULL : r->vcpus[0];
+	uint64_t intr0 = 0, exits0 = 0;
 	/* Round 0 warms up (first touch, the flush of the first entry). */
 	for (unsigned round = 0; !rc && n < max; round++) {
+		if (round == 1) {
+			intr0 = v->run.exit_count[VEXIT_INTR];
+			exits0 = v->run.exits;
+		}
 		uint64_t raw = which != LIVE ? raw_round_trips(&g, cpu) : 1;
 		uint64_t live = which != RAW ? live_round_trips(r->vcpus[0], name) : 1;
 		if (!raw || !live)
@@ -440,6 +451,11 @@ static unsigned exit_bench(enum exit_bench which, const char *name, uint64_t *sa
 			continue;
 		samples[n++] = which == RAW ? raw : which == LIVE ? live : live * 100 / raw;
 	}
+	/* The live side's round trips include the host's own interrupts (the
+	 * raw side runs with interrupts off): say how many. */
+	if (v && which != RAW && n)
+		printk("bench: %s: %lu live round trips, %lu of them interrupt exits\n", name,
+		       (unsigned long)(v->run.exits - exits0), (unsigned long)(v->run.exit_count[VEXIT_INTR] - intr0));
 	if (rc == 0 && g.vmcb_pa)
 		pmm_free_page(g.vmcb_pa);
 	if (rc <= 0 && r->t.b)
