@@ -129,7 +129,10 @@ bool svm_vcpu_enter(struct vcpu *vcpu)
 	struct svm_vcpu *sv = vcpu->arch;
 	unsigned cpu = (unsigned)sv->cpu;
 	/* Interrupts are off: a disable (reboot's IPI) ran before this or runs
-	 * after the exit, never in between.  With SVME clear CLGI would #UD. */
+	 * after the exit, never in between.  With SVME clear CLGI would #UD.
+	 * (The caller is the vCPU task, which turns interrupts on after every
+	 * exit; a caller that kept them off, such as an IPI callback, would
+	 * see every entry end at once on the interrupt it never takes.) */
 	if (!svm_hw_enabled())
 		return false;
 	if (svm_last_vcpu[cpu] != sv->id) {
