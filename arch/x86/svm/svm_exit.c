@@ -102,10 +102,7 @@ void svm_exit_decode(const struct vm *vm, const struct vmcb *v, const char *entr
 	 * as a 32-bit -1.  No real exit code comes near either. */
 	if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
 		code = SVM_EXIT_INVALID;
-	memset(e, 0, sizeof(*e));
-	e->reason = classify(code);
-	e->raw = code;
-	e->rip = v->save.rip;
+	*e = (struct vexit_info){ .reason = classify(code), .raw = code, .rip = v->save.rip };
 	switch (e->reason) {
 	case VEXIT_CPUID:
 	case VEXIT_HYPERCALL:
