@@ -195,7 +195,10 @@ static void memory_faults(void **state)
 	assert_int_equal(handle(&f, VEXIT_MEM_FAULT), VCPU_EXIT_GUEST_FAILED);
 	assert_false(f.skip);
 	assert_true(f.run.guest_failed);
-	assert_non_null(strstr(f.run.why, "guest touched unmapped guest-physical 0x40000000 (write"));
+	assert_string_equal(f.run.why, "guest touched unmapped guest-physical 0x40000000 (write)");
+	f.e.detail = "error code 0x6";
+	assert_int_equal(handle(&f, VEXIT_MEM_FAULT), VCPU_EXIT_GUEST_FAILED);
+	assert_string_equal(f.run.why, "guest touched unmapped guest-physical 0x40000000 (write, error code 0x6)");
 
 	/* Inside a slot the host's tables are wrong, not the guest. */
 	setup(&f, GUEST_NORMAL);

@@ -94,8 +94,8 @@ static enum vexit classify(uint64_t code)
 	return VEXIT_OTHER;
 }
 
-void svm_exit_decode(const struct vm *vm, const struct vmcb *v, const char *entry_check, struct vexit_info *e,
-		     char *detail, size_t len)
+void svm_exit_decode(const struct vmcb *v, const char *entry_check, struct vexit_info *e, char *detail,
+		     size_t len)
 {
 	uint64_t code = v->control.exit_code;
 	/* VMEXIT_INVALID is -1 in 64 bits (appendix C); QEMU's TCG stores it
@@ -126,8 +126,7 @@ void svm_exit_decode(const struct vm *vm, const struct vmcb *v, const char *entr
 		e->gpa = v->control.exit_info2;
 		e->write = v->control.exit_info1 & (1u << 1);
 		e->fetch = v->control.exit_info1 & (1u << 4);
-		snprintf(detail, len, vm_gpa_in_slot(vm, e->gpa) ? "error code 0x%lx" : ", error code 0x%lx",
-			 (unsigned long)v->control.exit_info1);
+		snprintf(detail, len, "error code 0x%lx", (unsigned long)v->control.exit_info1);
 		e->detail = detail;
 		break;
 	case VEXIT_EXCEPTION:
@@ -168,7 +167,7 @@ enum vcpu_exit_action svm_exit_handle(struct vm *vm, struct vmcb *v, struct svm_
 
 	struct vexit_info e;
 	char detail[96];
-	svm_exit_decode(vm, v, entry_check, &e, detail, sizeof(detail));
+	svm_exit_decode(v, entry_check, &e, detail, sizeof(detail));
 	if (e.reason == VEXIT_ENTRY_FAILED) {
 		printk("svm: VMRUN refused the VMCB (VMEXIT_INVALID): %s\n", detail + sizeof("VMEXIT_INVALID: ") - 1);
 		svm_vmcb_dump(v);

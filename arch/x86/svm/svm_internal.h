@@ -103,8 +103,8 @@ struct vexit_info;
  * to).  entry_check: what svm_vmcb_invalid_reason() said of the VMCB before
  * its first VMRUN, used for VMEXIT_INVALID (the processor may have written
  * its own state over the save area by then, as Bochs does). */
-void svm_exit_decode(const struct vm *vm, const struct vmcb *v, const char *entry_check, struct vexit_info *e,
-		     char *detail, size_t len);
+void svm_exit_decode(const struct vmcb *v, const char *entry_check, struct vexit_info *e, char *detail,
+		     size_t len);
 /* Decode, hand to vexit_handle(), apply its answer to v and regs (RIP past
  * the instruction when it says so), accounting in run.  Host-only events
  * (NMI, SMI, INIT) are counted as VEXIT_OTHER and continue. */
