@@ -66,6 +66,14 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	}
 	size_t n = (size_t)(programs[kind].end - programs[kind].start);
 	memcpy((uint8_t *)phys_to_virt(s0->hpa) + VMX_GUEST_CODE_GPA, programs[kind].start, n);
+	if (w)
+		vmx_guest_state(vm, w);
+	return 0;
+}
+
+void vmx_guest_state(const struct vm *vm, struct vmcs_writer *w)
+{
+	const struct vm_slot *s0 = &vm->slots[0];
 
 	/* 27.3.1.1: fixed CR0/CR4 bits, except PE and PG for an unrestricted
 	 * guest.  The host owns the bits the guest may not choose (the
@@ -129,7 +137,6 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	vmcs_w(w, GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_w(w, GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_w(w, VMCS_LINK_POINTER, ~0ULL);
-	return 0;
 }
 
 int vmx_guest_place(const struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct vmcs_writer *w,

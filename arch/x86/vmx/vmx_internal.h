@@ -173,8 +173,11 @@ struct vmx_guest_regs {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 #define VMX_GUEST_CODE_GPA 0x1000ULL
-/* Copy the guest program into slot 0 and fill the guest-state area. */
+/* Copy the guest program into slot 0 and fill the guest-state area.  With
+ * w NULL, only copy (a live vCPU writes its VMCS at its first load). */
 int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, char *why, size_t len);
+/* The guest-state area of the built-in guest's start (the current VMCS). */
+void vmx_guest_state(const struct vm *vm, struct vmcs_writer *w);
 /* After vmx_guest_load: vCPU index of nr's own registers and stack (the
  * pattern guest's layout, asm/vexit.h); nothing for the other guests. */
 int vmx_guest_place(const struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct vmcs_writer *w,
@@ -208,6 +211,12 @@ void vmx_vcpu_destroy(struct vcpu *vcpu);
 int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len);
 bool vmx_vcpu_enter(struct vcpu *vcpu);
 enum vcpu_exit_action vmx_vcpu_handle_exit(struct vcpu *vcpu);
+struct vmx_vcpu_stats {
+	int cpu;                   /* where its VMCS was last made active, -1 none */
+	uint64_t vmcs;
+	uint64_t launches, remote_clears, reloads;
+};
+void vmx_vcpu_stats(const struct vcpu *vcpu, struct vmx_vcpu_stats *s);
 
 /* ---- decoding an exit for the exit layer (vmx_decode.c) ---- */
 #define VMX_DETAIL_LEN 160
