@@ -39,9 +39,9 @@ void vmx_loaded_change_end(void)
 	__atomic_sub_fetch(&changing, 1, __ATOMIC_SEQ_CST);
 }
 
-/* First call: *gen = 0 on input means "start"; returns false while a change
- * is in progress.  The checker calls it before and after its scan: the scan
- * is consistent when both calls return true with the same generation. */
+/* false while a change is in progress; else true with the number of
+ * changes finished in *gen.  The checker calls it before and after its
+ * scan: the scan is consistent when both return true with the same *gen. */
 bool vmx_loaded_stable(uint64_t *gen)
 {
 	if (__atomic_load_n(&changing, __ATOMIC_SEQ_CST))
