@@ -146,6 +146,8 @@ int vmx_make_current(uint64_t pa);
 void vmx_loaded_change_begin(void);
 void vmx_loaded_change_end(void);
 bool vmx_loaded_stable(uint64_t *gen);
+/* The `check` invariant vmx_vmcs_lists (vmx_invariants.c): 0 or -1 with why. */
+int vmx_vmcs_lists_check(char *why, size_t len);
 
 /* ---- a VM (vmx_vm.c) and its EPT (vmx_ept.c, built by asm/pt_walk.h) ---- */
 struct vmx_vm {

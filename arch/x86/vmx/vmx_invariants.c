@@ -47,7 +47,7 @@ static int scan(char *why, size_t len)
 	return 0;
 }
 
-static int vmcs_lists(char *why, size_t len)
+int vmx_vmcs_lists_check(char *why, size_t len)
 {
 	cpus_read_lock();
 	int r = 1;
@@ -69,4 +69,4 @@ static int vmcs_lists(char *why, size_t len)
 	}
 	return r;
 }
-INVARIANT(vmx_vmcs_lists, vmcs_lists);
+INVARIANT(vmx_vmcs_lists, vmx_vmcs_lists_check);
