@@ -27,11 +27,5 @@ enum vcpu_exit_action vmx_exit_handle(const struct vm *vm, struct vcpu_run *acct
 		snprintf(acct->why, sizeof(acct->why), "%s", d->detail);
 		return VCPU_EXIT_HOST_FAILED;
 	}
-	struct guest_gprs g = { .rax = regs->rax, .rbx = regs->rbx, .rcx = regs->rcx, .rdx = regs->rdx };
-	enum vcpu_exit_action a = vexit_handle(vm, acct, &g, &d->info, vmx_signature, skip);
-	regs->rax = g.rax;
-	regs->rbx = g.rbx;
-	regs->rcx = g.rcx;
-	regs->rdx = g.rdx;
-	return a;
+	return vexit_handle(vm, acct, &regs->g, &d->info, vmx_signature, skip);
 }

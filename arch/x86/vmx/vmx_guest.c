@@ -151,7 +151,7 @@ int vmx_guest_place(const struct vm *vm, enum guest_kind kind, unsigned index, u
 		return -1;
 	regs->rsi = index;
 	regs->rdi = l.area;
-	regs->rcx = l.area_size;
+	regs->g.rcx = l.area_size;
 	vmcs_w(w, GUEST_RSP, l.stack_top);
 	return 0;
 }

@@ -126,9 +126,10 @@ void vmx_vmcs_setup_host(struct vmcs_writer *w);
 /* This CPU, interrupts off, VMX on: make pa active and current here
  * (VMCLEAR first when fresh: a new region's launch state must be made
  * "clear", 25.11.3), evicting the oldest VMCS when the list is full.
- * *evicted (if not NULL) gets the evicted VMCS or 0.  0, or -1 with why
- * (pa is then not on the list). */
-int vmx_loaded_add(uint64_t pa, bool fresh, uint64_t *evicted, char *why, size_t len);
+ * *slot (if not NULL) gets its index in the list (vmx_cpus[cpu].loaded[]),
+ * valid until it is cleared.  0, or -1 with why (pa is then not on the
+ * list). */
+int vmx_loaded_add(uint64_t pa, bool fresh, int *slot, char *why, size_t len);
 /* This CPU, interrupts off: VMCLEAR pa if it is on the list (VMX on) and
  * take it off.  true if it was there. */
 bool vmx_loaded_clear(uint64_t pa);
@@ -171,7 +172,10 @@ void vmx_ept_flush_local(const struct vmx_vm *v);
 /* Guest general-purpose registers, saved and restored by vmx_entry.asm
  * (the offsets there must match: checked with static asserts). */
 struct vmx_guest_regs {
-	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
+	/* First, in the exit layer's own struct: it works on them in place
+	 * (asm/vexit.h), no copy on the exit path. */
+	struct guest_gprs g;      /* rax, rbx, rcx, rdx */
+	uint64_t rbp, rsi, rdi;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 #define VMX_GUEST_CODE_GPA 0x1000ULL

@@ -60,12 +60,10 @@ int vmx_make_current(uint64_t pa)
 	return r;
 }
 
-int vmx_loaded_add(uint64_t pa, bool fresh, uint64_t *evicted, char *why, size_t len)
+int vmx_loaded_add(uint64_t pa, bool fresh, int *slot_out, char *why, size_t len)
 {
 	unsigned cpu = smp_processor_id();
 	struct vmx_cpu *st = &vmx_cpus[cpu];
-	if (evicted)
-		*evicted = 0;
 	int slot = -1;
 	for (int i = 0; i < VMX_MAX_LOADED; i++) {
 		if (st->loaded[i] == pa) {
@@ -90,8 +88,6 @@ int vmx_loaded_add(uint64_t pa, bool fresh, uint64_t *evicted, char *why, size_t
 			st->current_vmcs = 0;
 		barrier();
 		st->loaded[slot] = 0;
-		if (evicted)
-			*evicted = old;
 	}
 	st->loaded_stamp[slot] = ++st->stamp;
 	st->loaded[slot] = pa;
@@ -116,6 +112,8 @@ int vmx_loaded_add(uint64_t pa, bool fresh, uint64_t *evicted, char *why, size_t
 	}
 	st->current_vmcs = pa;
 	vmx_loaded_change_end();
+	if (slot_out)
+		*slot_out = slot;
 	return 0;
 }
 

@@ -46,10 +46,10 @@ INJECT_POINT(vmx_bad_guest_state,
 INJECT_POINT(vmx_bad_control,
 	     "the next VMLAUNCH on this CPU fails on an invalid control field (CR3-target count 5)");
 
-_Static_assert(offsetof(struct vmx_guest_regs, rax) == 0, "vmx_entry.asm R_RAX");
-_Static_assert(offsetof(struct vmx_guest_regs, rcx) == 8, "vmx_entry.asm R_RCX");
-_Static_assert(offsetof(struct vmx_guest_regs, rdx) == 16, "vmx_entry.asm R_RDX");
-_Static_assert(offsetof(struct vmx_guest_regs, rbx) == 24, "vmx_entry.asm R_RBX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rax) == 0, "vmx_entry.asm R_RAX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rbx) == 8, "vmx_entry.asm R_RBX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rcx) == 16, "vmx_entry.asm R_RCX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rdx) == 24, "vmx_entry.asm R_RDX");
 _Static_assert(offsetof(struct vmx_guest_regs, rbp) == 32, "vmx_entry.asm R_RBP");
 _Static_assert(offsetof(struct vmx_guest_regs, rsi) == 40, "vmx_entry.asm R_RSI");
 _Static_assert(offsetof(struct vmx_guest_regs, rdi) == 48, "vmx_entry.asm R_RDI");

@@ -47,6 +47,7 @@
 struct vmx_vcpu {
 	uint64_t vmcs;              /* its VMCS region */
 	int cpu;                    /* where it was last made active, -1: nowhere yet */
+	int slot;                   /* its index in that CPU's list (vmx_cpus[cpu].loaded) */
 	bool initialized;           /* its VMCS fields written (first load) */
 	bool launched;              /* VMLAUNCH succeeded since it became active on cpu */
 	bool skip_pending;          /* move GUEST_RIP to skip_rip before the next entry */
@@ -97,6 +98,14 @@ int vmx_vcpu_create(struct vcpu *vcpu, char *why, size_t len)
 	}
 	vcpu->arch = v;
 	return 0;
+}
+
+/* Still active on cpu: in the slot of that CPU's list where it was put
+ * (a VMCLEAR by disable() or an eviction empties or reuses the slot).
+ * O(1): this is on every entry's path. */
+static inline bool active_on(const struct vmx_vcpu *v, unsigned cpu)
+{
+	return v->cpu == (int)cpu && vmx_cpus[cpu].loaded[v->slot] == v->vmcs;
 }
 
 /* On the CPU where v's VMCS may be active (a cross-CPU call, interrupts
@@ -168,7 +177,7 @@ int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len)
 	struct vmx_vcpu *v = vcpu->arch;
 	/* The common case: still active and current here.  (Read with
 	 * interrupts on: vcpu_enter checks again with them off.) */
-	if (v->cpu == (int)cpu && vmx_cpus[cpu].current_vmcs == v->vmcs && vmx_loaded_has(cpu, v->vmcs))
+	if (active_on(v, cpu) && vmx_cpus[cpu].current_vmcs == v->vmcs)
 		return 0;
 	if (v->cpu >= 0 && v->cpu != (int)cpu)
 		clear_elsewhere(v);
@@ -179,7 +188,7 @@ int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len)
 	if (!vmx_this_cpu_on()) {
 		snprintf(msg, sizeof(msg), "VMX is off on CPU %u", cpu);
 		rc = -1;
-	} else if (v->cpu == (int)cpu && vmx_loaded_has(cpu, v->vmcs)) {
+	} else if (active_on(v, cpu)) {
 		/* Active here, but another VMCS was made current since. */
 		if (vmx_make_current(v->vmcs) != VMX_OK) {
 			snprintf(msg, sizeof(msg), "VMPTRLD of vCPU %u's VMCS failed on CPU %u", vcpu->index, cpu);
@@ -188,7 +197,7 @@ int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len)
 	} else {
 		if (v->cpu == (int)cpu)
 			v->reloads++;  /* VMCLEARed here by disable() or an eviction */
-		rc = vmx_loaded_add(v->vmcs, true, NULL, msg, sizeof(msg));
+		rc = vmx_loaded_add(v->vmcs, true, &v->slot, msg, sizeof(msg));
 		if (rc == 0) {
 			v->cpu = (int)cpu;
 			v->launched = false;
@@ -212,8 +221,9 @@ bool vmx_vcpu_enter(struct vcpu *vcpu)
 	/* A cross-CPU call between vcpu_load and here may have turned VMX
 	 * off (its VMCLEAR took the VMCS off the list) or made another VMCS
 	 * current. */
-	if (vmx_cpus[cpu].state != VMX_CPU_ON || v->cpu != (int)cpu || !vmx_loaded_has(cpu, v->vmcs) ||
-	    vmx_make_current(v->vmcs) != VMX_OK)
+	const struct vmx_cpu *st = &vmx_cpus[cpu];
+	if (st->state != VMX_CPU_ON || !active_on(v, cpu) ||
+	    (st->current_vmcs != v->vmcs && vmx_make_current(v->vmcs) != VMX_OK))
 		return false;
 	if (v->skip_pending) {
 		vmwrite(GUEST_RIP, v->skip_rip);
