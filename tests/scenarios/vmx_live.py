@@ -51,3 +51,37 @@ def vmx_live(s):
                   r"\(vmx_exit_raw, same boot\), ratio (\d+\.\d+)", "the live/raw ratio line")
     s.note(line)
     s.ok("check")
+
+
+# panic_report_cpus() in core/panic_stop.c.
+_CPU_LINE = re.compile(r"panic: cpu (\d+) (\(this CPU\)|stopped(?: \(it panicked too\))?|did not answer the NMI)"
+                       r"(?:, (.*))?$")
+
+
+@scenario(targets=[BOCHS_VMX4], timeout=1200)
+def vmx_live_panic(s):
+    """A panic with live vCPUs' VMCSs active on two CPUs (the injected panic
+    in the vmx_vcpu self-test's emergency step): panic's NMI and emergency
+    callbacks VMCLEAR them and leave VMX on every CPU."""
+    s.ok("inject vmx_vcpu_panic")
+    s.allow_panic(True)
+    s.con.wait_prompt()
+    s.send("selftest vmx_vcpu\r")
+    info = s.expect_exit(clean=False)
+    s.note("stopped: %s" % info.reason)
+    s.check("Bochs panic" in info.reason, "Bochs did not stop through the BIOS panic port: %s" % info.reason)
+    line = s.log_has(r"KERNEL PANIC: vmx_vcpu: panic with (\d+) VMCS\(s\) active on CPU (\d+) and (\d+) on CPU (\d+)",
+                     "the injected panic")
+    s.note(line)
+    m = re.search(r"with (\d+) VMCS\(s\) active on CPU (\d+) and (\d+) on CPU (\d+)", line)
+    s.check(int(m.group(1)) >= 1 and int(m.group(3)) >= 1, "VMCSs active on both CPUs at the panic", line)
+    panicker = int(m.group(2))
+    cpus = {}
+    for l in s.con.search(r"panic: cpu \d+ "):
+        c = _CPU_LINE.search(l.rstrip())
+        s.check(c is not None, "malformed per-CPU panic line: %r" % l)
+        cpus[int(c.group(1))] = (c.group(2), c.group(3))
+    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
+    for cpu, (how, state) in sorted(cpus.items()):
+        s.check(how == "(this CPU)" if cpu == panicker else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
+        s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)

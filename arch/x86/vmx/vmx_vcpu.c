@@ -172,13 +172,11 @@ static int write_fields(struct vcpu *vcpu, struct vmx_vcpu *v, char *why, size_t
 	return 0;
 }
 
-int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len)
+/* Everything but the common case, out of line so that the common case
+ * pays for no register saves. */
+static __attribute__((noinline)) int load_slow(struct vcpu *vcpu, struct vmx_vcpu *v, unsigned cpu, char *why,
+					       size_t len)
 {
-	struct vmx_vcpu *v = vcpu->arch;
-	/* The common case: still active and current here.  (Read with
-	 * interrupts on: vcpu_enter checks again with them off.) */
-	if (active_on(v, cpu) && vmx_cpus[cpu].current_vmcs == v->vmcs)
-		return 0;
 	if (v->cpu >= 0 && v->cpu != (int)cpu)
 		clear_elsewhere(v);
 
@@ -212,6 +210,16 @@ int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len)
 	if (rc)
 		failed(vcpu, why, len, msg);
 	return rc;
+}
+
+int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len)
+{
+	struct vmx_vcpu *v = vcpu->arch;
+	/* The common case: still active and current here.  (Read with
+	 * interrupts on: vcpu_enter checks again with them off.) */
+	if (active_on(v, cpu) && vmx_cpus[cpu].current_vmcs == v->vmcs)
+		return 0;
+	return load_slow(vcpu, v, cpu, why, len);
 }
 
 bool vmx_vcpu_enter(struct vcpu *vcpu)

@@ -28,6 +28,7 @@
 #include <vigil/arch.h>
 #include <vigil/bench.h>
 #include <vigil/cpu.h>
+#include <vigil/inject.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/sched.h>
@@ -350,6 +351,97 @@ out:
 	return rc;
 }
 
+/* The emergency path (panic's NMI) with vCPUs loaded: every VMCS on the
+ * CPU's list VMCLEARed, then VMXOFF.  On the other CPU from a real NMI, here
+ * directly; then VMX on again and the vCPUs carry on. */
+INJECT_POINT(vmx_vcpu_panic,
+	     "the vmx_vcpu self-test panics with vCPUs loaded on this CPU and another (its emergency step)");
+
+static volatile int nmi_cpu = -1;
+static bool nmi_registered;
+
+static bool nmi_emergency(void)
+{
+	if (nmi_cpu != (int)smp_processor_id())
+		return false;
+	vmx_emergency_disable();
+	__atomic_store_n(&nmi_cpu, -1, __ATOMIC_RELEASE);
+	return true;
+}
+
+static int emergency_on(struct selftest_ctx *ctx, unsigned cpu, bool by_nmi)
+{
+	const struct vmx_cpu *st = &vmx_cpus[cpu];
+	unsigned n = vmx_loaded_count(cpu);
+	uint64_t before = st->emergency_vmclears;
+	ST_ASSERT(ctx, n > 0, "no VMCS active on CPU %u before the emergency", cpu);
+	if (by_nmi) {
+		if (!nmi_registered) {
+			nmi_register(nmi_emergency);
+			nmi_registered = true;
+		}
+		__atomic_store_n(&nmi_cpu, (int)cpu, __ATOMIC_RELEASE);
+		arch_send_nmi(cpu);
+		uint64_t deadline = arch_time_ns() + 1000000000ULL;
+		while (__atomic_load_n(&nmi_cpu, __ATOMIC_ACQUIRE) >= 0 && arch_time_ns() < deadline)
+			cpu_relax();
+		bool came = nmi_cpu < 0;
+		__atomic_store_n(&nmi_cpu, -1, __ATOMIC_RELEASE);
+		ST_ASSERT(ctx, came, "the NMI to CPU %u never came", cpu);
+	} else {
+		unsigned long flags = arch_irq_save();
+		vmx_emergency_disable();
+		arch_irq_restore(flags);
+	}
+	ST_ASSERT(ctx, st->state == VMX_CPU_OFF && !vmx_loaded_count(cpu) && st->emergency_vmclears == before + n,
+		  "emergency disable on CPU %u with %u VMCSs active: state %d, %u left, %lu VMCLEARed", cpu, n, st->state,
+		  vmx_loaded_count(cpu), (unsigned long)(st->emergency_vmclears - before));
+	return 0;
+}
+
+static int test_emergency(struct selftest_ctx *ctx, struct live_test *t, unsigned a, int b)
+{
+	if (!t->enabled[a] || (b >= 0 && !t->enabled[b])) {
+		st_note(ctx, "VMX was already on: emergency disable under loaded vCPUs not tested");
+		return 0;
+	}
+	/* vCPU 0 here, vCPU 1 on the other CPU. */
+	if (run_rounds(ctx, t->vcpus, 1, 4, "before the emergency"))
+		return -1;
+	if (b >= 0) {
+		sched_pin_current((unsigned)b);
+		int rc = run_rounds(ctx, &t->vcpus[1], 1, 4, "before the emergency (other CPU)");
+		sched_pin_current(a);
+		if (rc)
+			return rc;
+	}
+	if (inject_hit(&inject_vmx_vcpu_panic, a)) {
+		/* The real thing: panic's NMIs and emergency callbacks
+		 * (core/panic_stop.c) with these VMCSs active. */
+		unsigned na = vmx_loaded_count(a), nb = b >= 0 ? vmx_loaded_count((unsigned)b) : 0;
+		panic("vmx_vcpu: panic with %u VMCS(s) active on CPU %u and %u on CPU %d (injected)", na, a, nb, b);
+	}
+	if (b >= 0 && emergency_on(ctx, (unsigned)b, true))
+		return -1;
+	if (emergency_on(ctx, a, false))
+		return -1;
+	if (invariants_hold(ctx, "after the emergency"))
+		return -1;
+	t->enabled[a] = false;
+	if (b >= 0)
+		t->enabled[b] = false;
+	if (vmx_on(t, a) || (b >= 0 && vmx_on(t, (unsigned)b)))
+		return st_fail(ctx, "VMX on again after the emergency: %s", t->why);
+	uint64_t p0 = t->vcpus[0]->run.progress, p1 = t->vcpus[1]->run.progress;
+	if (run_rounds(ctx, t->vcpus, NR_VCPUS, ROUNDS, "after the emergency") ||
+	    guest_healthy(ctx, t->vcpus[0], p0, "after the emergency") ||
+	    guest_healthy(ctx, t->vcpus[1], p1, "after the emergency"))
+		return -1;
+	st_note(ctx, "emergency disable VMCLEARed every active VMCS before VMXOFF (CPU %d by NMI, CPU %u directly); "
+		"the vCPUs went on after VMX came back", b, a);
+	return 0;
+}
+
 static int live_body(struct selftest_ctx *ctx, struct live_test *t, unsigned a, int b, unsigned base_a,
 		     unsigned base_b)
 {
@@ -378,6 +470,8 @@ static int live_body(struct selftest_ctx *ctx, struct live_test *t, unsigned a, 
 	if (test_disable(ctx, t, a))
 		return -1;
 	if (test_eviction(ctx, a))
+		return -1;
+	if (test_emergency(ctx, t, a, b))
 		return -1;
 
 	destroy_vcpus(t);
