@@ -184,8 +184,10 @@ static __attribute__((noinline)) int load_slow(struct vcpu *vcpu, struct vmx_vcp
 	int rc = 0;
 	unsigned long flags = arch_irq_save();
 	if (!vmx_this_cpu_on()) {
-		snprintf(msg, sizeof(msg), "VMX is off on CPU %u", cpu);
-		rc = -1;
+		/* Off here for now (this CPU going down after its hotplug
+		 * teardown, or the boot CPU between resume and its enable):
+		 * nothing to load; vcpu_enter answers false and the loop
+		 * finds out why.  Not the vCPU's failure. */
 	} else if (active_on(v, cpu)) {
 		/* Active here, but another VMCS was made current since. */
 		if (vmx_make_current(v->vmcs) != VMX_OK) {
