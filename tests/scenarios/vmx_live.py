@@ -1,0 +1,87 @@
+"""Live vCPUs on the VMX backend (arch/x86/vmx/vmx_vcpu.c), driven through the
+live-vCPU operations by the `vmx_vcpu` self-test: two vCPUs of the pattern
+guest entered a few hundred times, one moved to another CPU and back
+(cross-CPU VMCLEAR, VMPTRLD, VMLAUNCH), VMX disabled under loaded vCPUs (the
+per-CPU VMCS list emptied before VMXOFF), more vCPUs than a CPU's list holds
+(eviction), the `check` invariants throughout.  Then the exit round-trip
+benches, bare and through the live operations, whose figures and ratio go
+to the report as notes (emulated time is noisy: never asserted).  Bochs
+only: QEMU TCG has no VMX."""
+
+import re
+
+from harness.scenario import scenario
+from _targets import BOCHS_VMX4, BOCHS_VMX_MODELS
+
+GROUPS = ("virt",)
+
+FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=ns samples=(\d+)$"
+
+
+def _selftest(s):
+    r = s.ok("selftest vmx_vcpu", timeout=s.scaled(1200))
+    s.check("ok 1 vmx_vcpu" in r.lines, "selftest vmx_vcpu did not pass", r.text())
+    s.check(not any("nothing tested" in l or "skipped" in l for l in r.lines),
+            "selftest vmx_vcpu did nothing", r.text())
+    for want in (r"moved CPU \d+ -> \d+ -> \d+: VMCLEAR by cross-CPU call",
+                 r"disable on CPU \d+ VMCLEARed \d+ active VMCSs before VMXOFF",
+                 r"list full at 16"):
+        s.check(any(re.search(want, l) for l in r.lines), "selftest vmx_vcpu: no note '%s'" % want,
+                r.text())
+    for l in r.lines:
+        if l.startswith("#"):
+            s.note(l)
+
+
+def _bench(s, name):
+    r = s.ok("bench %s" % name, timeout=s.scaled(600))
+    s.eq(len(r.lines), 1, "data lines of 'bench %s'" % name)
+    m = s.match(FIGURE, r.lines[0], "bench %s" % name)
+    s.eq(m.group(1), name, "bench name")
+    s.check(int(m.group(5)) == 16, "%s: 16 samples" % name, r.lines[0])
+    s.note(r.lines[0])
+
+
+@scenario(targets=[BOCHS_VMX4, BOCHS_VMX_MODELS[1]], timeout=2400)
+def vmx_live(s):
+    _selftest(s)
+    _bench(s, "vmx_exit_raw")
+    _bench(s, "vmx_exit_live")
+    line = s.log_has(r"bench: vmx_exit_live: (\d+) ns per round trip through the live ops, (\d+) ns bare "
+                  r"\(vmx_exit_raw, same boot\), ratio (\d+\.\d+)", "the live/raw ratio line")
+    s.note(line)
+    s.ok("check")
+
+
+# panic_report_cpus() in core/panic_stop.c.
+_CPU_LINE = re.compile(r"panic: cpu (\d+) (\(this CPU\)|stopped(?: \(it panicked too\))?|did not answer the NMI)"
+                       r"(?:, (.*))?$")
+
+
+@scenario(targets=[BOCHS_VMX4], timeout=1200)
+def vmx_live_panic(s):
+    """A panic with live vCPUs' VMCSs active on two CPUs (the injected panic
+    in the vmx_vcpu self-test's emergency step): panic's NMI and emergency
+    callbacks VMCLEAR them and leave VMX on every CPU."""
+    s.ok("inject vmx_vcpu_panic")
+    s.allow_panic(True)
+    s.con.wait_prompt()
+    s.send("selftest vmx_vcpu\r")
+    info = s.expect_exit(clean=False)
+    s.note("stopped: %s" % info.reason)
+    s.check("Bochs panic" in info.reason, "Bochs did not stop through the BIOS panic port: %s" % info.reason)
+    line = s.log_has(r"KERNEL PANIC: vmx_vcpu: panic with (\d+) VMCS\(s\) active on CPU (\d+) and (\d+) on CPU (\d+)",
+                     "the injected panic")
+    s.note(line)
+    m = re.search(r"with (\d+) VMCS\(s\) active on CPU (\d+) and (\d+) on CPU (\d+)", line)
+    s.check(int(m.group(1)) >= 1 and int(m.group(3)) >= 1, "VMCSs active on both CPUs at the panic", line)
+    panicker = int(m.group(2))
+    cpus = {}
+    for l in s.con.search(r"panic: cpu \d+ "):
+        c = _CPU_LINE.search(l.rstrip())
+        s.check(c is not None, "malformed per-CPU panic line: %r" % l)
+        cpus[int(c.group(1))] = (c.group(2), c.group(3))
+    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
+    for cpu, (how, state) in sorted(cpus.items()):
+        s.check(how == "(this CPU)" if cpu == panicker else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
+        s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)
