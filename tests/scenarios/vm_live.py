@@ -1,0 +1,123 @@
+"""Live VMs (docs/design.md "Live VMs"): vCPU tasks of the pattern guest
+keep running, and keep making progress with no guest memory error, while
+CPUs go offline and come back, across a simulated suspend, a pause and a
+pin; `check` after every step (its vcpu_live invariant: every vCPU in guest
+mode on an online CPU with virtualization on, every running VM made
+progress since the previous check, no failed vCPU, no guest error).  Then
+reboot and panic with vCPUs in their guests on every CPU.
+
+SVM under QEMU TCG (-cpu max and EPYC), VMX under Bochs (corei7_skylake_x)."""
+
+import time
+
+from harness.scenario import scenario
+from _targets import BOCHS_2, BOCHS_VMX4, QEMU_SVM4, QEMU_SVM_LIVE
+
+GROUPS = ("virt",)
+
+
+def _stat(s, vm):
+    r = s.ok("vm stat %s" % vm)
+    return r.records[0], r.where("vcpu")
+
+
+def _wait_progress(s, vm, what):
+    """Every vCPU of vm makes progress (bounded wait, then a failure)."""
+    _, before = _stat(s, vm)
+    deadline = time.monotonic() + s.scaled(60)
+    while True:
+        _, now = _stat(s, vm)
+        if all(int(n["progress"]) > int(b["progress"]) for n, b in zip(now, before)):
+            break
+        if time.monotonic() > deadline:
+            s.check(False, "no progress on every vCPU %s" % what, "%r -> %r" % (before, now))
+            break
+        time.sleep(0.3)
+    for v in now:
+        s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s %s" % (v["vcpu"], what))
+    return now
+
+
+def _check(s, what):
+    r = s.cmd("check", timeout=s.scaled(60))
+    s.check(r.status == "ok", "check %s: %s" % (what, r.error), r.text())
+
+
+def _start(s, n):
+    vm = s.ok("vm create vcpus=%d" % n).records[0]["vm"]
+    s.ok("vm start %s" % vm)
+    _wait_progress(s, vm, "after start")
+    _check(s, "after start")
+    return vm
+
+
+@scenario(targets=QEMU_SVM_LIVE + [QEMU_SVM4, BOCHS_2], timeout=1500)
+def vm_live_hotplug_suspend(s):
+    vm = _start(s, s.smp)
+    _check(s, "baseline")
+    # Every non-boot CPU goes offline under the running vCPUs and comes back.
+    for cpu in range(1, s.smp):
+        s.ok("vcpu pin %s.0 cpu=%d" % (vm, cpu))
+        _wait_progress(s, vm, "pinned to cpu %d" % cpu)
+        s.ok("cpu offline %d" % cpu)
+        _, vcpus = _stat(s, vm)
+        s.eq(vcpus[0]["pin"], "-1", "vCPU 0's pin after its CPU went offline")
+        s.log_has(r"vcpu%s\.0: cpu %d is going offline: its pin to it is dropped" % (vm, cpu), "pin dropped")
+        now = _wait_progress(s, vm, "with cpu %d offline" % cpu)
+        s.check(all(v["cpu"] != str(cpu) for v in now), "a vCPU entered on offline cpu %d" % cpu, repr(now))
+        _check(s, "with cpu %d offline" % cpu)
+        s.ok("cpu online %d" % cpu)
+        _wait_progress(s, vm, "with cpu %d back" % cpu)
+        _check(s, "with cpu %d back" % cpu)
+    s.check(not s.con.search(r"did not leave cpu"), "vCPUs did not leave a CPU going offline")
+    # A simulated suspend: the vCPUs are frozen outside their guests, then go on.
+    for i in range(2):
+        s.ok("suspend", timeout=s.scaled(120))
+        _wait_progress(s, vm, "after suspend %d" % (i + 1))
+        _check(s, "after suspend %d" % (i + 1))
+    # Pause: no progress while paused; resume: progress again.
+    s.ok("vm pause %s" % vm)
+    _, a = _stat(s, vm)
+    time.sleep(1)
+    _, b = _stat(s, vm)
+    s.eq([v["progress"] for v in b], [v["progress"] for v in a], "progress while paused")
+    s.eq({v["state"] for v in b}, {"paused"}, "vCPU states while paused")
+    _check(s, "while paused")
+    s.ok("vm resume %s" % vm)
+    _wait_progress(s, vm, "after resume")
+    # Misuse: clear errors, nothing changes.
+    s.error("vm start %s" % vm, r"already running")
+    s.error("vm resume %s" % vm, r"not paused")
+    s.error("vm start 99", r"no VM with id 99")
+    s.error("vcpu pin %s.%d cpu=0" % (vm, s.smp), r"has no vCPU %d" % s.smp)
+    s.error("vcpu pin %s.0 cpu=%d" % (vm, s.smp + 7), r"bad value")
+    s.error("vm create vcpus=0", r"vcpus=")
+    s.error("vm create vcpus=%d" % (s.smp + 1), r"vcpus=")
+    second = s.ok("vm create vcpus=1").records[0]["vm"]
+    s.error("vm pause %s" % second, r"stopped: nothing to pause")
+    s.error("vm stop %s" % second, r"not running")
+    s.ok("vm destroy %s" % second)
+    s.eq(s.ok("vm list").where("vm")[0]["state"], "running", "vm list state")
+    _check(s, "after the misuse")
+    # Destroying a running VM stops it first.
+    s.ok("vm destroy %s" % vm)
+    _check(s, "after destroy")
+    v = s.ok("virt").records[0]
+    s.eq(v.get("usage"), "0", "usage count after the VMs are gone")
+    s.check(not s.con.search(r"guest memory error"), "guest memory errors in the log")
+
+
+@scenario(targets=[QEMU_SVM4, BOCHS_2], timeout=900)
+def vm_live_reboot(s):
+    """Reboot with a vCPU in its guest on every CPU: every vCPU is kicked out
+    and kept out before virtualization goes off everywhere."""
+    vm = _start(s, s.smp)
+    for i in range(s.smp):
+        s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, i))
+    _wait_progress(s, vm, "pinned one per CPU")
+    s.con.wait_prompt()
+    s.send("reboot\r")
+    s.expect(r"reboot: virtualization disabled on %d CPUs?" % s.smp, timeout=s.scaled(60))
+    s.check(not s.con.search(r"still in guest mode"), "a vCPU stayed in its guest")
+    s.check(not s.con.search(r"still has virtualization on"), "a CPU kept virtualization on")
+    s.expect_exit(clean=None, timeout=s.scaled(120))
