@@ -172,3 +172,30 @@ def vm_live_bench(s):
         s.note(r.lines[0])
     _check(s, "after the benches")
     s.eq(s.ok("vm list").records, [], "VMs left by the benches")
+
+
+@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=900)
+def vm_live_panic(s):
+    """A panic while a live vCPU pinned to every CPU runs its guest: the NMI
+    shoot-down makes every CPU leave virtualization, so INIT and reset work."""
+    vm = _start(s, s.smp)
+    for i in range(s.smp):
+        s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, i))
+    deadline = time.monotonic() + s.scaled(60)
+    while True:
+        _, vcpus = _stat(s, vm)
+        if all(v["cpu"] == v["vcpu"] for v in vcpus) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
+         [(str(i), "0", "running") for i in range(s.smp)], "vCPUs on their CPUs before the panic")
+    _wait_progress(s, vm, "pinned one per CPU")
+    s.allow_panic(True)
+    s.con.wait_prompt()
+    s.send("crash panic cpu=%d\r" % (s.smp - 1))
+    info = s.expect_exit(clean=False)
+    s.note("stopped: %s" % info.reason)
+    lines = s.con.search(r"panic: cpu \d+ ")
+    s.eq(len(lines), s.smp, "per-CPU panic lines")
+    for l in lines:
+        s.check(l.rstrip().endswith("virtualization off"), "a CPU kept virtualization on: %s" % l.strip())
