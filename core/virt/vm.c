@@ -245,6 +245,14 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 		snprintf(why, len, "vm %u is %s (live): 'vm stop %u' first", id, vm_state_name(vm->live_state), id);
 		return -1;
 	}
+	/* A burst loads its own guest into slot 0, under the live vCPUs'
+	 * saved state: they would resume in foreign code. */
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->arch) {
+			mutex_unlock(&vm_list_lock);
+			snprintf(why, len, "vm %u has live vCPUs (it was started): a burst would overwrite their guest", id);
+			return -1;
+		}
 	vm->running = true;
 	mutex_unlock(&vm_list_lock);
 
