@@ -15,7 +15,7 @@ from _targets import BOCHS_VMX4, BOCHS_VMX_MODELS
 
 GROUPS = ("virt",)
 
-FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=ns samples=(\d+)$"
+FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=(ns|%) samples=(\d+)$"
 
 
 def _selftest(s):
@@ -38,7 +38,8 @@ def _bench(s, name):
     s.eq(len(r.lines), 1, "data lines of 'bench %s'" % name)
     m = s.match(FIGURE, r.lines[0], "bench %s" % name)
     s.eq(m.group(1), name, "bench name")
-    s.check(int(m.group(5)) == 16, "%s: 16 samples" % name, r.lines[0])
+    s.check(int(m.group(6)) == 16, "%s: 16 samples" % name, r.lines[0])
+    s.check(int(m.group(3)) <= int(m.group(2)) <= int(m.group(4)), "%s: not min <= median <= max" % name, r.lines[0])
     s.note(r.lines[0])
 
 
@@ -47,6 +48,7 @@ def vmx_live(s):
     _selftest(s)
     _bench(s, "vmx_exit_raw")
     _bench(s, "vmx_exit_live")
+    _bench(s, "vmx_exit_ratio")
     line = s.log_has(r"bench: vmx_exit_live: (\d+) ns per round trip through the live ops, (\d+) ns bare "
                   r"\(vmx_exit_raw, same boot\), ratio (\d+\.\d+)", "the live/raw ratio line")
     s.note(line)
