@@ -9,6 +9,7 @@ to the report as notes (emulated time is noisy: never asserted).  Bochs
 only: QEMU TCG has no VMX."""
 
 import re
+import time
 
 from harness.scenario import scenario
 from _targets import BOCHS_VMX4, BOCHS_VMX_MODELS
@@ -86,4 +87,86 @@ def vmx_live_panic(s):
     s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
     for cpu, (how, state) in sorted(cpus.items()):
         s.check(how == "(this CPU)" if cpu == panicker else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
+        s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)
+
+
+def _live_vm_running(s, vm, pins):
+    """Pin vCPU i to pins[i] and wait until each has entered on its CPU and
+    made progress.  Returns the `vm stat` vCPU records."""
+    for i, cpu in enumerate(pins):
+        s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, cpu))
+    deadline = time.monotonic() + s.scaled(120)
+    while True:
+        vcpus = s.ok("vm stat %s" % vm).where("vcpu")
+        if all(v["cpu"] == str(pins[int(v["vcpu"])]) and int(v["progress"]) > 0 for v in vcpus) \
+                or time.monotonic() > deadline:
+            return vcpus
+        time.sleep(0.5)
+
+
+def _has_live_vms(s):
+    if "vm start" not in s.ok("help vm").text():
+        s.note("this kernel has no live vCPUs (no 'vm start'): nothing tested")
+        return False
+    return True
+
+
+@scenario(targets=[BOCHS_VMX4], timeout=1800)
+def vmx_live_core(s):
+    """The core's vCPU loop (core/virt/vcpu.c) on VMX: 4 vCPUs of the pattern
+    guest, one per CPU, then moved around (each move: VMCLEAR on the old CPU
+    by cross-CPU call, VMPTRLD and VMLAUNCH on the new one); progress goes on,
+    no guest memory error, `check` (the VMCS-list invariant among them) holds
+    with VMCSs active on every CPU.  Needs the core's live vCPUs."""
+    if not _has_live_vms(s):
+        return
+    vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
+    s.ok("vm start %s" % vm)
+    n = s.smp
+    vcpus = _live_vm_running(s, vm, list(range(n)))
+    s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
+         [(str(i), "0", "running") for i in range(n)], "vCPUs running on their CPUs")
+    s.ok("check")
+    # Rotate: vCPU i to CPU i+1, twice.
+    for shift in (1, 2):
+        before = {v["vcpu"]: int(v["progress"]) for v in vcpus}
+        vcpus = _live_vm_running(s, vm, [(i + shift) % n for i in range(n)])
+        s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
+             [(str((i + shift) % n), "0", "running") for i in range(n)], "vCPUs after moving by %d" % shift)
+        s.check(all(int(v["progress"]) > before[v["vcpu"]] for v in vcpus), "progress after moving by %d" % shift,
+                str(vcpus))
+        s.ok("check")
+    s.note("vm stat: " + "; ".join(" ".join("%s=%s" % kv for kv in sorted(v.items())) for v in vcpus))
+    s.ok("vm stop %s" % vm)
+    s.ok("check")
+    s.ok("vm destroy %s" % vm)
+    s.ok("check")
+    s.check(not s.con.search(r"guest memory error"), "guest memory errors in the log")
+
+
+@scenario(targets=[BOCHS_VMX4], timeout=1200)
+def vmx_live_core_panic(s):
+    """A panic while the core's live vCPUs run on every CPU (one pinned to
+    each): the NMI shoot-down VMCLEARs each CPU's VMCSs and leaves VMX
+    everywhere.  Needs the core's live vCPUs."""
+    if not _has_live_vms(s):
+        return
+    vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
+    s.ok("vm start %s" % vm)
+    vcpus = _live_vm_running(s, vm, list(range(s.smp)))
+    s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
+         [(str(i), "0", "running") for i in range(s.smp)], "vCPUs running on their CPUs before the panic")
+    s.allow_panic(True)
+    s.con.wait_prompt()
+    s.send("crash panic cpu=2\r")
+    info = s.expect_exit(clean=False)
+    s.check("Bochs panic" in info.reason, "Bochs did not stop through the BIOS panic port: %s" % info.reason)
+    cpus = {}
+    for l in s.con.search(r"panic: cpu \d+ "):
+        c = _CPU_LINE.search(l.rstrip())
+        s.check(c is not None, "malformed per-CPU panic line: %r" % l)
+        cpus[int(c.group(1))] = (c.group(2), c.group(3))
+    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
+    for cpu, (how, state) in sorted(cpus.items()):
+        s.check(how == "(this CPU)" if cpu == 2 else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
         s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)
