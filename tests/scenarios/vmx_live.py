@@ -158,6 +158,21 @@ def vmx_live_core(s):
             str(vcpus))
     s.ok("cpu online %d" % last)
     s.ok("check")
+    # A simulated suspend under running vCPUs: the freezer parks them, the
+    # other CPUs go offline and the boot CPU's syscore suspend disables VMX
+    # (VMCLEAR of what is active there first); after resume each vCPU finds
+    # its VMCS gone from its CPU's list and loads it again (VMLAUNCH).
+    before = {v["vcpu"]: int(v["progress"]) for v in s.ok("vm stat %s" % vm).where("vcpu")}
+    s.ok("suspend sim", timeout=s.scaled(300))
+    deadline = time.monotonic() + s.scaled(120)
+    while True:
+        vcpus = s.ok("vm stat %s" % vm).where("vcpu")
+        if all(int(v["progress"]) > before[v["vcpu"]] for v in vcpus) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    s.eq([(v["errors"], v["state"]) for v in vcpus], [("0", "running")] * n, "vCPUs after a suspend")
+    s.check(all(int(v["progress"]) > before[v["vcpu"]] for v in vcpus), "progress after a suspend", str(vcpus))
+    s.ok("check")
     s.ok("vm stop %s" % vm)
     s.ok("check")
     s.ok("vm destroy %s" % vm)
