@@ -65,7 +65,12 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 		return -1;
 	}
 	size_t n = (size_t)(programs[kind].end - programs[kind].start);
-	memcpy((uint8_t *)phys_to_virt(s0->hpa) + VMX_GUEST_CODE_GPA, programs[kind].start, n);
+	/* Not over itself: another live vCPU of the VM may be running this
+	 * very code (rewriting code another CPU executes is cross-modifying
+	 * code, SDM vol 3A, 9.1.3). */
+	uint8_t *code = (uint8_t *)phys_to_virt(s0->hpa) + VMX_GUEST_CODE_GPA;
+	if (memcmp(code, programs[kind].start, n))
+		memcpy(code, programs[kind].start, n);
 	if (w)
 		vmx_guest_state(vm, w);
 	return 0;

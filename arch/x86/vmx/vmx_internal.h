@@ -10,6 +10,8 @@
  *   vmx_vcpu.c      live vCPUs: create, load (migration), enter, exit, destroy
  *   vmx_decode.c    a VM exit decoded into the exit layer's terms (asm/vexit.h)
  *   vmx_invariants.c  `check`: VMCS lists consistent with the CPUs
+ *   vmx_vcpu_selftest.c, vmx_vcpu_bench.c, vmx_vcpu_testlib.c (vmx_vcpu_test.h)
+ *                   the live vCPUs' self-test and exit round-trip benches
  *   vmx_guest.c     the built-in guest: code, initial guest state
  *   vmx_vm.c        a VM: init, destroy, slots
  *   vmx_ept.c       EPT tables for a VM's memory slots (asm/pt_walk.h)
