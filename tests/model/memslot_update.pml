@@ -52,19 +52,18 @@
  *
  * Not modelled: the slots themselves (one region the guest uses, moved by a
  * delete and an add; `half` is true between the two), SRCU (the slot lookup
- * in the exit handling is one step on the current array; the grace period
- * before reusing the old array is Model 4's neighbour, not this property),
+ * in the exit handling is one step on the current array),
  * transactions that do not overlap (they never inhibit and cannot make a
  * region vanish), the request/kick handshake's steps (Model 2), memory
  * ordering beyond sequential consistency (the indicator and the inhibition
  * flag are seq_cst atomics: a store-then-load on each side), the slots lock
  * (one updater here: it orders updaters only), suspend and reboot.
  *
- * Bounds: NCPU = 2 CPUs (CPU 0 never goes offline, CPU 1 goes offline once
- * and, with HOTPLUG_OPS = 2, online again); NVCPU = 2 vCPUs (one starting on
- * each CPU), each making at most SPONT exits of its own (default 1) besides
- * the kicks; UPDATES overlapping transactions (default 1); at most
- * MIGRATIONS scheduler moves (default 1).
+ * Bounds: NCPU = 2 CPUs (CPU 0 never goes offline; CPU 1 goes offline once
+ * and then, with HOTPLUG_OPS = 2, the default, online again); NVCPU = 2
+ * vCPUs (one starting on each CPU), each making at most SPONT exits of its
+ * own (default 1) besides the kicks; UPDATES overlapping transactions
+ * (default 1); at most MIGRATIONS scheduler moves (default 1).
  *
  * Properties:
  *   half_update_seen   no vCPU is in guest mode, nor looks the slots up in
@@ -105,7 +104,7 @@
 #define MIGRATIONS 1
 #endif
 #ifndef HOTPLUG_OPS
-#define HOTPLUG_OPS 1
+#define HOTPLUG_OPS 2
 #endif
 
 #define REQ_KICK    1        /* the updater's request (handled as "nothing to do") */
