@@ -57,7 +57,9 @@
  * region vanish), the request/kick handshake's steps (Model 2), memory
  * ordering beyond sequential consistency (the indicator and the inhibition
  * flag are seq_cst atomics: a store-then-load on each side), the slots lock
- * (one updater here: it orders updaters only), suspend and reboot.
+ * (one updater here: it orders updaters only), the wait queues (a sleeper
+ * is a guard on the condition it waits for: no lost wake-up, the pattern
+ * Model 2 checks), suspend and reboot.
  *
  * Bounds: NCPU = 2 CPUs (CPU 0 never goes offline; CPU 1 goes offline once
  * and then, with HOTPLUG_OPS = 2, the default, online again); NVCPU = 2
