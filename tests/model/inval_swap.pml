@@ -27,6 +27,10 @@
  *     memslots_swap               swapper(): under the spinlock, wait until
  *                                 active_invalidations == 0 and publish the
  *                                 new array in that same critical section
+ *   (in progress, the swap is named mmu_invalidate_swap_slots and the retry
+ *   test mmu_invalidate_retry_gfn, with mmu_invalidate_fault_seq for the read
+ *   of seq; its MMU_INVAL_RWSEM and MMU_INVAL_NOWAIT modes are BROKEN_RWSEM
+ *   and BROKEN_SWAP_NO_WAIT below)
  *   the host code that moves or   nested(), single(): a start/end pair around
  *   reclaims backing frames       the change of the frame behind the guest's
  *                                 region; one task nests a second pair inside

@@ -27,9 +27,14 @@
  *                                until a kick or an exit of its own, handle
  *                                the exit; a vCPU that finds itself on another
  *                                CPU than last time takes cpus_read_lock
- *                                between its indicator and its entry (the
- *                                VMCLEAR on its old CPU is a cross-CPU call
- *                                that needs that CPU to stay online)
+ *                                between its indicator and its entry (as a
+ *                                cross-CPU VMCLEAR on its old CPU under the
+ *                                hotplug read lock would; the vcpu_load in
+ *                                progress makes that call with preemption off
+ *                                and no lock: the model allows more waiting
+ *                                than the code does, and BROKEN_HOTPLUG_LOCK
+ *                                shows why the updater must hold nothing a
+ *                                vCPU may wait for inside its indicator)
  *   core/virt/memslot_*.c (planned)
  *     the slot transaction's     updater(): under the slots lock, when a
  *     commit (inhibit begin,     deleted range overlaps an added one: set the
@@ -38,6 +43,9 @@
  *     inhibit end)               in-entry indicator is set, apply the deletes
  *                                (the slots are half changed), the adds, end
  *                                the inhibition and wake the blocked vCPUs
+ *                                (in progress: memslot_pair_update calls an
+ *                                inhibit hook around its publish and its wait
+ *                                for the SRCU readers)
  *   core/hotplug/hotplug.c  cpu_down, cpu_up: offline() (cpus_write_lock; the
  *                       CPU stops taking tasks; the vCPU push step sends each
  *                       vCPU on it a reschedule request + IPI and moves it
@@ -51,7 +59,10 @@
  *                       writer preference of percpu_down_write, as in Model 1)
  *
  * Not modelled: the slots themselves (one region the guest uses, moved by a
- * delete and an add; `half` is true between the two), SRCU (the slot lookup
+ * delete and an add; `half` is true between the two: it stands for the window
+ * the inhibition protects, which, where one new array is published with a
+ * pointer swap, runs from the publish to the end of the grace period and the
+ * zap of the deleted slots' mappings), SRCU (the slot lookup
  * in the exit handling is one step on the current array),
  * transactions that do not overlap (they never inhibit and cannot make a
  * region vanish), the request/kick handshake's steps (Model 2), memory
