@@ -101,6 +101,8 @@
  *                            indicator and its entry enters and stays
  *   BROKEN_HOTPLUG_LOCK      the updater holds cpus_read_lock while it waits
  *                            (say, to keep the CPUs it kicks online)
+ *   BROKEN_SLEEP_IN_ENTRY    a vCPU blocked at entry sleeps with its
+ *                            indicator still set
  */
 
 #ifndef NVCPU
@@ -173,8 +175,13 @@ proctype vcpu(byte v)
 	   in_entry[v] = true;
 	   if
 	   :: inhibit ->
+#ifdef BROKEN_SLEEP_IN_ENTRY
+		!inhibit;                /* sleeps with its indicator set */
+		in_entry[v] = false;
+#else
 		in_entry[v] = false;     /* and wake the inhibitor */
 		!inhibit;                /* sleep until the inhibition ends */
+#endif
 		goto retry
 	   :: else
 	   fi;
