@@ -21,9 +21,9 @@
  *                                 active_invalidations--, waking a waiting
  *                                 swapper at zero
  *     mmu_invalidate_retry        fault(): under the MMU lock, retry when an
- *                                 invalidation is in progress or seq moved
- *                                 since the fault read it (before resolving
- *                                 the host frame)
+ *                                 invalidation whose range covers the gfn is
+ *                                 in progress or seq moved since the fault
+ *                                 read it (before resolving the host frame)
  *     memslots_swap               swapper(): under the spinlock, wait until
  *                                 active_invalidations == 0 and publish the
  *                                 new array in that same critical section
@@ -40,8 +40,10 @@
  *
  * Not modelled: the ranges' arithmetic (two regions: G, in a slot in both
  * arrays, the guest's memory whose frame moves; X, in a slot in one array
- * only, which the swap adds or deletes; a fault retries on any invalidation
- * in progress, as if every range covered its gfn), SRCU (the fault looks G
+ * only, which the swap adds or deletes; the in-progress range is one bit,
+ * "covers G", set by a counted G start and cleared when in_progress returns
+ * to zero: the C code's union of ranges, rounded out, covers G at least
+ * then, so its faults retry at least as often as the model's), SRCU (the fault looks G
  * up in whichever array is active: G is the same in both; the grace period
  * before the old array is reused is the SRCU code's own business), memory
  * ordering beyond sequential consistency (the C code's barriers, seq++ before
@@ -79,6 +81,9 @@
  *                             seq
  *   BROKEN_SEQ_LATE           the fault path reads seq after resolving the
  *                             frame (what a missing read barrier allows)
+ *   BROKEN_RANGE_RESET        an end that hits takes its own range out of
+ *                             the in-progress range (instead of resetting
+ *                             it when in_progress reaches zero)
  *   NO_PAIR_CHECK             (with a broken swap) leave pair_saw_two_arrays
  *                             out, to show what the imbalance does
  */
@@ -111,6 +116,7 @@ bool writer;                 /* BROKEN_RWSEM: a writer holds or waits */
 /* ---- memory ---- */
 byte backing = 1;            /* the host frame behind G (a version) */
 byte mapped = NONE;          /* the guest mapping of G (a frame, or NONE) */
+bool range_g;                /* G is in the in-progress range (MMU lock) */
 
 /* ---- ghosts (no C counterpart: they state the properties) ---- */
 byte open;                   /* started pairs not ended */
@@ -135,7 +141,10 @@ inline inval_start(r, s, h)
 #endif
 	h = HITS(r, s);
 	if
-	:: h -> atomic { in_progress++; if :: r == G -> mapped = NONE :: else fi }   /* MMU lock: count, zap */
+	:: h -> atomic {                  /* MMU lock: count, widen the range, zap */
+		in_progress++;
+		if :: r == G -> range_g = true; mapped = NONE :: else fi
+	   }
 	:: else
 	fi
 }
@@ -153,7 +162,12 @@ inline inval_end(r, s, h)
 		seq++;
 		in_progress_underflow = (in_progress == 0);
 		assert(!in_progress_underflow);
-		in_progress--
+		in_progress--;
+#ifdef BROKEN_RANGE_RESET
+		if :: r == G -> range_g = false :: else fi
+#else
+		if :: in_progress == 0 -> range_g = false :: else fi   /* the range is reset at zero only */
+#endif
 	   }
 	:: else
 	fi;
@@ -236,9 +250,9 @@ proctype fault()
 		atomic {                       /* MMU lock, mmu_invalidate_retry */
 			if
 #ifdef BROKEN_NO_SEQ
-			:: in_progress > 0 -> skip
+			:: in_progress > 0 && range_g -> skip
 #else
-			:: in_progress > 0 || seq != mseq -> skip
+			:: (in_progress > 0 && range_g) || seq != mseq -> skip
 #endif
 			:: else ->
 				stale_mapping = (pfn != backing);
