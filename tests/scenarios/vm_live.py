@@ -93,6 +93,10 @@ def vm_live_hotplug_suspend(s):
     s.error("vcpu pin %s.0 cpu=%d" % (vm, s.smp + 7), r"bad value")
     s.error("vm create vcpus=0", r"vcpus=")
     s.error("vm create vcpus=%d" % (s.smp + 1), r"vcpus=")
+    s.error("vm create vcpus=1 mem=64M", r"mem=65536 KiB is more than")
+    s.error("vm create mem=12x", r"bad value '12x' for mem=")
+    s.error("vcpu pin 1x cpu=0", r"bad value '1x' for <vm>.<i>")
+    s.error("vcpu pin %s.0" % vm, r"missing cpu=")
     second = s.ok("vm create vcpus=1").records[0]["vm"]
     s.error("vm pause %s" % second, r"stopped: nothing to pause")
     s.error("vm stop %s" % second, r"not running")
