@@ -89,6 +89,7 @@ static void apply_pin(struct vcpu *v)
 #define vcpu_park(v, cond)                                                                    \
 	do {                                                                                  \
 		WRITE_ONCE((v)->outside, true);                                               \
+		__atomic_store_n(&(v)->where, -1, __ATOMIC_SEQ_CST); /* on no CPU until it runs again */ \
 		wait_event(&(v)->req.wait, vcpu_test_request(&(v)->req, VCPU_REQ_STOP) || freezing() || \
 			   (cond));                                                           \
 		WRITE_ONCE((v)->outside, false);                                              \
@@ -203,6 +204,7 @@ static void vcpu_main(void *arg)
 	for (;;) {
 		if (freezing()) {
 			WRITE_ONCE(v->frozen, true);
+			__atomic_store_n(&v->where, -1, __ATOMIC_SEQ_CST);
 			try_to_freeze();
 			WRITE_ONCE(v->frozen, false);
 		}

@@ -55,7 +55,7 @@ static int check_vcpu(const struct vcpu *v, char *why, size_t len)
 		}
 	}
 	int where = READ_ONCE(v->where);
-	if (state == VCPU_RUNNING && READ_ONCE(v->task) && where >= 0 && !READ_ONCE(v->frozen) && !READ_ONCE(v->outside) &&
+	if (state != VCPU_STOPPED && READ_ONCE(v->task) && where >= 0 && !READ_ONCE(v->frozen) && !READ_ONCE(v->outside) &&
 	    !cpu_is_online((unsigned)where)) {
 		snprintf(why, len, "%s runs on cpu %d, which is %s", v->name, where,
 			 cpu_state_name(cpu_table[where].state));

@@ -68,7 +68,9 @@ static bool uses_cpu(const struct vcpu *v, unsigned cpu)
 {
 	if (vcpu_mode(&v->req) != OUTSIDE_GUEST_MODE && READ_ONCE(v->req.cpu) == (int)cpu)
 		return true;
-	return READ_ONCE(v->task) && READ_ONCE(v->state) == VCPU_RUNNING && __atomic_load_n(&v->where, __ATOMIC_SEQ_CST) == (int)cpu &&
+	/* Any state but failed: a vCPU being paused loops until it parks. */
+	return READ_ONCE(v->task) && READ_ONCE(v->state) != VCPU_FAILED &&
+	       __atomic_load_n(&v->where, __ATOMIC_SEQ_CST) == (int)cpu &&
 	       !READ_ONCE(v->frozen) && !READ_ONCE(v->outside);
 }
 
