@@ -59,7 +59,10 @@ static int pick_cpu(const struct vcpu *v, unsigned from)
 }
 
 /* The loop found it may not enter on this CPU: go where it may.  A pinned
- * vCPU whose CPU takes no guests (the boot CPU while degraded) waits. */
+ * vCPU whose CPU takes no guests (the boot CPU while degraded) waits.  The
+ * task stays bound where it went: an idle CPU that is closing (its queue
+ * still open until the scheduler's own step) would otherwise steal it back,
+ * again and again.  A CPU opening sets it free (vcpu_hotplug.c). */
 static void move_away(struct vcpu *v, unsigned from)
 {
 	int pin = READ_ONCE(v->pin);
@@ -69,8 +72,7 @@ static void move_away(struct vcpu *v, unsigned from)
 		return;
 	}
 	stat_inc(&v->moves);
-	if (sched_migrate(current_task(), (unsigned)to) == 0 && pin < 0)
-		sched_bind_current(TASK_ANY_CPU);
+	sched_migrate(current_task(), (unsigned)to);
 }
 
 /* Apply v->pin to the task (a `vcpu pin`, or a pin dropped by a CPU going

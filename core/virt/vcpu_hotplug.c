@@ -97,6 +97,16 @@ static void count_users(struct vcpu *v, void *arg)
 	l->left += uses_cpu(v, l->cpu);
 }
 
+static void report_user(struct vcpu *v, void *arg)
+{
+	struct leave *l = arg;
+	if (uses_cpu(v, l->cpu))
+		printk("  %s: state=%d mode=%d entry_cpu=%d where=%d pin=%d outside=%d frozen=%d entries=%lu\n", v->name,
+		       READ_ONCE(v->state), (int)vcpu_mode(&v->req), READ_ONCE(v->req.cpu), READ_ONCE(v->where),
+		       READ_ONCE(v->pin), READ_ONCE(v->outside), READ_ONCE(v->frozen),
+		       (unsigned long)__atomic_load_n(&v->entries, __ATOMIC_RELAXED));
+}
+
 static void vcpu_cpu_offline(unsigned cpu)
 {
 	__atomic_store_n(&closed[cpu], true, __ATOMIC_SEQ_CST);
@@ -116,6 +126,17 @@ static void vcpu_cpu_offline(unsigned cpu)
 	}
 	printk("WARNING: %u vCPU%s did not leave cpu %u within %llu ms\n", l.left, l.left == 1 ? "" : "s", cpu,
 	       VCPU_LEAVE_WAIT_NS / 1000000ULL);
+	vcpu_for_each(report_user, &l);
+}
+
+/* A vCPU that moved away from a closing CPU stays bound where it went;
+ * once a CPU opens, the unpinned ones are free to go anywhere again (their
+ * next pass applies the pin, TASK_ANY_CPU). */
+static void set_free(struct vcpu *v, void *arg)
+{
+	(void)arg;
+	if (READ_ONCE(v->pin) < 0 && __atomic_load_n(&v->moves, __ATOMIC_RELAXED))
+		__atomic_store_n(&v->rebind, 1, __ATOMIC_SEQ_CST);
 }
 
 static int vcpu_cpu_online(unsigned cpu, char *why, size_t len)
@@ -123,6 +144,7 @@ static int vcpu_cpu_online(unsigned cpu, char *why, size_t len)
 	(void)why;
 	(void)len;
 	__atomic_store_n(&closed[cpu], false, __ATOMIC_SEQ_CST);
+	vcpu_for_each(set_free, NULL);
 	return 0;
 }
 
