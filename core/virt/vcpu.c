@@ -150,6 +150,9 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 	 * other (vcpu_hotplug.c). */
 	__atomic_store_n(&v->where, (int)cpu, __ATOMIC_SEQ_CST);
 	if (!vcpu_cpu_usable(cpu)) {
+		/* On its way elsewhere: on no CPU until its next pass (it may be
+		 * preempted and pushed off a dying CPU right here). */
+		__atomic_store_n(&v->where, -1, __ATOMIC_SEQ_CST);
 		preempt_enable();
 		move_away(v, cpu);
 		return true;
@@ -171,6 +174,7 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 	if (!ran) {
 		/* Virtualization went off here between the load and the entry:
 		 * the next pass finds out why (closed CPU, reboot). */
+		__atomic_store_n(&v->where, -1, __ATOMIC_SEQ_CST);
 		preempt_enable();
 		return true;
 	}

@@ -56,7 +56,8 @@ struct vcpu {
 	char error[WHY_MAX];           /* VCPU_FAILED: what happened */
 	void *arch;                    /* owned by virt_ops: VMCS / VMCB, guest registers */
 	/* The core's bookkeeping of the task (core/virt/vcpu.c). */
-	volatile int where;            /* CPU its loop last ran on, -1 before the first */
+	volatile int where;            /* CPU of its loop's current pass or of its last entry (HLT
+	                                  sleep); -1: parked, frozen or moving */
 	volatile bool frozen;          /* parked in the freezer (suspend) */
 	volatile bool outside;         /* parked outside the guest until told: paused, refused */
 	int rebind;                    /* atomic: apply pin to its task at the next pass */
