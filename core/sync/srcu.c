@@ -47,9 +47,9 @@
  * and the increment, so there is at most one straggler per CPU and the wait
  * is short.  (Counters are 64-bit and only grow: they do not wrap.)
  *
- * The counts are changed with atomic read-modify-writes on this CPU's line:
- * an interrupt handler's reader on the same CPU cannot tear them, and a
- * reader that migrated may increment another CPU's line safely.
+ * The counts are changed with atomic read-modify-writes: an unlock runs on
+ * whatever CPU the reader migrated to, unordered with that CPU's own
+ * readers, so a plain load + store could lose an increment.
  *
  * The explicit acquire/release on the counters duplicates what the full
  * barriers give on the hardware, so ThreadSanitizer (which does not model

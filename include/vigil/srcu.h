@@ -35,9 +35,10 @@
  * short, at the cost of the updater's CPU time.  Neither ever spins with
  * interrupts or preemption off.  Updaters of one domain are serialized.
  *
- * Contexts: srcu_read_lock/unlock from task context (the section may sleep)
- * or from an interrupt handler (which then must not sleep); the unlock must
- * come from the task (or handler) that locked.  synchronize_srcu*() sleep:
+ * Contexts: srcu_read_lock/unlock from task context (the section may
+ * sleep); the unlock must come from the task that locked (lockdep's held
+ * stack is per task; __srcu_read_lock/__srcu_read_unlock skip lockdep for a
+ * section handed from one task to another).  synchronize_srcu*() sleep:
  * task context only, and never inside a read section of the same domain --
  * it would wait for itself.  Lockdep reports that (and longer chains such as
  * "reader takes M, M's holder synchronizes"): a read section is tracked as an
