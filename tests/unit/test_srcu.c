@@ -7,6 +7,8 @@
  *    reader that began after the index flip;
  *  - a reader may unlock on another CPU, including one that never ran a
  *    reader of the domain;
+ *  - a straggler (a reader whose increment lands in a slot a flip has
+ *    retired) holds up the next grace period;
  *  - published pointer: an updater swaps a pointer, synchronizes and poisons
  *    the old object while readers on four CPUs (sleeping and migrating inside
  *    their sections) check that they never see poison; TSan checks that
@@ -216,6 +218,34 @@ static void test_unlock_on_another_cpu(void **state)
 	host_task_join(tu);
 	assert_true(r.left_at < done_at(&u));
 	assert_int_equal(ss.nr_cpus, 41);
+	assert_int_equal(srcu_readers_active(&ss), 0);
+}
+
+/* A straggler: a reader that loaded the current slot, then was delayed
+ * until a grace period had flipped away from that slot and found it empty,
+ * and only then incremented it (white box: its increment is made by hand).
+ * The next grace period flips back to that slot as the current one; it must
+ * still wait for the straggler, which its first wait (for the slot that is
+ * not current) does. */
+static void test_straggler_of_previous_flip(void **state)
+{
+	(void)state;
+	struct updater u = { &ss, false, 0 };
+	int stale = (int)(__atomic_load_n(&ss.completed, __ATOMIC_SEQ_CST) & 1);
+
+	assert_true(ss.nr_cpus > 1);
+	synchronize_srcu(&ss);                  /* flips away from `stale` */
+	__atomic_fetch_add(&ss.cpu[1].lock[stale], 1, __ATOMIC_SEQ_CST);  /* the late increment */
+	assert_int_equal(srcu_readers_active(&ss), 1);
+	struct task *tu = host_task_spawn(updater_fn, &u, 2, "updater");
+	host_wait_until_sleeping(tu);
+	assert_int_equal(done_at(&u), 0);
+	/* Still before the flip back: the straggler's slot is not current. */
+	assert_int_not_equal((int)(__atomic_load_n(&ss.completed, __ATOMIC_SEQ_CST) & 1), stale);
+	int left = stamp();
+	__srcu_read_unlock(&ss, stale);         /* the straggler leaves */
+	host_task_join(tu);
+	assert_true(left < done_at(&u));
 	assert_int_equal(srcu_readers_active(&ss), 0);
 }
 
@@ -466,6 +496,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_expedited_waits_for_sleeping_reader, teardown),
 		cmocka_unit_test_teardown(test_later_reader_does_not_block, teardown),
 		cmocka_unit_test_teardown(test_unlock_on_another_cpu, teardown),
+		cmocka_unit_test_teardown(test_straggler_of_previous_flip, teardown),
 		cmocka_unit_test_teardown(test_published_pointer, teardown),
 		cmocka_unit_test_teardown(test_lockdep_synchronize_inside_own_read_section, teardown),
 		cmocka_unit_test_teardown(test_lockdep_reader_lock_vs_updater_lock, teardown),
