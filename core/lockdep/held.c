@@ -87,7 +87,8 @@ static void report_recursion(struct lockdep_task *lt, const struct held_lock *pr
 	c->recursion_reported = true;
 	lockdep_describe_current(who, sizeof(who));
 	lockdep_report_begin("WARNING: possible recursive locking detected");
-	printk(LD_PREFIX "task %s is trying to acquire %s%s at %s (ip %#lx)\n", who,
+	printk(LD_PREFIX "task %s is %s %s%s at %s (ip %#lx)\n", who,
+	       sync ? "waiting for a grace period of" : "trying to acquire",
 	       lockdep_class_name(next->class_idx), next->read ? " (read)" : "",
 	       next->site ? next->site : "?", (unsigned long)next->ip);
 	printk(LD_PREFIX "but it already holds a lock of the same class%s, taken at %s\n",
