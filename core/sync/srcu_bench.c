@@ -12,6 +12,12 @@
  * slots: the normal one sleeps until the last reader's unlock wakes it (a
  * wake-up IPI and a context switch), the expedited one polls and usually
  * catches the unlock without sleeping.  Figures, not assertions.
+ *
+ * Under QEMU TCG the reader figures measure the host more than SRCU: the
+ * readers never idle, so with more vCPUs than host cores a reader's vCPU
+ * is often descheduled by the host in the middle of a section, and the
+ * grace period waits for the host to run it again (milliseconds).  Bochs,
+ * which runs its CPUs in one thread, gives the figures of the algorithm.
  */
 #include <vigil/arch.h>
 #include <vigil/atomic.h>
