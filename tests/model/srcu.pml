@@ -1,5 +1,5 @@
 /*
- * Model 3, "srcu": the grace period of core/sync/srcu.c against readers that
+ * Model 5, "srcu": the grace period of core/sync/srcu.c against readers that
  * are delayed anywhere, migrate inside their sections and unlock on another
  * CPU.  docs/models.md explains what it proves and how to run it.
  *

@@ -115,3 +115,7 @@ SPCR_MMIO_IN_RAM = qemu(smp=1, acpi_tables=[acpi_tables.spcr(
 # Two memory sizes for vm_capacity.py: how many VMs fit must follow the RAM.
 QEMU_SVM2_128M = qemu(smp=2, cpu="max", mem="128M")
 QEMU_SVM2_512M = qemu(smp=2, cpu="max", mem="512M")
+
+# SVM's live vCPUs (svm_live.py): -cpu max and an EPYC model with SVM asked
+# for, 2 CPUs so that a vCPU can migrate.
+QEMU_SVM_LIVE = [qemu(smp=2, cpu="max"), qemu(smp=2, cpu="EPYC,+svm")]

@@ -4,6 +4,15 @@
  * needs VM_HSAVE_PA to name a page where it keeps the host's state while a
  * guest runs.  Each possible CPU gets that page (and a second one for the
  * host's VMSAVE state) once, at boot, so enabling never allocates.
+ *
+ * The host's VMSAVE state is taken once per enable, not around every entry.
+ * VMSAVE stores exactly FS, GS, TR and LDTR with their hidden parts,
+ * KernelGsBase, STAR, LSTAR, CSTAR, SFMASK and SYSENTER_CS/ESP/EIP (15.5.2);
+ * vigil sets all of them when a CPU starts (GDT, TSS, per-CPU GS base) and
+ * never changes them afterwards -- there are no user tasks, no SWAPGS, no
+ * FS base per task -- so the image taken here is what VMLOAD must put back
+ * after every #VMEXIT until the next disable.  A CPU that loses them (S3,
+ * going offline) is disabled first and enabled afresh, which saves again.
  */
 #include "svm_internal.h"
 #include <asm/cpu.h>
@@ -13,6 +22,7 @@
 
 uint64_t svm_hsave_pa[CONFIG_MAX_CPUS];
 uint64_t svm_host_vmsave_pa[CONFIG_MAX_CPUS];
+uint64_t svm_last_vcpu[CONFIG_MAX_CPUS];
 
 static uint64_t alloc_zeroed_page(void)
 {
@@ -42,7 +52,7 @@ int svm_enable(char *why, size_t len)
 		snprintf(why, len, "EFER.SVME already set: another hypervisor owns this CPU");
 		return -1;
 	}
-	if (cpu >= CONFIG_MAX_CPUS || !svm_hsave_pa[cpu]) {
+	if (cpu >= CONFIG_MAX_CPUS || !svm_hsave_pa[cpu] || !svm_host_vmsave_pa[cpu]) {
 		snprintf(why, len, "no host save area for CPU %u (prepare_cpu did not run)", cpu);
 		return -1;
 	}
@@ -65,6 +75,10 @@ int svm_enable(char *why, size_t len)
 		snprintf(why, len, "writing VM_HSAVE_PA=0x%lx faulted (#GP)", (unsigned long)svm_hsave_pa[cpu]);
 		return -1;
 	}
+	svm_vmsave(svm_host_vmsave_pa[cpu]);
+	/* Nothing this CPU's TLB or VMCB cache holds is known to be anyone's:
+	 * the next entry of every vCPU here flushes (svm_vcpu.c). */
+	svm_last_vcpu[cpu] = 0;
 	return 0;
 }
 

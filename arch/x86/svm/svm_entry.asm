@@ -12,7 +12,9 @@
 ; only that part of the guest.  The rest of the processor state that a guest
 ; may change -- FS, GS, TR, LDTR with their hidden parts, KernelGsBase,
 ; STAR/LSTAR/CSTAR/SFMASK, SYSENTER_* -- is moved by VMLOAD/VMSAVE, so:
-;   VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host.
+;   VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host.
+; The host's half was saved by VMSAVE once, when SVM was enabled on this
+; CPU (svm_cpu.c says why that stays valid), into host_vmsave_pa.
 ; The host's GS base (per-CPU data) is therefore wrong between the first
 ; VMLOAD and the last: nothing here touches gs.
 ; The general registers other than RAX and RSP are ours to switch.
@@ -45,9 +47,6 @@ svm_vmrun:
 	push rsi                        ; [rsp+16] regs
 	push rdi                        ; [rsp+8]  vmcb_pa
 	push rdx                        ; [rsp]    host_vmsave_pa
-
-	mov rax, rdx
-	vmsave                          ; host FS/GS/TR/LDTR/syscall MSRs
 
 	mov rax, rsi                    ; guest GPRs in
 	mov rbx, [rax + REG_RBX]

@@ -1,27 +1,24 @@
 /*
- * Handling one #VMEXIT of the built-in guest (AMD APM vol 2, 15.6 "#VMEXIT",
- * exit codes in appendix C).
+ * One #VMEXIT of the built-in guest (AMD APM vol 2, 15.6 "#VMEXIT", exit
+ * codes in appendix C), for both the burst path (svm_run.c, `vm run`) and
+ * live vCPUs (svm_vcpu.c): the exit is decoded into a struct vexit_info and
+ * handed to the one exit layer (arch/x86/virt/vexit.c), which decides for
+ * both technologies; this file only applies its answer to the VMCB.
  *
  * Skipping an intercepted instruction: with NRIPS (CPUID 0x8000000A EDX[3])
- * the processor stores the next RIP in the VMCB (15.7.1).  Without it
- * (QEMU's TCG, older processors) we read the instruction at CS.base + RIP
- * from guest memory and accept only the encodings we expect, with any
- * legacy prefixes.  IOIO exits always carry the next RIP in EXITINFO2
- * (15.10.2).
+ * the processor stores the next RIP in the VMCB (15.7.1), and nothing is
+ * read from guest memory.  IOIO exits always carry the next RIP in
+ * EXITINFO2 (15.10.2).  Without NRIPS (QEMU's TCG, older processors) we read
+ * the instruction at CS.base + RIP from guest memory -- only when the exit
+ * layer asks for the skip -- and accept only the encodings we expect, with
+ * any legacy prefixes.
  */
 #include "svm_internal.h"
-#include <asm/guest_cpuid.h>
-#include <asm/cpu.h>
+#include <asm/vexit.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
 
 #define X86_MAX_INSN_LEN 15
-
-static const char *const exception_mnemonic[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#9", "#TS", "#NP", "#SS", "#GP",
-	"#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23", "#24", "#25", "#26", "#27",
-	"#HV", "#VC", "#SX", "#31",
-};
 
 static bool is_legacy_prefix(uint8_t b)
 {
@@ -43,20 +40,18 @@ unsigned svm_nrip_length(uint32_t features, uint64_t rip, uint64_t next_rip)
 	return (unsigned)(next_rip - rip);
 }
 
-/* Length of the intercepted instruction at the guest's RIP, or 0 when it
- * is not what the exit code says it should be. */
-static unsigned insn_length(const struct vm *vm, const struct vmcb *v)
+/* Without NRIPS: the length of the intercepted instruction read from guest
+ * memory at CS.base + RIP, or 0 when it is not what the exit code says. */
+static unsigned decode_length(const struct vm *vm, const struct vmcb *v)
 {
-	uint64_t rip = v->save.rip;
-	unsigned n = svm_nrip_length(svm_caps.features, rip, v->control.next_rip);
-	if (n)
-		return n;
-
 	uint8_t b[X86_MAX_INSN_LEN];
-	uint64_t at = v->save.cs.base + rip;
-	size_t have = 0;
-	while (have < sizeof(b) && svm_guest_read(vm, at + have, &b[have], 1))
-		have++;
+	uint64_t at = v->save.cs.base + v->save.rip;
+	/* Three bytes hold every instruction we skip when it has no prefix
+	 * (the usual case); the whole 15 only with prefixes. */
+	size_t have = 3;
+	if (!svm_guest_read(vm, at, b, have) || is_legacy_prefix(b[0]))
+		for (have = sizeof(b); have && !svm_guest_read(vm, at, b, have); have--)
+			;               /* the instruction ends a slot */
 	unsigned p = 0;
 	while (p < have && is_legacy_prefix(b[p]))
 		p++;
@@ -82,52 +77,6 @@ static unsigned insn_length(const struct vm *vm, const struct vmcb *v)
 	return 0;
 }
 
-/* Move the guest past the intercepted instruction, or say why not. */
-static enum svm_exit_action skip_insn(struct vmcb *v, struct vcpu_run *run, unsigned len)
-{
-	if (!len) {
-		run->guest_failed = true;
-		snprintf(run->why, sizeof(run->why), "cannot decode the instruction at rip 0x%lx (exit 0x%lx)",
-			 (unsigned long)v->save.rip, (unsigned long)v->control.exit_code);
-		return SVM_EXIT_STOP_GUEST;
-	}
-	v->save.rip += len;
-	return SVM_EXIT_CONTINUE;
-}
-
-/* CPUID: the answer both backends give (arch/x86/virt/guest_cpuid.c). */
-static void emulate_cpuid(struct vmcb *v, struct svm_guest_regs *r)
-{
-	uint32_t leaf = (uint32_t)v->save.rax, sub = (uint32_t)r->rcx;
-	struct cpuid_regs c = guest_cpuid(leaf, sub, SVM_CPUID_SIGNATURE);
-	v->save.rax = c.eax;
-	r->rbx = c.ebx;
-	r->rcx = c.ecx;
-	r->rdx = c.edx;
-}
-
-static enum svm_exit_action handle_ioio(struct vm *vm, struct vmcb *v, struct vcpu_run *run)
-{
-	uint32_t info = (uint32_t)v->control.exit_info1;
-	if (info & SVM_IOIO_STR) {
-		run->guest_failed = true;
-		snprintf(run->why, sizeof(run->why), "guest string I/O on port 0x%x at rip 0x%lx is not emulated",
-			 info >> SVM_IOIO_PORT_SHIFT, (unsigned long)v->save.rip);
-		return SVM_EXIT_STOP_GUEST;
-	}
-	if (info & SVM_IOIO_TYPE_IN) {
-		/* Nothing is there: a read of an empty ISA bus gives all ones. */
-		uint64_t mask = (info & SVM_IOIO_SZ32) ? 0xFFFFFFFFULL : (info & SVM_IOIO_SZ16) ? 0xFFFF : 0xFF;
-		v->save.rax = (info & SVM_IOIO_SZ32) ? mask : (v->save.rax & ~mask) | mask;
-	}
-	uint64_t next = v->control.exit_info2, rip = v->save.rip;
-	if (next > rip && next - rip <= X86_MAX_INSN_LEN) {
-		v->save.rip = next;
-		return SVM_EXIT_CONTINUE;
-	}
-	return skip_insn(v, run, insn_length(vm, v));
-}
-
 static enum vexit classify(uint64_t code)
 {
 	switch (code) {
@@ -145,88 +94,100 @@ static enum vexit classify(uint64_t code)
 	return VEXIT_OTHER;
 }
 
-static enum svm_exit_action guest_failed(struct vcpu_run *run)
-{
-	run->guest_failed = true;
-	return SVM_EXIT_STOP_GUEST;
-}
-
-enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
-				     struct vcpu_run *run, const char *entry_check)
+void svm_exit_decode(const struct vmcb *v, const char *entry_check, struct vexit_info *e, char *detail,
+		     size_t len)
 {
 	uint64_t code = v->control.exit_code;
 	/* VMEXIT_INVALID is -1 in 64 bits (appendix C); QEMU's TCG stores it
 	 * as a 32-bit -1.  No real exit code comes near either. */
 	if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
 		code = SVM_EXIT_INVALID;
-	unsigned long rip = (unsigned long)v->save.rip;
-	enum vexit kind = classify(code);
-	vcpu_run_count_exit(run, kind);
+	*e = (struct vexit_info){ .reason = classify(code), .raw = code, .rip = v->save.rip };
+	switch (e->reason) {
+	case VEXIT_CPUID:
+	case VEXIT_HYPERCALL:
+	case VEXIT_HLT:
+		e->insn_len = svm_nrip_length(svm_caps.features, e->rip, v->control.next_rip);
+		break;
+	case VEXIT_IO: {
+		uint32_t info = (uint32_t)v->control.exit_info1;
+		e->port = (uint16_t)(info >> SVM_IOIO_PORT_SHIFT);
+		e->io_size = (info & SVM_IOIO_SZ32) ? 4 : (info & SVM_IOIO_SZ16) ? 2 : 1;
+		e->io_in = info & SVM_IOIO_TYPE_IN;
+		e->io_string = info & SVM_IOIO_STR;
+		uint64_t next = v->control.exit_info2;
+		if (next > e->rip && next - e->rip <= X86_MAX_INSN_LEN)
+			e->insn_len = (unsigned)(next - e->rip);
+		break;
+	}
+	case VEXIT_MEM_FAULT:
+		/* EXITINFO1: a page-fault error code (bit 1 write, bit 4
+		 * fetch); EXITINFO2: the guest-physical address (15.25.6). */
+		e->gpa = v->control.exit_info2;
+		e->write = v->control.exit_info1 & (1u << 1);
+		e->fetch = v->control.exit_info1 & (1u << 4);
+		snprintf(detail, len, "error code 0x%lx", (unsigned long)v->control.exit_info1);
+		e->detail = detail;
+		break;
+	case VEXIT_EXCEPTION:
+		e->vector = (unsigned)(code - SVM_EXIT_EXCP_BASE);
+		e->error_code = v->control.exit_info1;
+		break;
+	case VEXIT_ENTRY_FAILED: {
+		const char *r = *entry_check ? entry_check : svm_vmcb_invalid_reason(v);
+		snprintf(detail, len, "VMEXIT_INVALID: %s",
+			 *r ? r : "invalid guest state, see the VMCB dump in the log");
+		e->detail = detail;
+		break;
+	}
+	default:
+		snprintf(detail, len, "#VMEXIT 0x%lx, info1 0x%lx", (unsigned long)code,
+			 (unsigned long)v->control.exit_info1);
+		e->detail = detail;
+		break;
+	}
+}
 
+enum vcpu_exit_action svm_exit_handle(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
+				      struct vcpu_run *run, const char *entry_check)
+{
 	/* An event the guest was receiving when the exit came (15.7.2): give
 	 * it again on the next entry so it is not lost. */
 	v->control.event_inj = (v->control.exit_int_info & SVM_EVTINJ_VALID) ? v->control.exit_int_info : 0;
 
-	switch (code) {
-	case SVM_EXIT_CPUID:
-		emulate_cpuid(v, regs);
-		return skip_insn(v, run, insn_length(vm, v));
-	case SVM_EXIT_VMMCALL:
-		run->hypercalls++;
-		if ((uint32_t)v->save.rax != (uint32_t)run->hypercalls) {
-			snprintf(run->why, sizeof(run->why),
-				 "hypercall %lu: the guest counts %lu (guest registers not preserved?)",
-				 (unsigned long)run->hypercalls, (unsigned long)(uint32_t)v->save.rax);
-			return guest_failed(run);
-		}
-		v->save.rax = 0;
-		return skip_insn(v, run, insn_length(vm, v));
-	case SVM_EXIT_HLT:
-		return skip_insn(v, run, insn_length(vm, v));
-	case SVM_EXIT_IOIO:
-		return handle_ioio(vm, v, run);
-	case SVM_EXIT_INTR:
+	switch (v->control.exit_code) {
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
 	case SVM_EXIT_INIT:
-		/* The host's own events: pending until STGI, handled there. */
-		return SVM_EXIT_CONTINUE;
-	case SVM_EXIT_NPF: {
-		uint64_t gpa = v->control.exit_info2, err = v->control.exit_info1;
-		if (vm_gpa_in_slot(vm, gpa)) {
-			snprintf(run->why, sizeof(run->why),
-				 "nested page fault at guest-physical 0x%lx inside a slot (error code 0x%lx): "
-				 "nested page tables out of step", (unsigned long)gpa, (unsigned long)err);
-			return SVM_EXIT_STOP_HOST;
-		}
-		snprintf(run->why, sizeof(run->why),
-			 "guest touched unmapped guest-physical 0x%lx (nested page fault, error code 0x%lx)",
-			 (unsigned long)gpa, (unsigned long)err);
-		return guest_failed(run);
+		/* The host's own events, pending until STGI and handled
+		 * there: they never reach the exit layer. */
+		vcpu_run_count_exit(run, VEXIT_OTHER);
+		return VCPU_EXIT_CONTINUE;
 	}
-	case SVM_EXIT_SHUTDOWN:
-		snprintf(run->why, sizeof(run->why), "guest triple fault (rip 0x%lx)", rip);
-		return guest_failed(run);
-	case SVM_EXIT_INVALID: {
-		const char *r = *entry_check ? entry_check : svm_vmcb_invalid_reason(v);
-		printk("svm: VMRUN refused the VMCB (VMEXIT_INVALID): %s\n",
-		       *r ? r : "no consistency check of APM 15.5.1 recognised");
+
+	struct vexit_info e;
+	char detail[96];
+	svm_exit_decode(v, entry_check, &e, detail, sizeof(detail));
+	if (e.reason == VEXIT_ENTRY_FAILED) {
+		printk("svm: VMRUN refused the VMCB (VMEXIT_INVALID): %s\n", detail + sizeof("VMEXIT_INVALID: ") - 1);
 		svm_vmcb_dump(v);
-		snprintf(run->why, sizeof(run->why), "VM entry failed (VMEXIT_INVALID): %s",
-			 *r ? r : "invalid guest state, see the VMCB dump in the log");
-		return guest_failed(run);
 	}
+	struct guest_gprs g = { .rax = v->save.rax, .rbx = regs->rbx, .rcx = regs->rcx, .rdx = regs->rdx };
+	bool skip;
+	enum vcpu_exit_action a = vexit_handle(vm, run, &g, &e, SVM_CPUID_SIGNATURE, &skip);
+	v->save.rax = g.rax;
+	regs->rbx = g.rbx;
+	regs->rcx = g.rcx;
+	regs->rdx = g.rdx;
+	if (!skip || (a != VCPU_EXIT_CONTINUE && a != VCPU_EXIT_HALT))
+		return a;
+	unsigned n = e.insn_len ? e.insn_len : decode_length(vm, v);
+	if (!n) {
+		run->guest_failed = true;
+		snprintf(run->why, sizeof(run->why), "cannot decode the instruction at rip 0x%lx (exit 0x%lx)",
+			 (unsigned long)e.rip, (unsigned long)e.raw);
+		return VCPU_EXIT_GUEST_FAILED;
 	}
-	if (kind == VEXIT_EXCEPTION) {
-		unsigned vec = (unsigned)(code - SVM_EXIT_EXCP_BASE);
-		if (vec == 6)
-			snprintf(run->why, sizeof(run->why), "guest executed an undefined instruction at rip 0x%lx", rip);
-		else
-			snprintf(run->why, sizeof(run->why), "guest raised %s (vector %u, error code 0x%lx) at rip 0x%lx",
-				 exception_mnemonic[vec], vec, (unsigned long)v->control.exit_info1, rip);
-		return guest_failed(run);
-	}
-	snprintf(run->why, sizeof(run->why), "unexpected #VMEXIT 0x%lx (info1 0x%lx) at rip 0x%lx",
-		 (unsigned long)code, (unsigned long)v->control.exit_info1, rip);
-	return guest_failed(run);
+	v->save.rip += n;
+	return a;
 }

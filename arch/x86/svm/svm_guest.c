@@ -1,10 +1,13 @@
 /*
  * Loading the built-in guest (svm_guest_code.asm) into a VM's memory, and
  * reading guest memory from the host.  The guest lives in slot 0, which the
- * core creates at guest-physical 0: code at 0x1000, stack at the top of the
- * slot (below 4 GiB, the guest runs in 32-bit mode).
+ * core creates at guest-physical 0: code at 0x1000; the stack at the top of
+ * the slot (below 4 GiB, the guest runs in 32-bit mode), or for
+ * GUEST_PATTERN a stack and a pattern area per vCPU (guest_pattern_layout(),
+ * asm/vexit.h).
  */
 #include "svm_internal.h"
+#include <asm/vexit.h>
 #include <vigil/mm.h>
 #include <vigil/string.h>
 
@@ -12,11 +15,16 @@ extern const uint8_t svm_guest_normal[], svm_guest_normal_end[];
 extern const uint8_t svm_guest_wild[], svm_guest_wild_end[];
 extern const uint8_t svm_guest_bad_insn[], svm_guest_bad_insn_end[];
 extern const uint8_t svm_guest_spin[], svm_guest_spin_end[];
+extern const uint8_t svm_guest_pattern[], svm_guest_pattern_end[];
+extern const uint8_t svm_guest_hcloop[], svm_guest_hcloop_end[];
+
+_Static_assert(SVM_GUEST_ENTRY == GUEST_CODE_GPA, "one code address for every guest");
 
 /* Code at 0x1000, then at least one page for the stack above it. */
 #define SLOT0_MIN_SIZE (SVM_GUEST_ENTRY + 2 * PAGE_SIZE)
 
-int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t *rsp, char *why, size_t len)
+int svm_guest_load(struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct svm_guest_start *st,
+		   char *why, size_t len)
 {
 	const uint8_t *code, *end;
 	switch (kind) {
@@ -24,6 +32,8 @@ int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t 
 	case GUEST_WILD:     code = svm_guest_wild;     end = svm_guest_wild_end;     break;
 	case GUEST_BAD_INSN: code = svm_guest_bad_insn; end = svm_guest_bad_insn_end; break;
 	case GUEST_SPIN:     code = svm_guest_spin;     end = svm_guest_spin_end;     break;
+	case GUEST_PATTERN:  code = svm_guest_pattern;  end = svm_guest_pattern_end;  break;
+	case GUEST_HCLOOP:   code = svm_guest_hcloop;   end = svm_guest_hcloop_end;   break;
 	default:
 		snprintf(why, len, "unknown guest kind %d", (int)kind);
 		return -1;
@@ -34,27 +44,45 @@ int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t 
 			 (unsigned long)(SLOT0_MIN_SIZE / 1024));
 		return -1;
 	}
-	memcpy((uint8_t *)phys_to_virt(s->hpa) + SVM_GUEST_ENTRY, code, (size_t)(end - code));
-	uint64_t top = MIN(s->size, 1ULL << 32);
-	*rip = SVM_GUEST_ENTRY;
-	*rsp = top - 16;
+	memset(st, 0, sizeof(*st));
+	st->rip = SVM_GUEST_ENTRY;
+	st->rsp = MIN(s->size, 1ULL << 32) - 16;
+	if (kind == GUEST_PATTERN) {
+		struct guest_pattern_layout l;
+		if (guest_pattern_layout(s->size, nr, index, &l, why, len))
+			return -1;
+		st->rsp = l.stack_top;
+		st->rsi = index;
+		st->rdi = l.area;
+		st->rcx = l.area_size;
+	}
+	/* Every vCPU of a VM loads the same code: copy it only when it is not
+	 * there yet, so that a vCPU created while another runs never has the
+	 * bytes it executes rewritten under it. */
+	uint8_t *dst = (uint8_t *)phys_to_virt(s->hpa) + SVM_GUEST_ENTRY;
+	size_t n = (size_t)(end - code);
+	if (memcmp(dst, code, n))
+		memcpy(dst, code, n);
 	return 0;
 }
 
 bool svm_guest_read(const struct vm *vm, uint64_t gpa, void *buf, size_t n)
 {
 	uint8_t *out = buf;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t a = gpa + i;
+	while (n) {
 		const struct vm_slot *hit = NULL;
 		for (unsigned k = 0; k < VM_MAX_SLOTS && !hit; k++) {
 			const struct vm_slot *s = &vm->slots[k];
-			if (s->used && a >= s->gpa && a - s->gpa < s->size)
+			if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size)
 				hit = s;
 		}
 		if (!hit)
 			return false;
-		out[i] = *((const uint8_t *)phys_to_virt(hit->hpa) + (a - hit->gpa));
+		size_t here = (size_t)MIN((uint64_t)n, hit->size - (gpa - hit->gpa));
+		memcpy(out, (const uint8_t *)phys_to_virt(hit->hpa) + (gpa - hit->gpa), here);
+		out += here;
+		gpa += here;
+		n -= here;
 	}
 	return true;
 }

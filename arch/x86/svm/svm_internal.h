@@ -31,6 +31,11 @@ extern uint64_t svm_hsave_pa[CONFIG_MAX_CPUS];
  * run (15.5.2): a separate page, because the host save area's layout is the
  * processor's business. */
 extern uint64_t svm_host_vmsave_pa[CONFIG_MAX_CPUS];
+/* Which vCPU (struct svm_vcpu.id, never 0) last entered a guest on this
+ * CPU, 0 when unknown (after enable, or after a vm run there): an entry by
+ * any other flushes its ASID and marks its whole VMCB dirty (svm_vcpu.c).
+ * Written by the CPU itself with interrupts off. */
+extern uint64_t svm_last_vcpu[CONFIG_MAX_CPUS];
 int svm_prepare_cpu(unsigned cpu);
 int svm_enable(char *why, size_t len);
 void svm_disable(void);
@@ -59,7 +64,16 @@ void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
 #define SVM_GUEST_WILD_GPA  0x40000000ULL
 /* CPUID 0x40000000 EBX:ECX:EDX as the guest sees it. */
 #define SVM_CPUID_SIGNATURE "VigilHV SVM "
-int svm_guest_load(struct vm *vm, enum guest_kind kind, uint64_t *rip, uint64_t *rsp, char *why, size_t len);
+/* Where a vCPU of the guest starts: RIP, RSP and the registers
+ * GUEST_PATTERN takes its vCPU index, area and area size in. */
+struct svm_guest_start {
+	uint64_t rip, rsp;
+	uint64_t rcx, rsi, rdi;
+};
+/* Copy the code of kind into slot 0 (unless it is there already) and say
+ * where vCPU index of nr starts.  0, or -1 with why. */
+int svm_guest_load(struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct svm_guest_start *st,
+		   char *why, size_t len);
 /* Copy n bytes of guest-physical memory at gpa (through the slots); false
  * when some byte is outside every slot. */
 bool svm_guest_read(const struct vm *vm, uint64_t gpa, void *buf, size_t n);
@@ -72,8 +86,8 @@ struct svm_guest_regs {
 };
 _Static_assert(__builtin_offsetof(struct svm_guest_regs, rbp) == 40, "svm_entry.asm offsets");
 _Static_assert(__builtin_offsetof(struct svm_guest_regs, r15) == 104, "svm_entry.asm offsets");
-/* VMSAVE host -> VMLOAD guest -> VMRUN -> VMSAVE guest -> VMLOAD host.
- * Call with GIF clear (CLGI). */
+/* VMLOAD guest -> VMRUN -> VMSAVE guest -> VMLOAD host (from
+ * host_vmsave_pa, which svm_enable filled).  Call with GIF clear (CLGI). */
 void svm_vmrun(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa);
 
 /* ---- svm_vmcb.c ---- */
@@ -83,20 +97,28 @@ void svm_vmcb_setup(struct vmcb *v, const struct svm_vm *sv, uint64_t rip, uint6
 const char *svm_vmcb_invalid_reason(const struct vmcb *v);
 void svm_vmcb_dump(const struct vmcb *v);
 
-/* ---- svm_exit.c ---- */
-enum svm_exit_action {
-	SVM_EXIT_CONTINUE,         /* handled: enter the guest again */
-	SVM_EXIT_STOP_GUEST,       /* the guest misbehaved: run->guest_failed, run->why */
-	SVM_EXIT_STOP_HOST,        /* the host side is broken: run->why, vcpu_run returns -1 */
-};
-/* entry_check: what svm_vmcb_invalid_reason() said of the VMCB before the
- * first VMRUN, used for VMEXIT_INVALID (the processor may have written its
- * own state over the save area by then, as Bochs does). */
-enum svm_exit_action svm_handle_exit(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
-				     struct vcpu_run *run, const char *entry_check);
+/* ---- svm_exit.c: one #VMEXIT, through the exit layer (asm/vexit.h) ---- */
+struct vexit_info;
+/* Decode the exit in v (detail: a buffer for the words e->detail points
+ * to).  entry_check: what svm_vmcb_invalid_reason() said of the VMCB before
+ * its first VMRUN, used for VMEXIT_INVALID (the processor may have written
+ * its own state over the save area by then, as Bochs does). */
+void svm_exit_decode(const struct vmcb *v, const char *entry_check, struct vexit_info *e, char *detail,
+		     size_t len);
+/* Decode, hand to vexit_handle(), apply its answer to v and regs (RIP past
+ * the instruction when it says so), accounting in run.  Host-only events
+ * (NMI, SMI, INIT) are counted as VEXIT_OTHER and continue. */
+enum vcpu_exit_action svm_exit_handle(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
+				      struct vcpu_run *run, const char *entry_check);
 
 /* ---- svm_run.c ---- */
 int svm_vcpu_run(struct vm *vm, struct vcpu_run *run);
+/* One entry from interrupts off, with the host's IF set at VMRUN so that a
+ * physical interrupt makes the guest exit (15.21.1): CLGI, STI, VMRUN, CLI,
+ * STGI.  Returns with interrupts off and the interrupt still pending. */
+void svm_vmrun_irqs_open(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa);
+/* Set the guest's RFLAGS.IF (only Bochs looks at it: svm_run.c). */
+void svm_vmcb_guest_if(struct vmcb *v);
 
 uint64_t svm_read_vm_cr(void);
 

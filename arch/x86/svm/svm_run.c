@@ -19,6 +19,10 @@
  * TLB.  Every guest uses ASID 1; the first entry of each run flushes the
  * whole TLB (TLB_CONTROL=1, 15.16.1), which also covers mappings another VM
  * left under ASID 1 on this CPU and slot changes since the last run.
+ *
+ * Exits go through the one exit layer (svm_exit_handle(), asm/vexit.h), as
+ * a live vCPU's do (svm_vcpu.c), so the two paths answer CPUID, port I/O,
+ * hypercalls and HLT alike.
  */
 #include "svm_internal.h"
 #include <stdarg.h>
@@ -55,16 +59,31 @@ static enum entry_result enter_guest(uint64_t vmcb_pa, struct svm_guest_regs *re
 		arch_irq_restore(irqs_on);
 		return REQUEST_PENDING;
 	}
-	svm_clgi();
-	if (irqs_on)
-		sti();                  /* GIF=0 still holds every interrupt back */
-	svm_vmrun(vmcb_pa, regs, host_vmsave_pa);
-	cli();
+	if (irqs_on) {
+		svm_vmrun_irqs_open(vmcb_pa, regs, host_vmsave_pa);
+	} else {
+		svm_clgi();
+		svm_vmrun(vmcb_pa, regs, host_vmsave_pa);
+		svm_stgi();
+	}
 	if (run->req)
 		vcpu_run_exit_guest_mode(run);
-	svm_stgi();
 	arch_irq_restore(irqs_on);      /* a pending host interrupt is taken here */
 	return ENTERED;
+}
+
+void svm_vmrun_irqs_open(uint64_t vmcb_pa, struct svm_guest_regs *regs, uint64_t host_vmsave_pa)
+{
+	svm_clgi();
+	sti();                          /* GIF=0 still holds every interrupt back */
+	svm_vmrun(vmcb_pa, regs, host_vmsave_pa);
+	cli();
+	svm_stgi();                     /* IF=0: a pending interrupt waits for the caller's */
+}
+
+void svm_vmcb_guest_if(struct vmcb *v)
+{
+	v->save.rflags |= X86_RFLAGS_IF;
 }
 
 __printf(2, 3) static int host_error(struct vcpu_run *run, const char *fmt, ...)
@@ -91,14 +110,14 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 	if (!sv)
 		return host_error(run, "VM %u has no nested page tables (vm_init did not run)", vm->id);
 
-	uint64_t rip, rsp;
-	if (svm_guest_load(vm, run->guest, &rip, &rsp, run->why, sizeof(run->why)))
+	struct svm_guest_start st;
+	if (svm_guest_load(vm, run->guest, 0, 1, &st, run->why, sizeof(run->why)))
 		return -1;
 	uint64_t vmcb_pa = pmm_alloc_page();
 	if (!vmcb_pa)
 		return host_error(run, "out of memory for a VMCB on CPU %u", cpu);
 	struct vmcb *v = phys_to_virt(vmcb_pa);
-	svm_vmcb_setup(v, sv, rip, rsp);
+	svm_vmcb_setup(v, sv, st.rip, st.rsp);
 	/* With V_INTR_MASKING the guest's IF masks only virtual interrupts
 	 * (15.21.1) and none is ever posted, so it changes nothing on
 	 * hardware; but Bochs re-evaluates interrupt masking only when IF
@@ -114,6 +133,13 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 
 	struct svm_guest_regs regs;
 	memset(&regs, 0, sizeof(regs));
+	regs.rcx = st.rcx;
+	regs.rsi = st.rsi;
+	regs.rdi = st.rdi;
+	/* This run's first entry flushes ASID 1 and after it the TLB holds
+	 * this VM's translations: whichever live vCPU enters here next must
+	 * flush again (svm_vcpu.c). */
+	svm_last_vcpu[cpu] = 0;
 	int ret = 0;
 	uint64_t t0 = arch_time_ns(), t1 = t0;
 	uint64_t ticks0 = this_cpu()->timer_ticks;
@@ -126,10 +152,12 @@ int svm_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		if (e == REQUEST_PENDING)
 			break;
 		t1 = arch_time_ns();
-		enum svm_exit_action a = svm_handle_exit(vm, v, &regs, run, entry_check);
-		if (a == SVM_EXIT_STOP_HOST)
+		/* The exit layer's answer, as for a live vCPU, except that HLT
+		 * does not sleep: a burst goes straight on. */
+		enum vcpu_exit_action a = svm_exit_handle(vm, v, &regs, run, entry_check);
+		if (a == VCPU_EXIT_HOST_FAILED)
 			ret = -1;
-		if (a != SVM_EXIT_CONTINUE)
+		if (a != VCPU_EXIT_CONTINUE && a != VCPU_EXIT_HALT)
 			break;
 		if (vcpu_run_stop_asked(run))
 			break;

@@ -120,8 +120,8 @@ enum vcpu_exit_action vexit_handle(const struct vm *vm, struct vcpu_run *acct, s
 			return host_fail(acct, "nested page fault at guest-physical 0x%lx inside a slot (%s): "
 					 "the host's nested page tables are out of step",
 					 (unsigned long)e->gpa, e->detail ? e->detail : "no detail");
-		return fail(acct, "guest touched unmapped guest-physical 0x%lx (%s%s)", (unsigned long)e->gpa,
-			    e->write ? "write" : e->fetch ? "fetch" : "read", e->detail ? e->detail : "");
+		return fail(acct, "guest touched unmapped guest-physical 0x%lx (%s%s%s)", (unsigned long)e->gpa,
+			    e->write ? "write" : e->fetch ? "fetch" : "read", e->detail ? ", " : "", e->detail ? e->detail : "");
 	case VEXIT_EXCEPTION:
 		if (e->vector == 6)
 			return fail(acct, "guest executed an undefined instruction at rip 0x%lx", (unsigned long)e->rip);

@@ -154,6 +154,8 @@ _Static_assert(sizeof(struct vmcb) == PAGE_SIZE, "a VMCB is one page");
 /* tlb_control (0x05C), 15.16.1 "TLB flush" */
 #define SVM_TLB_FLUSH_NOTHING   0
 #define SVM_TLB_FLUSH_ALL       1
+/* TLB_CONTROL 3: flush this guest's ASID only (needs FLUSH_BY_ASID). */
+#define SVM_TLB_FLUSH_ASID      3
 /* VMCB clean bits (15.15.3): every field group we never change between runs. */
 #define SVM_CLEAN_ALL_STABLE    0x000007FFu
 /* EXITINTINFO / EVENTINJ (15.20): bit 31 valid. */
@@ -199,6 +201,9 @@ _Static_assert(sizeof(struct vmcb) == PAGE_SIZE, "a VMCB is one page");
 /* ---- instructions (15.5, 15.17) ---- */
 static inline void svm_clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
 static inline void svm_stgi(void) { __asm__ volatile("stgi" ::: "memory"); }
+/* VMSAVE (15.5.2): FS, GS, TR, LDTR with their hidden parts, KernelGsBase,
+ * STAR/LSTAR/CSTAR/SFMASK and SYSENTER_CS/ESP/EIP to the page at pa. */
+static inline void svm_vmsave(uint64_t pa) { __asm__ volatile("vmsave %%rax" :: "a"(pa) : "memory"); }
 
 /* The SVM backend (arch/x86/svm/), for arch_virt_ops(). */
 struct virt_ops;
