@@ -123,11 +123,11 @@ void mmu_invalidate_range_end(struct mmu_invalidate *mi, struct mmu_inval_range 
 		 * lockless reader that sees in_progress dropped also sees the
 		 * new seq, so no fault slips through between the two. */
 		__atomic_store_n(&mi->seq, mi->seq + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+		smp_wmb();
 		long n = mi->in_progress - 1;
 		if (n < 0)
 			STAT_INC(mi, underflows);
-		__atomic_store_n(&mi->in_progress, n, __ATOMIC_RELAXED);
+		__atomic_store_n(&mi->in_progress, n, __ATOMIC_RELEASE);
 		if (n == 0) {
 			mi->range_start = 0;
 			mi->range_end = 0;
@@ -283,9 +283,6 @@ bool mmu_invalidate_retry_gfn(struct mmu_invalidate *mi, uint64_t seq, uint64_t 
 static void note_retries(struct mmu_invalidate *mi, unsigned retries)
 {
 	STAT_INC(mi, faults);
-	if (!retries)
-		return;
-	__atomic_add_fetch(&mi->st.retries, retries, __ATOMIC_RELAXED);
 	uint64_t cur = __atomic_load_n(&mi->st.max_retries, __ATOMIC_RELAXED);
 	while (retries > cur &&
 	       !__atomic_compare_exchange_n(&mi->st.max_retries, &cur, retries, false, __ATOMIC_RELAXED,
@@ -310,6 +307,7 @@ unsigned mmu_invalidate_fault(struct mmu_invalidate *mi, uint64_t gfn,
 		}
 		spin_unlock(mi->mmu_lock);
 		retries++;
+		STAT_INC(mi, retries);  /* as they happen: a fault stuck retrying shows */
 		cpu_relax();  /* a vCPU would re-enter the guest and fault again */
 	}
 	note_retries(mi, retries);
@@ -331,7 +329,11 @@ void mmu_invalidate_snapshot(struct mmu_invalidate *mi, struct mmu_invalidate_sn
 	s->seq = mi->seq;
 	spin_unlock(mi->mmu_lock);
 	spin_unlock(&mi->lock);
-	s->st = mi->st;
+	/* Counters are updated with relaxed atomics, outside the locks. */
+	const uint64_t *from = (const uint64_t *)&mi->st;
+	uint64_t *to = (uint64_t *)&s->st;
+	for (size_t i = 0; i < sizeof(s->st) / sizeof(uint64_t); i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 }
 
 int mmu_invalidate_check_one(struct mmu_invalidate *mi, char *why, size_t len)
