@@ -210,8 +210,11 @@ static unsigned bench_fault_retry(uint64_t *samples, unsigned max)
 		samples[i] = (arch_time_ns() - t0) / 100;
 	}
 	load_stop();
-	printk("bench: memslot_inval_fault_retry: faults=%lu retries=%lu invalidations=%lu\n",
-	       (unsigned long)bvm.mi.st.faults, (unsigned long)bvm.mi.st.retries, (unsigned long)bvm.mi.st.starts);
+	uint64_t inval = bvm.mi.st.starts, retries = bvm.mi.st.retries;
+	printk("bench: memslot_inval_fault_retry: faults=%lu retries=%lu invalidations=%lu "
+	       "retries_per_1000_invalidations=%lu\n",
+	       (unsigned long)bvm.mi.st.faults, (unsigned long)retries, (unsigned long)inval,
+	       (unsigned long)(inval ? retries * 1000 / inval : 0));
 	return n;
 }
 BENCH(memslot_inval_fault_retry, "ns", bench_fault_retry);
