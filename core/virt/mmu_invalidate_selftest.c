@@ -19,6 +19,9 @@
  *                                 swap: start and end always saw the same
  *                                 slots, nothing stale stays mapped.
  *                                 Uses the design memslot_inval= selects.
+ *                                 Then the broken no-wait swap, once,
+ *                                 between a start and its end: the `check`
+ *                                 invariant must fail on it.
  *
  * Waits that the protocol should end are bounded (polls with a deadline),
  * so a broken protocol fails a test instead of hanging the kernel.
@@ -352,6 +355,19 @@ static int st_concurrent(struct selftest_ctx *ctx)
 		  (unsigned long)s->ends);
 	ST_ASSERT(ctx, c.swaps >= 1, "no swap completed");
 	ST_ASSERT(ctx, mmu_invalidate_check_one(&st_vm.mi, why, sizeof(why)) == 0, "%s", why);
+
+	/* The invariant can fail: a swap that does not wait, between a start
+	 * and its end, leaves in_progress raised with nothing open. */
+	fakevm_init(&st_vm, MMU_INVAL_NOWAIT, "st_broken");
+	mmu_invalidate_register(&st_vm.mi);
+	struct mmu_inval_range r;
+	fakevm_migrate_begin(&st_vm, &r, 70, 80);  /* memory in the first array only */
+	fakevm_swap(&st_vm, NULL);
+	fakevm_migrate_finish(&st_vm, &r);
+	int broken = mmu_invalidate_check_all(why, sizeof(why));
+	mmu_invalidate_unregister(&st_vm.mi);
+	ST_ASSERT(ctx, broken != 0, "the invariant missed an unbalanced in_progress");
+	st_note(ctx, "broken variant caught: %s", why);
 	return 0;
 }
 SELFTEST(memslot_inval_concurrent, st_concurrent);

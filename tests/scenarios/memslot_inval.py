@@ -41,6 +41,8 @@ def memslot_inval_count(s):
     conc = [l for l in r.lines if "design=count" in l]
     s.check(conc, "no figures from the concurrent test", r.text())
     s.note(conc[0])
+    s.check(any("broken variant caught: st_broken in_progress=1 with no invalidation open" in l for l in r.lines),
+            "the invariant did not catch the broken variant", r.text())
     r = _selftest(s, "memslot_inval_rwsem_deadlock")
     s.check(any("deadlocked as expected" in l for l in r.lines), "no deadlock note", r.text())
     s.log_has(r"lockdep: recursive read: a writer queued between the two read acquisitions", "recursive read report")
