@@ -93,6 +93,13 @@ static void report_recursion(struct lockdep_task *lt, const struct held_lock *pr
 	       next->site ? next->site : "?", (unsigned long)next->ip);
 	printk(LD_PREFIX "but it already holds a lock of the same class%s, taken at %s\n",
 	       prev->map == next->map ? " (the same lock)" : "", prev->site ? prev->site : "?");
+	if (prev->read && next->read)
+		/* Readers share, so this looks harmless; but the primitives
+		 * are fair (rwsem.h): a writer queued between the two read
+		 * acquisitions makes the second wait behind the writer, and
+		 * the writer waits for the first. */
+		printk(LD_PREFIX "recursive read: a writer queued between the two read acquisitions "
+		       "waits for the first and blocks the second\n");
 	printk(LD_PREFIX "held locks:\n");
 	lockdep_print_held(lt);
 	if (sync)

@@ -58,6 +58,8 @@ struct boot_params {
 					  registered by the architecture, which knows the names */
 	char selftest[BOOT_SELFTEST_MAX]; /* selftest=all|<name>[,<name>...]; "" = none */
 	char autorun[BOOT_CMDLINE_MAX];   /* autorun=<cmd>[;<cmd>...]; "" = none */
+	char memslot_inval[8];         /* memslot_inval=count|rwsem: how guest-memory invalidation
+					  and slot swaps exclude each other (docs/invalidation.md) */
 	char cmdline[BOOT_CMDLINE_MAX];   /* the whole line as given, for the record */
 };
 
