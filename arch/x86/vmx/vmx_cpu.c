@@ -12,6 +12,7 @@
 #include "vmx_internal.h"
 #include <asm/cpu.h>
 #include <asm/percpu.h>
+#include <vigil/arch.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
 #include <vigil/sched.h>
@@ -177,21 +178,22 @@ int vmx_enable(char *why, size_t len)
 }
 
 /*
- * VMCLEAR before VMXOFF so that the VMCS's data reaches memory and its
- * launch state is "clear" (25.11.3 "Initializing a VMCS"); then leave VMX
- * operation and give CR0/CR4 back as enable() found them.
+ * VMCLEAR every VMCS active here before VMXOFF, so that each one's data
+ * reaches memory and its launch state is "clear" (25.1: VMXOFF does not
+ * write back an active VMCS, whose state is then lost; 25.11.3); then leave
+ * VMX operation and give CR0/CR4 back as enable() found them.  The owners
+ * of those VMCSs (live vCPUs) find them gone from this CPU's list and load
+ * them again, with VMLAUNCH, at their next entry.  Runs with interrupts
+ * off (a cross-CPU call, the hotplug, suspend and reboot paths).
  */
 void vmx_disable(void)
 {
 	struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
 	if (st->state != VMX_CPU_ON)
 		return;
-	uint64_t vmcs = st->loaded_vmcs;
-	if (vmcs) {
-		(void)vmclear(vmcs);
-		barrier();
-		st->loaded_vmcs = 0;
-	}
+	unsigned long flags = arch_irq_save();
+	(void)vmx_loaded_clear_all(true);
+	arch_irq_restore(flags);
 	barrier();
 	st->state = VMX_CPU_DISABLING;
 	barrier();
@@ -229,17 +231,16 @@ void vmx_emergency_disable(void)
 	bool in_vmx = (read_cr4() & X86_CR4_VMXE) &&
 		      (st->state == VMX_CPU_ON || write_cr4_safe(read_cr4() & ~X86_CR4_VMXE) != 0);
 	if (in_vmx) {
-		uint64_t vmcs = st->loaded_vmcs;
-		if (vmcs)
-			(void)vmclear(vmcs);
-		st->loaded_vmcs = 0;
+		/* Every VMCS active here first, as disable() does. */
+		st->emergency_vmclears += vmx_loaded_clear_all(true);
 		barrier();
 		st->state = VMX_CPU_DISABLING;
 		barrier();
 		(void)vmxoff();
 		write_cr4(read_cr4() & ~X86_CR4_VMXE);
+	} else {
+		(void)vmx_loaded_clear_all(false);  /* nothing can be active */
 	}
-	st->loaded_vmcs = 0;
 	if (st->cr0_set) {
 		write_cr0(read_cr0() & ~st->cr0_set);
 		st->cr0_set = 0;

@@ -26,9 +26,9 @@ section .text
 
 ; struct vmx_guest_regs (vmx_internal.h; the C side asserts the offsets)
 %define R_RAX 0
-%define R_RCX 8
-%define R_RDX 16
-%define R_RBX 24
+%define R_RBX 8
+%define R_RCX 16
+%define R_RDX 24
 %define R_RBP 32
 %define R_RSI 40
 %define R_RDI 48

@@ -15,6 +15,8 @@ extern const uint8_t vmx_guest_normal[], vmx_guest_normal_end[];
 extern const uint8_t vmx_guest_wild[], vmx_guest_wild_end[];
 extern const uint8_t vmx_guest_bad_insn[], vmx_guest_bad_insn_end[];
 extern const uint8_t vmx_guest_spin[], vmx_guest_spin_end[];
+extern const uint8_t vmx_guest_pattern[], vmx_guest_pattern_end[];
+extern const uint8_t vmx_guest_hcloop[], vmx_guest_hcloop_end[];
 
 static const struct {
 	const uint8_t *start, *end;
@@ -23,6 +25,8 @@ static const struct {
 	[GUEST_WILD] = { vmx_guest_wild, vmx_guest_wild_end },
 	[GUEST_BAD_INSN] = { vmx_guest_bad_insn, vmx_guest_bad_insn_end },
 	[GUEST_SPIN] = { vmx_guest_spin, vmx_guest_spin_end },
+	[GUEST_PATTERN] = { vmx_guest_pattern, vmx_guest_pattern_end },
+	[GUEST_HCLOOP] = { vmx_guest_hcloop, vmx_guest_hcloop_end },
 };
 
 /* Slot 0 holds the code page at 0x1000 and the stack below its top. */
@@ -61,7 +65,20 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 		return -1;
 	}
 	size_t n = (size_t)(programs[kind].end - programs[kind].start);
-	memcpy((uint8_t *)phys_to_virt(s0->hpa) + VMX_GUEST_CODE_GPA, programs[kind].start, n);
+	/* Not over itself: another live vCPU of the VM may be running this
+	 * very code (rewriting code another CPU executes is cross-modifying
+	 * code, SDM vol 3A, 9.1.3). */
+	uint8_t *code = (uint8_t *)phys_to_virt(s0->hpa) + VMX_GUEST_CODE_GPA;
+	if (memcmp(code, programs[kind].start, n))
+		memcpy(code, programs[kind].start, n);
+	if (w)
+		vmx_guest_state(vm, w);
+	return 0;
+}
+
+void vmx_guest_state(const struct vm *vm, struct vmcs_writer *w)
+{
+	const struct vm_slot *s0 = &vm->slots[0];
 
 	/* 27.3.1.1: fixed CR0/CR4 bits, except PE and PG for an unrestricted
 	 * guest.  The host owns the bits the guest may not choose (the
@@ -125,5 +142,21 @@ int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, c
 	vmcs_w(w, GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_w(w, GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_w(w, VMCS_LINK_POINTER, ~0ULL);
+}
+
+int vmx_guest_place(const struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct vmcs_writer *w,
+		    struct vmx_guest_regs *regs, char *why, size_t len)
+{
+	if (kind != GUEST_PATTERN)
+		return 0;
+	/* GUEST_PATTERN (asm/guest_code.inc): its index in ESI, its own
+	 * pattern area in EDI/ECX and its own stack. */
+	struct guest_pattern_layout l;
+	if (guest_pattern_layout(vm->slots[0].size, nr, index, &l, why, len))
+		return -1;
+	regs->rsi = index;
+	regs->rdi = l.area;
+	regs->g.rcx = l.area_size;
+	vmcs_w(w, GUEST_RSP, l.stack_top);
 	return 0;
 }

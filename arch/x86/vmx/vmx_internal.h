@@ -6,6 +6,12 @@
  *   vmx_compat.c    the compatibility snapshot
  *   vmx_cpu.c       per-CPU VMXON region, enable/disable/emergency disable
  *   vmx_vmcs.c      VMCS life cycle (tracked per CPU), controls, host state
+ *   vmx_loaded.c    the per-CPU list of VMCSs active on a CPU
+ *   vmx_vcpu.c      live vCPUs: create, load (migration), enter, exit, destroy
+ *   vmx_decode.c    a VM exit decoded into the exit layer's terms (asm/vexit.h)
+ *   vmx_invariants.c  `check`: VMCS lists consistent with the CPUs
+ *   vmx_vcpu_selftest.c, vmx_vcpu_bench.c, vmx_vcpu_testlib.c (vmx_vcpu_test.h)
+ *                   the live vCPUs' self-test and exit round-trip benches
  *   vmx_guest.c     the built-in guest: code, initial guest state
  *   vmx_vm.c        a VM: init, destroy, slots
  *   vmx_ept.c       EPT tables for a VM's memory slots (asm/pt_walk.h)
@@ -17,6 +23,7 @@
 #ifndef VMX_INTERNAL_H
 #define VMX_INTERNAL_H
 #include <asm/pt_walk.h>
+#include <asm/vexit.h>
 #include <asm/vmx.h>
 #include <asm/vmx_vmcs.h>
 #include <vigil/config.h>
@@ -55,14 +62,26 @@ enum vmx_cpu_state {
 	VMX_CPU_ON,         /* in VMX root operation */
 	VMX_CPU_DISABLING,  /* VMXOFF executing / CR4.VMXE being cleared */
 };
+/* At most this many VMCSs active on one CPU at a time; loading one more
+ * evicts (VMCLEARs) the least recently loaded. */
+#define VMX_MAX_LOADED 16
 struct vmx_cpu {
 	uint64_t vmxon_pa;             /* 4 KiB VMXON region (25.11.5) */
-	/* The VMCS that may be active on this CPU (VMPTRLD done, VMCLEAR not
-	 * yet), or 0.  Set before VMPTRLD, cleared after VMCLEAR, so that an
-	 * NMI's emergency disable always finds it. */
-	volatile uint64_t loaded_vmcs;
+	/* The VMCSs that may be active on this CPU (VMPTRLD done here,
+	 * VMCLEAR not yet): 0 in a free slot.  Written only by this CPU, with
+	 * interrupts off; a slot is set before VMPTRLD and cleared after
+	 * VMCLEAR, so that disable() and an NMI's emergency disable always
+	 * find every VMCS whose state VMXOFF would otherwise lose (25.1,
+	 * 25.11.1).  Read by other CPUs only in the `check` invariant. */
+	volatile uint64_t loaded[VMX_MAX_LOADED];
+	uint64_t loaded_stamp[VMX_MAX_LOADED];  /* when it was loaded: eviction order */
+	uint64_t stamp;
+	/* The current VMCS (the last VMPTRLD), or 0 when none or unknown. */
+	volatile uint64_t current_vmcs;
 	volatile int state;            /* enum vmx_cpu_state */
 	uint64_t cr0_set;              /* CR0 bits enable() had to set */
+	/* VMCSs the emergency path VMCLEARed before its VMXOFF (since boot). */
+	volatile uint64_t emergency_vmclears;
 };
 extern struct vmx_cpu vmx_cpus[CONFIG_MAX_CPUS];
 
@@ -90,13 +109,48 @@ struct vmcs_writer {
 };
 void vmcs_w(struct vmcs_writer *w, uint64_t field, uint64_t value);
 
-/* Allocate a VMCS, stamp the revision, VMCLEAR and VMPTRLD it (tracked as
- * this CPU's loaded VMCS).  Returns its physical address, or 0 with why. */
+/* Allocate a VMCS, stamp the revision, VMCLEAR and VMPTRLD it (tracked in
+ * this CPU's list).  Returns its physical address, or 0 with why. */
 uint64_t vmx_vmcs_load_new(char *why, size_t len);
 /* VMCLEAR it, stop tracking it, free it. */
 void vmx_vmcs_release(uint64_t pa);
+/* A zeroed VMCS region with this CPU's revision identifier (25.2), not yet
+ * active anywhere: its physical address, or 0 (no memory). */
+uint64_t vmx_vmcs_alloc(void);
 /* Controls (execution, exit, entry) and the host-state area (27.2). */
 void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp);
+void vmx_vmcs_setup_controls(struct vmcs_writer *w, uint64_t eptp);
+/* The host-state area as this CPU is now: what differs between CPUs (TR,
+ * GDTR, IDTR, GS bases) is rewritten when a VMCS moves to another CPU. */
+void vmx_vmcs_setup_host(struct vmcs_writer *w);
+
+/* ---- the per-CPU list of active VMCSs (vmx_loaded.c) ---- */
+/* This CPU, interrupts off, VMX on: make pa active and current here
+ * (VMCLEAR first when fresh: a new region's launch state must be made
+ * "clear", 25.11.3), evicting the oldest VMCS when the list is full.
+ * *slot (if not NULL) gets its index in the list (vmx_cpus[cpu].loaded[]),
+ * valid until it is cleared.  0, or -1 with why (pa is then not on the
+ * list). */
+int vmx_loaded_add(uint64_t pa, bool fresh, int *slot, char *why, size_t len);
+/* This CPU, interrupts off: VMCLEAR pa if it is on the list (VMX on) and
+ * take it off.  true if it was there. */
+bool vmx_loaded_clear(uint64_t pa);
+/* This CPU, interrupts off or NMI: VMCLEAR every VMCS on the list (when
+ * in_vmx: VMCLEAR outside VMX operation is #UD) and empty it.  Returns how
+ * many; no locks, no printk. */
+unsigned vmx_loaded_clear_all(bool in_vmx);
+/* Is pa on cpu's list?  Exact on that CPU with interrupts off. */
+bool vmx_loaded_has(unsigned cpu, uint64_t pa);
+unsigned vmx_loaded_count(unsigned cpu);
+/* VMPTRLD pa here if it is not the current VMCS already. 0 or VMX_FAIL_*. */
+int vmx_make_current(uint64_t pa);
+/* Generation of the lists for the `check` invariant: every change brackets
+ * itself with vmx_loaded_change_begin/end. */
+void vmx_loaded_change_begin(void);
+void vmx_loaded_change_end(void);
+bool vmx_loaded_stable(uint64_t *gen);
+/* The `check` invariant vmx_vmcs_lists (vmx_invariants.c): 0 or -1 with why. */
+int vmx_vmcs_lists_check(char *why, size_t len);
 
 /* ---- a VM (vmx_vm.c) and its EPT (vmx_ept.c, built by asm/pt_walk.h) ---- */
 struct vmx_vm {
@@ -120,12 +174,22 @@ void vmx_ept_flush_local(const struct vmx_vm *v);
 /* Guest general-purpose registers, saved and restored by vmx_entry.asm
  * (the offsets there must match: checked with static asserts). */
 struct vmx_guest_regs {
-	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
+	/* First, in the exit layer's own struct: it works on them in place
+	 * (asm/vexit.h), no copy on the exit path. */
+	struct guest_gprs g;      /* rax, rbx, rcx, rdx */
+	uint64_t rbp, rsi, rdi;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 #define VMX_GUEST_CODE_GPA 0x1000ULL
-/* Copy the guest program into slot 0 and fill the guest-state area. */
+/* Copy the guest program into slot 0 and fill the guest-state area.  With
+ * w NULL, only copy (a live vCPU writes its VMCS at its first load). */
 int vmx_guest_load(struct vm *vm, enum guest_kind kind, struct vmcs_writer *w, char *why, size_t len);
+/* The guest-state area of the built-in guest's start (the current VMCS). */
+void vmx_guest_state(const struct vm *vm, struct vmcs_writer *w);
+/* After vmx_guest_load: vCPU index of nr's own registers and stack (the
+ * pattern guest's layout, asm/vexit.h); nothing for the other guests. */
+int vmx_guest_place(const struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct vmcs_writer *w,
+		    struct vmx_guest_regs *regs, char *why, size_t len);
 
 /* ---- entry (vmx_entry.asm) ---- */
 /* VMLAUNCH (launched == 0) or VMRESUME with the guest registers in regs.
@@ -136,13 +200,12 @@ int vmx_enter(struct vmx_guest_regs *regs, int launched);
 void vmx_exit_stub(void);
 
 /* ---- one VM exit (vmx_exit.c) ---- */
-enum vmx_exit_action {
-	VMX_EXIT_CONTINUE,         /* handled: enter the guest again */
-	VMX_EXIT_STOP_GUEST,       /* the guest misbehaved: run->why */
-	VMX_EXIT_STOP_HOST,        /* the host side is broken: run->why, vcpu_run returns -1 */
-};
-enum vmx_exit_action vmx_handle_exit(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs,
-				     uint32_t reason);
+struct vmx_exit_decoded;
+/* Hand a decoded exit to the exit layer (asm/vexit.h), accounting in acct;
+ * *skip: move RIP past the instruction (d->info.insn_len) before the next
+ * entry. */
+enum vcpu_exit_action vmx_exit_handle(const struct vm *vm, struct vcpu_run *acct, struct vmx_guest_regs *regs,
+				      const struct vmx_exit_decoded *d, bool *skip);
 
 /* ---- vcpu_run (vmx_run.c) ---- */
 int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run);
@@ -156,5 +219,23 @@ void vmx_vcpu_destroy(struct vcpu *vcpu);
 int vmx_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len);
 bool vmx_vcpu_enter(struct vcpu *vcpu);
 enum vcpu_exit_action vmx_vcpu_handle_exit(struct vcpu *vcpu);
+struct vmx_vcpu_stats {
+	int cpu;                   /* where its VMCS was last made active, -1 none */
+	uint64_t vmcs;
+	uint64_t launches, remote_clears, reloads;
+};
+void vmx_vcpu_stats(const struct vcpu *vcpu, struct vmx_vcpu_stats *s);
+
+/* ---- decoding an exit for the exit layer (vmx_decode.c) ---- */
+#define VMX_DETAIL_LEN 160
+struct vmx_exit_decoded {
+	struct vexit_info info;
+	bool host_nmi;             /* an NMI for the host: handed to its handler already */
+	char detail[VMX_DETAIL_LEN];  /* info.detail points here when set */
+};
+/* Right after vmx_enter returned r with the VMCS still current: decode the
+ * exit (or the failed entry) into d.  launched: VMRESUME was used.  For an
+ * NMI exit, calls the host's NMI handler. */
+void vmx_decode_exit(int r, int launched, struct vmx_exit_decoded *d);
 
 #endif

@@ -46,10 +46,10 @@ INJECT_POINT(vmx_bad_guest_state,
 INJECT_POINT(vmx_bad_control,
 	     "the next VMLAUNCH on this CPU fails on an invalid control field (CR3-target count 5)");
 
-_Static_assert(offsetof(struct vmx_guest_regs, rax) == 0, "vmx_entry.asm R_RAX");
-_Static_assert(offsetof(struct vmx_guest_regs, rcx) == 8, "vmx_entry.asm R_RCX");
-_Static_assert(offsetof(struct vmx_guest_regs, rdx) == 16, "vmx_entry.asm R_RDX");
-_Static_assert(offsetof(struct vmx_guest_regs, rbx) == 24, "vmx_entry.asm R_RBX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rax) == 0, "vmx_entry.asm R_RAX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rbx) == 8, "vmx_entry.asm R_RBX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rcx) == 16, "vmx_entry.asm R_RCX");
+_Static_assert(offsetof(struct vmx_guest_regs, g.rdx) == 24, "vmx_entry.asm R_RDX");
 _Static_assert(offsetof(struct vmx_guest_regs, rbp) == 32, "vmx_entry.asm R_RBP");
 _Static_assert(offsetof(struct vmx_guest_regs, rsi) == 40, "vmx_entry.asm R_RSI");
 _Static_assert(offsetof(struct vmx_guest_regs, rdi) == 48, "vmx_entry.asm R_RDI");
@@ -92,21 +92,6 @@ const char *vmx_insn_error_name(unsigned err)
 	return "unknown error";
 }
 
-/* Where to look when VM entry refuses the VMCS. */
-static const char *entry_error_hint(unsigned err)
-{
-	switch (err) {
-	case 7:
-		return "; check the controls against the capability MSRs (26.2.1)";
-	case 8:
-		return "; check the host-state area (26.2.2-26.2.4)";
-	case 26:
-		return "; the guest's interruptibility state blocks by MOV SS (26.1)";
-	default:
-		return "";
-	}
-}
-
 /* Let the host take the interrupts that are pending (an external-interrupt
  * exit left its interrupt in the local APIC).  STI delays recognition until
  * after the next instruction (SDM vol 2B, STI), hence the NOP before CLI. */
@@ -115,6 +100,10 @@ static void host_interrupt_window(void)
 	__asm__ volatile("sti; nop; cli" ::: "memory");
 }
 
+/* The decoded exit lives here, not on the stack: its detail buffer is
+ * large, and one run per CPU at a time (preemption off). */
+static struct vmx_exit_decoded run_exit[CONFIG_MAX_CPUS];
+
 static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *regs, uint64_t vmcs,
 		    bool irq_window)
 {
@@ -122,57 +111,45 @@ static int run_loop(struct vm *vm, struct vcpu_run *run, struct vmx_guest_regs *
 	int rc = 0;
 	uint64_t t0 = arch_time_ns();
 	uint64_t ticks0 = this_cpu()->timer_ticks;
-	const struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
+	unsigned cpu = smp_processor_id();
+	const struct vmx_cpu *st = &vmx_cpus[cpu];
+	struct vmx_exit_decoded *d = &run_exit[cpu];
 	for (;;) {
 		/* Interrupts are off: a kick sent after this is held pending and
 		 * makes the guest exit at once (include/vigil/vcpu_request.h). */
-		if (run->req && !vcpu_run_enter_guest_mode(run, smp_processor_id()))
+		if (run->req && !vcpu_run_enter_guest_mode(run, cpu))
 			break;
 		int r = vmx_enter(regs, launched);
 		if (run->req)
 			vcpu_run_exit_guest_mode(run);
-		if (r != VMX_OK) {
-			unsigned err = r == VMX_FAIL_VALID ? (unsigned)vmread(VM_INSTRUCTION_ERROR) : 0;
-			vcpu_run_count_exit(run, VEXIT_ENTRY_FAILED);
-			snprintf(run->why, sizeof(run->why), "%s failed (%s): VM-instruction error %u, %s%s",
-				 launched ? "VMRESUME" : "VMLAUNCH", r == VMX_FAIL_VALID ? "VMfailValid" : "VMfailInvalid",
-				 err, vmx_insn_error_name(err), entry_error_hint(err));
+		vmx_decode_exit(r, launched, d);
+		bool skip;
+		enum vcpu_exit_action a = vmx_exit_handle(vm, run, regs, d, &skip);
+		if (a == VCPU_EXIT_GUEST_FAILED) {
 			run->guest_failed = true;
 			break;
 		}
-		uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
-		if (reason & EXIT_REASON_ENTRY_FAILURE) {
-			/* 27.8 "VM-entry failures during or after loading
-			 * guest state": the VMCS stays "clear", no guest ran. */
-			uint64_t qual = vmread(EXIT_QUALIFICATION);
-			unsigned basic = reason & 0xFFFF;
-			vcpu_run_count_exit(run, VEXIT_ENTRY_FAILED);
-			snprintf(run->why, sizeof(run->why), "VM entry failed: %s (exit reason 0x%x, qualification %lu)%s",
-				 basic == EXIT_REASON_INVALID_GUEST ? "invalid guest state"
-				 : basic == EXIT_REASON_MSR_LOADING ? "MSR loading"
-				 : basic == EXIT_REASON_MCE_DURING_ENTRY ? "machine check" : "unknown cause",
-				 reason, (unsigned long)qual,
-				 basic == EXIT_REASON_INVALID_GUEST ? "; check the guest-state area (26.3.1)" : "");
-			run->guest_failed = true;
-			break;
-		}
-		launched = 1;
-		enum vmx_exit_action s = vmx_handle_exit(vm, run, regs, reason);
-		if (s == VMX_EXIT_STOP_GUEST) {
-			run->guest_failed = true;
-			break;
-		}
-		if (s == VMX_EXIT_STOP_HOST) {
+		if (a == VCPU_EXIT_HOST_FAILED) {
 			rc = -1;
 			break;
 		}
+		/* A failed entry ended the run above; this one ran the guest. */
+		launched = 1;
+		if (skip)
+			vmwrite(GUEST_RIP, d->info.rip + d->info.insn_len);
+		/* HLT: nothing can wake the guest but us; carry on at once. */
 		if (irq_window) {
 			host_interrupt_window();
 			/* disable() (the only way out, besides an emergency
-			 * that does not return) clears both. */
-			if (__atomic_load_n(&st->state, __ATOMIC_RELAXED) != VMX_CPU_ON || __atomic_load_n(&st->loaded_vmcs, __ATOMIC_RELAXED) != vmcs) {
-				snprintf(run->why, sizeof(run->why), "VMX was turned off on CPU %u during the run",
-					 smp_processor_id());
+			 * that does not return) VMCLEARs it and turns VMX off. */
+			if (__atomic_load_n(&st->state, __ATOMIC_RELAXED) != VMX_CPU_ON || !vmx_loaded_has(cpu, vmcs)) {
+				snprintf(run->why, sizeof(run->why), "VMX was turned off on CPU %u during the run", cpu);
+				rc = -1;
+				break;
+			}
+			/* Another VMCS may have been made current meanwhile. */
+			if (vmx_make_current(vmcs) != VMX_OK) {
+				snprintf(run->why, sizeof(run->why), "VMPTRLD of the run's VMCS failed on CPU %u", cpu);
 				rc = -1;
 				break;
 			}
@@ -223,6 +200,8 @@ int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run)
 		if (!irq_window)
 			vmcs_w(&w, PIN_BASED_VM_EXEC_CONTROL, vmx_caps.pin & ~PIN_EXT_INTR_EXITING);
 		rc = vmx_guest_load(vm, run->guest, &w, run->why, sizeof(run->why));
+		if (rc == 0)
+			rc = vmx_guest_place(vm, run->guest, 0, 1, &w, &regs, run->why, sizeof(run->why));
 		/* The guest's IF does not gate interrupts under external-
 		 * interrupt exiting (26.3.1.5 / 25.6.1), but Bochs only
 		 * re-evaluates interrupt masking when RFLAGS.IF changes, and the

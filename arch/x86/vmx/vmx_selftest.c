@@ -176,14 +176,14 @@ static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 	ST_ASSERT(ctx, vmx_enable(why, sizeof(why)) == 0, "enable again: %s", why);
 	t->enabled_here = true;
 	uint64_t vmcs = vmx_vmcs_load_new(why, sizeof(why));
-	ST_ASSERT(ctx, vmcs && st->loaded_vmcs == vmcs, "loading a VMCS: %s", why);
+	ST_ASSERT(ctx, vmcs && vmx_loaded_has(t->cpu, vmcs), "loading a VMCS: %s", why);
 	vmx_emergency_disable();
 	vmx_emergency_disable();
 	t->enabled_here = false;
 	pmm_free_page(vmcs);
-	ST_ASSERT(ctx, !vmx_hw_enabled() && st->state == VMX_CPU_OFF && !st->loaded_vmcs,
-		  "emergency_disable left CR4.VMXE=%d state=%d loaded_vmcs=0x%lx", vmx_hw_enabled(), st->state,
-		  (unsigned long)st->loaded_vmcs);
+	ST_ASSERT(ctx, !vmx_hw_enabled() && st->state == VMX_CPU_OFF && !vmx_loaded_count(t->cpu),
+		  "emergency_disable left CR4.VMXE=%d state=%d, %u VMCS(s) active", vmx_hw_enabled(), st->state,
+		  vmx_loaded_count(t->cpu));
 	ST_ASSERT(ctx, read_cr0() == cr0_off && read_cr4() == cr4_off, "emergency_disable left CR0/CR4 changed");
 
 	/* An emergency that interrupted enable() or disable() (state says
@@ -222,7 +222,7 @@ static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 	ST_ASSERT(ctx, delivered, "the NMI to CPU %u never came", t->cpu);
 	t->enabled_here = false;
 	pmm_free_page(vmcs);
-	ST_ASSERT(ctx, !vmx_hw_enabled() && st->state == VMX_CPU_OFF && !st->loaded_vmcs,
+	ST_ASSERT(ctx, !vmx_hw_enabled() && st->state == VMX_CPU_OFF && !vmx_loaded_count(t->cpu),
 		  "emergency_disable from NMI left CR4.VMXE=%d state=%d", vmx_hw_enabled(), st->state);
 	ST_ASSERT(ctx, read_cr0() == cr0_off && read_cr4() == cr4_off, "NMI emergency_disable left CR0/CR4 changed");
 
@@ -333,7 +333,7 @@ SELFTEST(vmx_cpu, test_vmx_cpu);
 static int vmcs_released(struct selftest_ctx *ctx, struct backend_test *t, const char *what)
 {
 	(void)t;
-	ST_ASSERT(ctx, !vmx_cpus[smp_processor_id()].loaded_vmcs, "%s: a VMCS is still loaded after the run", what);
+	ST_ASSERT(ctx, !vmx_loaded_count(smp_processor_id()), "%s: a VMCS is still active after the run", what);
 	return 0;
 }
 

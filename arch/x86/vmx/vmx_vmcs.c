@@ -4,18 +4,19 @@
  * structures"; the checks VM entry applies to them in 27.2 "Checks on VMX
  * controls and host-state area").
  *
- * A VMCS lives for one vcpu_run: allocated, VMCLEARed and made current
- * here, VMCLEARed and freed at the end, so between runs no VMCS is active
- * on any CPU and disabling VMX has nothing to flush.  The per-CPU
- * loaded_vmcs records it for disable and emergency disable.
+ * A burst run's VMCS lives for one vcpu_run: allocated, VMCLEARed and made
+ * current here, VMCLEARed and freed at the end.  A live vCPU's lives as
+ * long as the vCPU (vmx_vcpu.c).  Either way it is on the per-CPU list of
+ * active VMCSs (vmx_loaded.c) while active, for disable and emergency
+ * disable.
  */
 #include "vmx_internal.h"
 #include <asm/cpu.h>
+#include <vigil/arch.h>
 #include <vigil/mm.h>
 #include <vigil/sched.h>
 #include <vigil/string.h>
 
-#define barrier() __asm__ volatile("" ::: "memory")
 
 void vmcs_w(struct vmcs_writer *w, uint64_t field, uint64_t value)
 {
@@ -27,44 +28,34 @@ void vmcs_w(struct vmcs_writer *w, uint64_t field, uint64_t value)
 	}
 }
 
-uint64_t vmx_vmcs_load_new(char *why, size_t len)
+uint64_t vmx_vmcs_alloc(void)
 {
-	unsigned cpu = smp_processor_id();
-	struct vmx_cpu *st = &vmx_cpus[cpu];
-	if (st->loaded_vmcs) {
-		snprintf(why, len, "CPU %u already has a VMCS loaded", cpu);
-		return 0;
-	}
 	uint64_t pa = pmm_alloc_page();
-	if (!pa) {
-		snprintf(why, len, "no memory for a VMCS");
+	if (!pa)
 		return 0;
-	}
 	/* 25.2 "Format of the VMCS region": the revision identifier in bits
 	 * 30:0 of the first word, bit 31 clear (not a shadow VMCS). */
 	uint32_t *region = phys_to_virt(pa);
 	memset(region, 0, PAGE_SIZE);
 	region[0] = vmx_caps.revision;
+	return pa;
+}
 
-	/* Tracked before VMPTRLD so that an NMI in between still clears it. */
-	st->loaded_vmcs = pa;
-	barrier();
-	/* 25.11.3 "Initializing a VMCS": VMCLEAR first (launch state
-	 * "clear"), then VMPTRLD makes it current. */
-	int r = vmclear(pa);
-	const char *what = "VMCLEAR";
-	if (r == VMX_OK) {
-		r = vmptrld(pa);
-		what = "VMPTRLD";
+uint64_t vmx_vmcs_load_new(char *why, size_t len)
+{
+	uint64_t pa = vmx_vmcs_alloc();
+	if (!pa) {
+		snprintf(why, len, "no memory for a VMCS");
+		return 0;
 	}
-	if (r != VMX_OK) {
-		unsigned err = r == VMX_FAIL_VALID ? (unsigned)vmread(VM_INSTRUCTION_ERROR) : 0;
-		(void)vmclear(pa);
-		barrier();
-		st->loaded_vmcs = 0;
+	/* 25.11.3 "Initializing a VMCS": VMCLEAR first (launch state
+	 * "clear"), then VMPTRLD makes it current; on this CPU's list from
+	 * before the VMPTRLD, so that an NMI in between still clears it. */
+	unsigned long flags = arch_irq_save();
+	int r = vmx_loaded_add(pa, true, NULL, why, len);
+	arch_irq_restore(flags);
+	if (r) {
 		pmm_free_page(pa);
-		snprintf(why, len, "%s of a new VMCS failed (%s, VM-instruction error %u: %s)", what,
-			 r == VMX_FAIL_VALID ? "VMfailValid" : "VMfailInvalid", err, vmx_insn_error_name(err));
 		return 0;
 	}
 	return pa;
@@ -72,16 +63,11 @@ uint64_t vmx_vmcs_load_new(char *why, size_t len)
 
 void vmx_vmcs_release(uint64_t pa)
 {
-	struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
 	/* disable() in the run's interrupt window may have cleared it and
-	 * left VMX operation already (VMCLEAR would then #UD). */
-	if (st->loaded_vmcs == pa) {
-		if (vmx_this_cpu_on())
-			(void)vmclear(pa);
-		barrier();
-		st->loaded_vmcs = 0;
-		barrier();
-	}
+	 * left VMX operation already: then it is off the list. */
+	unsigned long flags = arch_irq_save();
+	(void)vmx_loaded_clear(pa);
+	arch_irq_restore(flags);
 	pmm_free_page(pa);
 }
 
@@ -97,6 +83,12 @@ static uint64_t tss_base(uint64_t gdt_base, uint16_t tr)
 #define READ_SEG(s) ({ uint16_t __v; __asm__ volatile("mov %%" #s ", %0" : "=r"(__v)); __v; })
 
 void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp)
+{
+	vmx_vmcs_setup_controls(w, eptp);
+	vmx_vmcs_setup_host(w);
+}
+
+void vmx_vmcs_setup_controls(struct vmcs_writer *w, uint64_t eptp)
 {
 	const struct vmx_caps *c = &vmx_caps;
 
@@ -123,7 +115,11 @@ void vmx_vmcs_setup_host_and_controls(struct vmcs_writer *w, uint64_t eptp)
 	vmcs_w(w, VM_ENTRY_CONTROLS, c->entry);
 	vmcs_w(w, VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_w(w, VM_ENTRY_INTR_INFO_FIELD, 0);
+}
 
+void vmx_vmcs_setup_host(struct vmcs_writer *w)
+{
+	const struct vmx_caps *c = &vmx_caps;
 	/* 25.5 "Host-state area": the state a VM exit loads (28.5), i.e.
 	 * this CPU as it is now.  Selectors need RPL 0 and TI 0 (27.2.3);
 	 * the kernel's all are.  HOST_RSP is written by vmx_enter right
