@@ -54,4 +54,8 @@ void vm_for_each(void (*fn)(const struct vm *vm, void *arg), void *arg);
 struct mutex *virt_count_lock(void);
 int virt_enable_this_cpu(char *why, size_t len);
 void virt_disable_this_cpu(void);
+/* `vm slot ...` and `vm mem ...` (vm_slot_cmds.c), sub-commands of `vm`. */
+struct shell_ctx;
+int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv);
+int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv);
 #endif
