@@ -23,6 +23,9 @@ int memslot_pair_init(struct memslot_pair *p, unsigned gpa_bits, char *why, size
 	p->active = memslot_set_alloc(gpa_bits);
 	p->inactive = memslot_set_alloc(gpa_bits);
 	p->updates = p->inhibited = 0;
+	p->wait_readers = NULL;
+	p->inhibit = NULL;
+	p->arg = NULL;
 	if (!p->active || !p->inactive) {
 		memslot_set_free(p->active);
 		memslot_set_free(p->inactive);
