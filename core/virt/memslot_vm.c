@@ -88,6 +88,16 @@ void vm_memslots_free(struct vm *vm)
 	vm->memslots = NULL;
 }
 
+struct memslot_pair *vm_memslot_pair(struct vm *vm)
+{
+	return &vm->memslots->pair;
+}
+
+struct mutex *vm_memslot_lock(struct vm *vm)
+{
+	return &vm->memslots->lock;
+}
+
 struct lookup {
 	unsigned id;
 	struct vm_memslots *ms;

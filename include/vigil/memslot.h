@@ -190,6 +190,12 @@ int vm_slot_update(unsigned vm_id, const struct memslot_txn *txn, struct memslot
 int vm_slot_for_each(unsigned vm_id, void (*fn)(const struct memslot *s, void *arg), void *arg, char *why,
 		     size_t len);
 int vm_mem_access(unsigned vm_id, uint64_t gpa, void *buf, size_t n, bool write, char *why, size_t len);
+/* For the vCPU side, which holds the VM: its pair (readers call
+ * memslot_pair_active() inside their read-side section) and its slots lock
+ * (struct mutex, vigil/mutex.h), which every updater holds. */
+struct mutex;
+struct memslot_pair *vm_memslot_pair(struct vm *vm);
+struct mutex *vm_memslot_lock(struct vm *vm);
 /* Hooks for the vCPU side (SRCU, inhibition): set on a VM's pair. */
 int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*inhibit)(void *arg, bool on),
 		      void *arg, char *why, size_t len);
