@@ -85,7 +85,7 @@ struct memslot *memslot_by_id(const struct memslot_set *set, unsigned id, unsign
 
 /* Copy len bytes between buf and guest-physical gpa, page by page through
  * the frames.  Every byte must lie in a slot. */
-static int access(const struct memslot_set *set, uint64_t gpa, void *buf, size_t len, bool write, bool force,
+static int copy_through(const struct memslot_set *set, uint64_t gpa, void *buf, size_t len, bool write, bool force,
 		  char *why, size_t wlen)
 {
 	/* Check the whole range first so a refused write changes nothing. */
@@ -120,11 +120,11 @@ static int access(const struct memslot_set *set, uint64_t gpa, void *buf, size_t
 
 int memslot_read(const struct memslot_set *set, uint64_t gpa, void *buf, size_t len, char *why, size_t wlen)
 {
-	return access(set, gpa, buf, len, false, false, why, wlen);
+	return copy_through(set, gpa, buf, len, false, false, why, wlen);
 }
 
 int memslot_write(const struct memslot_set *set, uint64_t gpa, const void *buf, size_t len, bool force,
 		  char *why, size_t wlen)
 {
-	return access(set, gpa, (void *)buf, len, true, force, why, wlen);
+	return copy_through(set, gpa, (void *)buf, len, true, force, why, wlen);
 }

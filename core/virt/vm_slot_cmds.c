@@ -60,6 +60,13 @@ int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	if (argc < 3)
 		return shell_error(ctx, "usage: %s", usage);
 	const char *what = argv[1];
+	static const char *const subs[] = { "add", "del", "move", "resize", "split", "merge", "txn", "list", "stat" };
+	bool known = false;
+	for (unsigned i = 0; i < ARRAY_SIZE(subs); i++)
+		known |= !strcmp(what, subs[i]);
+	if (!known)
+		return shell_error(ctx, "unknown vm slot subcommand '%s' (expected add, del, move, resize, split, merge, "
+				   "txn, list or stat)", what);
 	unsigned id;
 	if (vm_id_arg(ctx, argv[2], &id))
 		return -1;
