@@ -15,6 +15,8 @@
  *      drops the references that only the old set held -- frames no slot
  *      uses any more go back to the page allocator only here, after every
  *      reader is gone.
+ * The naive mode (p->naive) publishes the deletes and the adds as two
+ * steps instead, never inhibiting: what atomic updates prevent, on demand.
  */
 #include <vigil/memslot.h>
 
@@ -25,7 +27,9 @@ int memslot_pair_init(struct memslot_pair *p, unsigned gpa_bits, char *why, size
 	p->updates = p->inhibited = 0;
 	p->wait_readers = NULL;
 	p->inhibit = NULL;
+	p->changed = NULL;
 	p->arg = NULL;
+	p->naive = false;
 	if (!p->active || !p->inactive) {
 		memslot_set_free(p->active);
 		memslot_set_free(p->inactive);
@@ -42,6 +46,38 @@ void memslot_pair_destroy(struct memslot_pair *p)
 	p->active = p->inactive = NULL;
 }
 
+/* Make set the active one and wait until no reader sees the one it replaces. */
+static void publish(struct memslot_pair *p, struct memslot_set *set)
+{
+	struct memslot_set *before = p->active;
+	__atomic_store_n(&p->active, set, __ATOMIC_RELEASE);
+	if (p->changed)
+		p->changed(p->arg, before, set);
+	if (p->wait_readers)
+		p->wait_readers(p->arg);
+}
+
+/* The naive update: publish the old set without what the transaction
+ * deletes or changes, then the new set.  Needs a third set for the middle
+ * step; -WHY_NOMEM (nothing published) without one. */
+static int publish_naive(struct memslot_pair *p, struct memslot_set *old, struct memslot_set *new, char *why,
+			 size_t len)
+{
+	struct memslot_set *mid = memslot_set_alloc(old->gpa_bits);
+	if (!mid)
+		return why_fail(why, len, WHY_NOMEM, "out of memory for the middle step of a naive update");
+	for (unsigned i = 0; i < old->nr; i++)
+		if (memslot_kept(&old->slot[i], new)) {
+			memslot_backing_get(old->slot[i].backing);
+			mid->slot[mid->nr++] = old->slot[i];
+		}
+	mid->generation = old->generation;
+	publish(p, mid);
+	publish(p, new);
+	memslot_set_free(mid);
+	return 0;
+}
+
 int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, struct memslot_txn_result *res,
 			char *why, size_t len)
 {
@@ -55,16 +91,22 @@ int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, s
 	if (!res)
 		res = &local;
 	memslot_diff(old, new, res);
-	if (res->inhibit && p->inhibit)
-		p->inhibit(p->arg, true);
-	__atomic_store_n(&p->active, new, __ATOMIC_RELEASE);
+	if (p->naive) {
+		r = publish_naive(p, old, new, why, len);
+		if (r) {
+			memslot_set_copy(new, old);
+			return r;
+		}
+	} else {
+		if (res->inhibit && p->inhibit)
+			p->inhibit(p->arg, true);
+		publish(p, new);
+		if (res->inhibit && p->inhibit)
+			p->inhibit(p->arg, false);
+		p->inhibited += res->inhibit;
+	}
 	p->inactive = old;
-	if (p->wait_readers)
-		p->wait_readers(p->arg);
-	if (res->inhibit && p->inhibit)
-		p->inhibit(p->arg, false);
 	memslot_set_copy(old, new);
 	p->updates++;
-	p->inhibited += res->inhibit;
 	return 0;
 }

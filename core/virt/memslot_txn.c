@@ -270,8 +270,7 @@ int memslot_txn_apply(struct memslot_set *set, const struct memslot_txn *txn, ch
 	return 0;
 }
 
-/* Does s (of one set) appear unchanged in other? */
-static bool kept(const struct memslot *s, const struct memslot_set *other)
+bool memslot_kept(const struct memslot *s, const struct memslot_set *other)
 {
 	unsigned j = memslot_lower_bound(other, s->gpa);
 	if (j >= other->nr)
@@ -288,9 +287,9 @@ void memslot_diff(const struct memslot_set *old, const struct memslot_set *new, 
 	 * sweep over the two finds whether any deleted range meets an added one. */
 	unsigned i = 0, j = 0;
 	for (;;) {
-		while (i < old->nr && kept(&old->slot[i], new))
+		while (i < old->nr && memslot_kept(&old->slot[i], new))
 			i++;
-		while (j < new->nr && kept(&new->slot[j], old))
+		while (j < new->nr && memslot_kept(&new->slot[j], old))
 			j++;
 		if (i >= old->nr || j >= new->nr)
 			break;
@@ -305,10 +304,21 @@ void memslot_diff(const struct memslot_set *old, const struct memslot_set *new, 
 		}
 	}
 	for (i = 0; i < old->nr; i++)
-		res->deleted += !kept(&old->slot[i], new);
+		res->deleted += !memslot_kept(&old->slot[i], new);
 	for (j = 0; j < new->nr; j++)
-		if (!kept(&new->slot[j], old)) {
+		if (!memslot_kept(&new->slot[j], old)) {
 			res->added++;
 			res->added_ids[new->slot[j].id / 64] |= 1ull << (new->slot[j].id % 64);
 		}
+}
+
+void memslot_for_each_change(const struct memslot_set *before, const struct memslot_set *after,
+			     void (*fn)(const struct memslot *s, bool added, void *arg), void *arg)
+{
+	for (unsigned i = 0; i < before->nr; i++)
+		if (!memslot_kept(&before->slot[i], after))
+			fn(&before->slot[i], false, arg);
+	for (unsigned j = 0; j < after->nr; j++)
+		if (!memslot_kept(&after->slot[j], before))
+			fn(&after->slot[j], true, arg);
 }

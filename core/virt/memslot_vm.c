@@ -12,6 +12,7 @@
  * slots; vm_destroy unlinks the VM first, so no new use can start, then
  * vm_memslots_free waits for the uses under way before freeing anything.
  */
+#include <vigil/cmdline.h>
 #include <vigil/completion.h>
 #include <vigil/memslot.h>
 #include <vigil/mm.h>
@@ -30,6 +31,15 @@ struct vm_memslots {
 };
 
 static DEFINE_SPINLOCK(uses_lock);
+
+/* memslot_update=naive: every VM publishes its slot changes as deletes then
+ * adds, without inhibition (memslot_pair.c), so a test can show the gap. */
+BOOT_PARAM_CHOICE(memslot_update, "atomic|naive");
+
+static bool naive_updates(void)
+{
+	return !strcmp(boot_params()->memslot_update, "naive");
+}
 
 static unsigned clamp_bits(unsigned bits)
 {
@@ -67,6 +77,7 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 		set->nr++;
 	}
 	memslot_set_copy(ms->pair.inactive, set);
+	ms->pair.naive = naive_updates();
 	vm->memslots = ms;
 	return 0;
 }
@@ -198,7 +209,7 @@ int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*in
 	return 0;
 }
 
-int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, char *why, size_t len)
+int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len)
 {
 	int r = 0;
 	struct vm_memslots *ms = get(vm_id, why, len, &r);
@@ -207,6 +218,7 @@ int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, char *
 	mutex_lock(&ms->lock);
 	*updates = ms->pair.updates;
 	*inhibited = ms->pair.inhibited;
+	*naive = ms->pair.naive;
 	mutex_unlock(&ms->lock);
 	put(ms);
 	return 0;

@@ -80,10 +80,11 @@ int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 			return 0;
 		}
 		uint64_t updates, inhibited;
-		if (vm_slot_stats(id, &updates, &inhibited, why, sizeof(why)))
+		bool naive;
+		if (vm_slot_stats(id, &updates, &inhibited, &naive, why, sizeof(why)))
 			return shell_error(ctx, "%s", why);
-		shell_printf(ctx, "vm=%u updates=%lu inhibited=%lu\n", id, (unsigned long)updates,
-			     (unsigned long)inhibited);
+		shell_printf(ctx, "vm=%u updates=%lu inhibited=%lu mode=%s\n", id, (unsigned long)updates,
+			     (unsigned long)inhibited, naive ? "naive" : "atomic");
 		return 0;
 	}
 	struct memslot_txn txn;

@@ -134,6 +134,13 @@ struct memslot_txn_result {
 int memslot_txn_apply(struct memslot_set *set, const struct memslot_txn *txn, char *why, size_t len);
 /* Compare two sets as above. */
 void memslot_diff(const struct memslot_set *old, const struct memslot_set *new, struct memslot_txn_result *res);
+/* s (a slot of one set) is in other unchanged: same id, range, flags, backing. */
+bool memslot_kept(const struct memslot *s, const struct memslot_set *other);
+/* Every slot of before that after does not keep (added = false), then every
+ * slot of after that before did not have (added = true), each by gpa: what
+ * the hardware mappings must drop, then what they may map. */
+void memslot_for_each_change(const struct memslot_set *before, const struct memslot_set *after,
+			     void (*fn)(const struct memslot *s, bool added, void *arg), void *arg);
 /* Parse one change ("add gpa=<a> size=<s> [ro]", "del <slot>", "move <slot>
  * gpa=<a>", "resize <slot> size=<s>", "split <slot> at=<gpa>", "merge
  * <slot> <slot>") from argv[0..argc); 0 or -cause with why. */
@@ -154,7 +161,17 @@ struct memslot_pair {
 	 * added ones: block guest entries and wait for vCPUs in guest mode
 	 * (on = true), then let them go (on = false).  NULL: nothing to do. */
 	void (*inhibit)(void *arg, bool on);
+	/* Right after each swap, before the wait (inside the inhibition when
+	 * there is one): before was active, after is.  Where the nested page
+	 * tables drop the mappings of what before had and after lacks
+	 * (memslot_for_each_change).  NULL: nothing to do. */
+	void (*changed)(void *arg, const struct memslot_set *before, const struct memslot_set *after);
 	void *arg;
+	/* Publish a transaction as two steps -- every delete, then every add --
+	 * with a wait after each and never an inhibition: the gap atomic
+	 * updates close, for tests that show it (a reader may find a range
+	 * without its slot in between). */
+	bool naive;
 	uint64_t updates, inhibited;   /* counts, for `vm slot` and the tests */
 };
 
@@ -163,7 +180,9 @@ int memslot_pair_init(struct memslot_pair *p, unsigned gpa_bits, char *why, size
 void memslot_pair_destroy(struct memslot_pair *p);
 /* The updater (caller holds the VM's slots lock): apply txn to the inactive
  * set; on success inhibit if needed, swap, wait for readers, bring the
- * other copy up to date.  On failure nothing changes.  res may be NULL. */
+ * other copy up to date.  On failure nothing changes.  res may be NULL.
+ * wait_readers must order the swap before its look at the readers (a full
+ * barrier, as synchronize_srcu has). */
 int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, struct memslot_txn_result *res,
 			char *why, size_t len);
 static inline const struct memslot_set *memslot_pair_active(const struct memslot_pair *p)
@@ -199,6 +218,6 @@ struct mutex *vm_memslot_lock(struct vm *vm);
 /* Hooks for the vCPU side (SRCU, inhibition): set on a VM's pair. */
 int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*inhibit)(void *arg, bool on),
 		      void *arg, char *why, size_t len);
-int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, char *why, size_t len);
+int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
 
 #endif

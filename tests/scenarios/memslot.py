@@ -81,7 +81,7 @@ def memslot_changes_keep_contents(s):
     stat = s.ok("vm slot stat %s" % vm).records[0]
     s.note("updates=%s inhibited=%s" % (stat["updates"], stat["inhibited"]))
     # in place: split, merge, resize x2, move over itself, the txn's split
-    s.eq(stat["inhibited"], "6", "updates that wanted inhibition")
+    s.eq((stat["inhibited"], stat["mode"]), ("6", "atomic"), "updates that wanted inhibition, and the mode")
     s.ok("vm destroy %s" % vm)
     s.error("vm slot list %s" % vm, match=r"^no VM with id %s" % vm)
 
@@ -132,6 +132,22 @@ def memslot_512_slots(s):
     s.eq(stat["inhibited"], "0", "unrelated adds and deletes never inhibit")
     s.ok("vm destroy %s" % vm)
     s.eq(s.ok("virt").records[0].get("vms"), "0", "VMs after destroy")
+
+
+@scenario(targets=[QEMU_SVM2], cmdline="memslot_update=naive")
+def memslot_naive_mode(s):
+    """memslot_update=naive: the same changes, published as deletes then adds,
+    never inhibiting (the host tests show the gap a reader then sees)."""
+    vm = s.ok("vm create").records[0]["vm"]
+    _change(s, vm, "add <vm> gpa=0x100000 size=0x4000", [("1", "0x100000", "0x4000", "rw")])
+    s.ok("vm mem fill %s gpa=0x100000 size=0x4000 seed=3" % vm)
+    _change(s, vm, "split <vm> 1 at=0x102000",
+            [("1", "0x100000", "0x2000", "rw"), ("2", "0x102000", "0x2000", "rw")])
+    _change(s, vm, "merge <vm> 1 2", [("1", "0x100000", "0x4000", "rw")])
+    _check(s, vm, "0x100000", "0x4000", 3, "naive split and merge")
+    stat = s.ok("vm slot stat %s" % vm).records[0]
+    s.eq((stat["mode"], stat["updates"], stat["inhibited"]), ("naive", "3", "0"), "vm slot stat in naive mode")
+    s.ok("vm destroy %s" % vm)
 
 
 @scenario(targets=[QEMU_SVM2, BOCHS_2], shared="memslot")

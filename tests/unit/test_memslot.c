@@ -432,6 +432,70 @@ static void test_publish(void **state)
 	check_copies_equal();
 }
 
+/* ---- what each swap changes, and the naive mode ---- */
+
+static unsigned gaps;          /* waits that found 0x10000..0x14000 not wholly in slots */
+static char changes[512];      /* what memslot_for_each_change reported, in order */
+
+static void note_gap(void *arg)
+{
+	(void)arg;
+	const struct memslot_set *set = memslot_pair_active(&pair);
+	for (uint64_t gfn = 0x10; gfn < 0x14; gfn++)
+		if (!memslot_lookup(set, gfn)) {
+			gaps++;
+			return;
+		}
+}
+
+static void note_change(const struct memslot *s, bool added, void *arg)
+{
+	(void)arg;
+	size_t n = strlen(changes);
+	snprintf(changes + n, sizeof(changes) - n, "%s%c%u:%lx+%lx", n ? " " : "", added ? '+' : '-', s->id,
+		 (unsigned long)s->gpa, (unsigned long)s->size);
+}
+
+static void changed(void *arg, const struct memslot_set *before, const struct memslot_set *after)
+{
+	(void)arg;
+	assert_ptr_equal(after, pair.active);
+	size_t n = strlen(changes);
+	snprintf(changes + n, sizeof(changes) - n, "%s|", n ? " " : "");
+	memslot_for_each_change(before, after, note_change, NULL);
+}
+
+static void test_changes_and_naive(void **state)
+{
+	(void)state;
+	pair.wait_readers = note_gap;
+	pair.changed = changed;
+	OK("add gpa=0x10000 size=0x4000 ; add gpa=0x40000 size=0x1000");
+	assert_string_equal(changes, "| +0:10000+4000 +1:40000+1000");
+	changes[0] = 0;
+	OK("split 0 at=0x12000 ; del 1");
+	assert_string_equal(changes, "| -0:10000+4000 -1:40000+1000 +0:10000+2000 +2:12000+2000");
+	changes[0] = 0;
+	OK("merge 0 2 ; resize 0 size=0x8000 ; resize 0 size=0x4000");
+	assert_string_equal(changes, "| -0:10000+2000 -2:12000+2000 +0:10000+4000");
+	assert_int_equal(gaps, 0);   /* atomic: no reader ever finds the range missing */
+	/* Naive: the deletes are published, waited for, then the adds. */
+	pair.naive = true;
+	uint64_t inhibited = pair.inhibited;
+	changes[0] = 0;
+	OK("split 0 at=0x11000");
+	assert_string_equal(changes, "| -0:10000+4000 | +0:10000+1000 +1:11000+3000");
+	assert_int_equal(gaps, 1);
+	assert_true(res.inhibit);                   /* it would have been needed... */
+	assert_int_equal(pair.inhibited, inhibited); /* ...and naive does not */
+	OK("merge 0 1");
+	assert_int_equal(gaps, 2);
+	OK("add gpa=0x80000 size=0x1000");          /* unrelated: no gap either way */
+	assert_int_equal(gaps, 2);
+	check_copies_equal();
+	assert_string_equal(dump(), "0:10000+4000 1:80000+1000");
+}
+
 /* ---- the text form ---- */
 
 static void test_parse(void **state)
@@ -481,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contents_preserved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inhibit_decision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_and_naive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
