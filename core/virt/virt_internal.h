@@ -9,6 +9,10 @@ extern struct mutex usage_lock;
 /* The requests of VM id's vCPU, or NULL (no such VM).  The VM must not be
  * destroyed while the caller uses them (the vm_run_kick self-test owns its VM). */
 struct vcpu_requests *vm_requests(unsigned id);
+/* `vm slot ...` and `vm mem ...` (vm_slot_cmds.c), sub-commands of `vm`. */
+struct shell_ctx;
+int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv);
+int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv);
 
 /* Per-CPU state (virt_cpu_enabled() & co. read it).  Written on the CPU
  * concerned under usage_lock, or by syscore/emergency code that runs
@@ -54,8 +58,4 @@ void vm_for_each(void (*fn)(const struct vm *vm, void *arg), void *arg);
 struct mutex *virt_count_lock(void);
 int virt_enable_this_cpu(char *why, size_t len);
 void virt_disable_this_cpu(void);
-/* `vm slot ...` and `vm mem ...` (vm_slot_cmds.c), sub-commands of `vm`. */
-struct shell_ctx;
-int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv);
-int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv);
 #endif

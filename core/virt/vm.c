@@ -70,10 +70,10 @@ static int build_vm(struct vm *vm, char *why, size_t len)
 	s->size = PAGE_SIZE << GUEST_SLOT_ORDER;
 	s->used = true;
 	memset(phys_to_virt(s->hpa), 0, s->size);
-	r = ops->vm_map_slot(vm, s, why, len);
+	r = vm_memslots_init(vm, why, len);  /* slot 0 = this memory (core/virt/memslot_vm.c) */
 	if (r != 0)
 		return r;
-	r = vm_memslots_init(vm, why, len);
+	r = ops->vm_map_slot(vm, s, why, len);
 	if (r != 0)
 		return r;
 	vm->nr_vcpus = 1;
