@@ -1,5 +1,5 @@
 /*
- * Model 3, "memslot_publish": the two slot sets of a VM and the publish
+ * The "memslot_publish" model: the two slot sets of a VM and the publish
  * step of core/virt/memslot_pair.c, against readers (vCPUs resolving a
  * fault, `vm mem`).  docs/models.md explains what it proves and how to run
  * it (tools/run-models.py, `make model`).
