@@ -64,8 +64,10 @@ static int publish_naive(struct memslot_pair *p, struct memslot_set *old, struct
 			 size_t len)
 {
 	struct memslot_set *mid = memslot_set_alloc(old->gpa_bits);
-	if (!mid)
+	if (!mid || memslot_set_reserve(mid, old->nr)) {
+		memslot_set_free(mid);
 		return why_fail(why, len, WHY_NOMEM, "out of memory for the middle step of a naive update");
+	}
 	for (unsigned i = 0; i < old->nr; i++)
 		if (memslot_kept(&old->slot[i], new)) {
 			memslot_backing_get(old->slot[i].backing);
@@ -86,6 +88,12 @@ int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, s
 	if (r) {
 		memslot_set_copy(new, old);
 		return r;
+	}
+	/* Step 5 copies new into old, which cannot fail after the swap: make
+	 * room first.  (new always has room for old: it was a copy of it.) */
+	if (memslot_set_reserve(old, new->nr)) {
+		memslot_set_copy(new, old);
+		return why_fail(why, len, WHY_NOMEM, "out of memory for %u slots", new->nr);
 	}
 	struct memslot_txn_result local;
 	if (!res)

@@ -8,15 +8,44 @@
 #include <vigil/mm.h>
 #include <vigil/string.h>
 
+#define MEMSLOT_SET_MIN 4
+
 struct memslot_set *memslot_set_alloc(unsigned gpa_bits)
 {
 	struct memslot_set *set = kmalloc(sizeof(*set));
 	if (!set)
 		return NULL;
 	set->nr = 0;
+	set->cap = 0;
+	set->slot = NULL;
 	set->gpa_bits = gpa_bits;
 	set->generation = 0;
+	if (memslot_set_reserve(set, MEMSLOT_SET_MIN)) {
+		kfree(set);
+		return NULL;
+	}
 	return set;
+}
+
+int memslot_set_reserve(struct memslot_set *set, unsigned n)
+{
+	if (n <= set->cap)
+		return 0;
+	unsigned cap = set->cap ? set->cap : MEMSLOT_SET_MIN;
+	while (cap < n)
+		cap *= 2;
+	cap = MIN(MAX(cap, n), MEMSLOT_MAX);
+	if (cap < n)
+		return -WHY_NOMEM;
+	struct memslot *slot = kmalloc(cap * sizeof(*slot));
+	if (!slot)
+		return -WHY_NOMEM;
+	if (set->nr)
+		memcpy(slot, set->slot, set->nr * sizeof(*slot));
+	kfree(set->slot);
+	set->slot = slot;
+	set->cap = cap;
+	return 0;
 }
 
 void memslot_set_clear(struct memslot_set *set)
@@ -31,6 +60,7 @@ void memslot_set_free(struct memslot_set *set)
 	if (!set)
 		return;
 	memslot_set_clear(set);
+	kfree(set->slot);
 	kfree(set);
 }
 

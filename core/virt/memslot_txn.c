@@ -115,13 +115,24 @@ static int nomem(uint64_t size, char *why, size_t len)
 	return why_fail(why, len, WHY_NOMEM, "out of memory for 0x%lx bytes of slot backing", (unsigned long)size);
 }
 
+/* Room for one more slot: too many, or out of memory for the array. */
+static int room(struct memslot_set *set, char *why, size_t len)
+{
+	if (set->nr >= MEMSLOT_MAX)
+		return too_many(why, len);
+	if (memslot_set_reserve(set, set->nr + 1))
+		return why_fail(why, len, WHY_NOMEM, "out of memory for %u slots", set->nr + 1);
+	return 0;
+}
+
 static int do_add(struct memslot_set *set, const struct memslot_change *c, char *why, size_t len)
 {
 	int r = check_range(set, c->gpa, c->size, MEMSLOT_MAX, why, len);
 	if (r)
 		return r;
-	if (set->nr >= MEMSLOT_MAX)
-		return too_many(why, len);
+	r = room(set, why, len);
+	if (r)
+		return r;
 	struct memslot s = { .id = free_id(set), .flags = c->flags & MEMSLOT_RO, .gpa = c->gpa, .size = c->size };
 	s.backing = memslot_backing_alloc(c->size >> PAGE_SHIFT);
 	if (!s.backing)
@@ -193,8 +204,10 @@ static int do_split(struct memslot_set *set, const struct memslot_change *c, cha
 	if (c->gpa <= s->gpa || c->gpa >= slot_end(s))
 		return why_fail(why, len, WHY_BAD_CHANGE, "at=0x%lx is not inside slot %u (gpa 0x%lx size 0x%lx)",
 				(unsigned long)c->gpa, s->id, (unsigned long)s->gpa, (unsigned long)s->size);
-	if (set->nr >= MEMSLOT_MAX)
-		return too_many(why, len);
+	r = room(set, why, len);
+	if (r)
+		return r;
+	s = memslot_by_id(set, c->slot, &idx);  /* the array may have moved */
 	uint64_t low = (c->gpa - s->gpa) >> PAGE_SHIFT, pages = s->size >> PAGE_SHIFT;
 	struct memslot_backing *lo = memslot_backing_slice(s->backing, 0, low, 0);
 	struct memslot_backing *hi = lo ? memslot_backing_slice(s->backing, low, pages - low, 0) : NULL;

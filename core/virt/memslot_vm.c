@@ -65,7 +65,9 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 		if (!s->used)
 			continue;
 		struct memslot m = { .id = set->nr, .gpa = s->gpa, .size = s->size };
-		m.backing = memslot_backing_borrow(s->hpa, s->size >> PAGE_SHIFT);
+		m.backing = NULL;
+		if (memslot_set_reserve(set, set->nr + 1) == 0 && memslot_set_reserve(ms->pair.inactive, set->nr + 1) == 0)
+			m.backing = memslot_backing_borrow(s->hpa, s->size >> PAGE_SHIFT);
 		if (!m.backing) {
 			memslot_pair_destroy(&ms->pair);
 			kfree(ms);

@@ -55,9 +55,10 @@ struct memslot {
 
 struct memslot_set {
 	unsigned nr;
+	unsigned cap;              /* room in slot[]; grows by doubling up to MEMSLOT_MAX */
 	unsigned gpa_bits;
 	uint64_t generation;       /* transactions applied */
-	struct memslot slot[MEMSLOT_MAX]; /* [0, nr) sorted by gpa, disjoint */
+	struct memslot *slot;      /* [0, nr) sorted by gpa, disjoint */
 };
 
 /* ---- frames and backings (memslot_frame.c) ---- */
@@ -82,7 +83,11 @@ uint64_t memslot_frames_live(void);
 struct memslot_set *memslot_set_alloc(unsigned gpa_bits);
 /* Drop every slot's backing, then free the set. */
 void memslot_set_free(struct memslot_set *set);
-/* Make dst an exact copy of src (backings shared, references taken). */
+/* Room for n slots in set (a VM holds few slots: a set starts small).
+ * 0 or -WHY_NOMEM (set unchanged). */
+int memslot_set_reserve(struct memslot_set *set, unsigned n);
+/* Make dst an exact copy of src (backings shared, references taken).  The
+ * caller reserved room for src->nr slots in dst. */
 void memslot_set_copy(struct memslot_set *dst, const struct memslot_set *src);
 /* Drop every slot (references released). */
 void memslot_set_clear(struct memslot_set *set);
