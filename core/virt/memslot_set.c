@@ -124,7 +124,7 @@ static int copy_through(const struct memslot_set *set, uint64_t gpa, void *buf, 
 		if (!s)
 			return why_fail(why, wlen, WHY_NO_SLOT, "no slot at gpa 0x%lx", (unsigned long)a);
 		if (write && (s->flags & MEMSLOT_RO) && !force)
-			return why_fail(why, wlen, WHY_BAD_CHANGE, "slot %u at gpa 0x%lx is read-only", s->id,
+			return why_fail(why, wlen, WHY_READ_ONLY, "slot %u at gpa 0x%lx is read-only", s->id,
 					(unsigned long)a);
 		uint64_t n = MIN(left, s->gpa + s->size - a);
 		a += n;

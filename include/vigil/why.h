@@ -38,6 +38,7 @@ enum why_cause {
 	WHY_NO_SLOT,           /* no memory slot with that id (or at that address) */
 	WHY_NO_VM,             /* no VM with that id */
 	WHY_BAD_CHANGE,        /* a slot change that makes no sense (merge of non-neighbours...) */
+	WHY_READ_ONLY,         /* a guest write to a read-only memory slot */
 };
 
 /* Format the message into why[len] and return -cause. */
@@ -48,7 +49,7 @@ static inline enum why_cause why_cause(int rc)
 {
 	if (rc >= 0)
 		return WHY_NONE;
-	return rc < -(int)WHY_BAD_CHANGE ? WHY_OTHER : (enum why_cause)-rc;
+	return rc < -(int)WHY_READ_ONLY ? WHY_OTHER : (enum why_cause)-rc;
 }
 
 #endif

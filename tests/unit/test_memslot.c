@@ -159,7 +159,7 @@ static void test_add_lookup(void **state)
 	/* Fresh slots read as zero; a read-only one refuses guest writes. */
 	assert_int_equal(get64(0x2ff8), 0);
 	uint64_t v = 1;
-	assert_int_equal(why_cause(memslot_write(set, 0, &v, 8, false, why, sizeof(why))), WHY_BAD_CHANGE);
+	assert_int_equal(why_cause(memslot_write(set, 0, &v, 8, false, why, sizeof(why))), WHY_READ_ONLY);
 	assert_non_null(strstr(why, "read-only"));
 	assert_int_equal(memslot_write(set, 0, &v, 8, true, why, sizeof(why)), 0);
 	assert_int_equal(why_cause(memslot_read(set, 0x1000, &v, 8, why, sizeof(why))), WHY_NO_SLOT);
