@@ -135,7 +135,7 @@ static int copy_through(const struct memslot_set *set, uint64_t gpa, void *buf, 
 		const struct memslot *s = memslot_lookup(set, a >> PAGE_SHIFT);
 		uint64_t off = a - s->gpa;
 		uint64_t n = MIN(left, PAGE_SIZE - (off & (PAGE_SIZE - 1)));
-		uint8_t *host = (uint8_t *)phys_to_virt(s->backing->frame[off >> PAGE_SHIFT]->hpa) +
+		uint8_t *host = (uint8_t *)phys_to_virt(memslot_gfn_to_hpa(s, a >> PAGE_SHIFT)) +
 				(off & (PAGE_SIZE - 1));
 		if (write)
 			memcpy(host, p, n);

@@ -93,6 +93,12 @@ void memslot_set_copy(struct memslot_set *dst, const struct memslot_set *src);
 void memslot_set_clear(struct memslot_set *set);
 /* The slot holding gfn, or NULL (binary search). */
 const struct memslot *memslot_lookup(const struct memslot_set *set, uint64_t gfn);
+/* The host page backing gfn in s, which holds gfn (what a nested page
+ * fault maps). */
+static inline uint64_t memslot_gfn_to_hpa(const struct memslot *s, uint64_t gfn)
+{
+	return s->backing->frame[gfn - (s->gpa >> PAGE_SHIFT)]->hpa;
+}
 /* The slot with this id, or NULL; its index in *idx when found. */
 struct memslot *memslot_by_id(const struct memslot_set *set, unsigned id, unsigned *idx);
 /* The index of the first slot whose end lies above gpa (where a slot

@@ -286,6 +286,12 @@ static void test_contents_preserved(void **state)
 	OK("add gpa=0x100000 size=0x8000");
 	fill(0x100000, 0x8000, 1);
 	uint64_t frames = memslot_frames_live();
+	uint64_t hpa[8];
+	for (unsigned i = 0; i < 8; i++) {
+		hpa[i] = memslot_gfn_to_hpa(memslot_lookup(memslot_pair_active(&pair), 0x100 + i), 0x100 + i);
+		for (unsigned j = 0; j < i; j++)
+			assert_int_not_equal(hpa[i], hpa[j]);
+	}
 	/* split shares the frames: nothing allocated, nothing copied */
 	OK("split 0 at=0x103000");
 	assert_string_equal(dump(), "0:100000+3000 1:103000+5000");
@@ -294,6 +300,11 @@ static void test_contents_preserved(void **state)
 	/* move the upper half away and back */
 	OK("move 1 gpa=0x200000");
 	check(0x100000, 0x3000, 1);
+	/* the same host pages, where the guest now finds them: nothing copied */
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t gfn = i < 3 ? 0x100 + i : 0x200 + i - 3;
+		assert_int_equal(memslot_gfn_to_hpa(memslot_lookup(memslot_pair_active(&pair), gfn), gfn), hpa[i]);
+	}
 	for (uint64_t o = 0; o < 0x5000; o += 8)
 		assert_int_equal(get64(0x200000 + o), 1 * 1000003 + 0x3000 + o);
 	OK("move 1 gpa=0x103000");
@@ -302,6 +313,9 @@ static void test_contents_preserved(void **state)
 	OK("merge 0 1");
 	assert_string_equal(dump(), "0:100000+8000");
 	assert_int_equal(memslot_frames_live(), frames);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(memslot_gfn_to_hpa(memslot_lookup(memslot_pair_active(&pair), 0x100 + i), 0x100 + i),
+				 hpa[i]);
 	check(0x100000, 0x8000, 1);
 	/* merge with the upper slot named first keeps its id, lower gpa */
 	OK("split 0 at=0x104000 ; merge 1 0");
