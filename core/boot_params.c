@@ -23,6 +23,7 @@
 	.lockdep = true,               /* on in every boot the tests run */      \
 	.quiet = false,                                                          \
 	.virt = "auto",                                                          \
+	.memslot_inval = "count",                                                \
 }
 
 static const struct boot_params defaults = BOOT_PARAMS_DEFAULTS;

@@ -8,9 +8,12 @@ an invalid end state (deadlock), whose trail is replayed to show where each
 process is stuck.  Prints states explored and time per check and a last line
 `models: N passed, N failed`; exits 1 on any failure.
 
-    tools/run-models.py [--build DIR] [--only SUBSTRING] [--trail] [tests/model]
+    tools/run-models.py [--build DIR] [--only SUBSTRING] [--trail] [--jobs N] [tests/model]
+
+Checks are independent (each in its own directory), so --jobs runs several at
+once (default: one per CPU); the report keeps the manifest's order.
 """
-import argparse, glob, os, re, shutil, subprocess, sys, time
+import argparse, concurrent.futures, glob, os, re, shutil, subprocess, sys, time
 
 def parse_manifest(path):
     checks = []
@@ -187,6 +190,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", default=None, help="run the checks whose name contains this")
     ap.add_argument("--trail", action="store_true", help="print every replayed trail")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="checks run at once (default: CPUs)")
     a = ap.parse_args()
     if not shutil.which("spin"):
         sys.exit("run-models: spin is not installed (Debian package 'spin')")
@@ -195,8 +199,10 @@ def main():
         checks = [c for c in checks if a.only in c["name"]]
     passed = failed = 0
     total = time.monotonic()
-    for c in checks:
-        ok, msg, st = check_one(c, a.dir, a.build, a.trail)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs))
+    futures = [pool.submit(check_one, c, a.dir, a.build, a.trail) for c in checks]
+    for c, fut in zip(checks, futures):
+        ok, msg, st = fut.result()
         print("model %-28s %-4s %10d states %11d transitions %7.0f MB  pan %6.2f s  total %6.2f s" % (
             c["name"], "ok" if ok else "FAIL", st.get("states", 0), st.get("transitions", 0),
             st.get("memory_mb", 0.0), st.get("pan_s", 0.0), st.get("wall_s", 0.0)))
@@ -206,7 +212,8 @@ def main():
             passed += 1
         else:
             failed += 1
-    print("models: all checks took %.1f s" % (time.monotonic() - total))
+    pool.shutdown()
+    print("models: all checks took %.1f s (%d at a time)" % (time.monotonic() - total, max(1, a.jobs)))
     print("models: %d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 

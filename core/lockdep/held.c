@@ -12,6 +12,9 @@
  * then pushes B.  A trylock only pushes: it did not wait, so nothing can
  * have waited on it in a deadlock.
  *
+ * lock_sync (SRCU's grace period: a wait for every holder of the map) runs
+ * the checks of a blocking acquisition and pushes nothing.
+ *
  * lock_release pops the entry for the map wherever it is in the stack (locks
  * may be released out of order); releasing a lock the task does not hold is
  * reported.
@@ -73,7 +76,7 @@ static void leave(struct lockdep_task *lt, unsigned long flags)
 }
 
 static void report_recursion(struct lockdep_task *lt, const struct held_lock *prev,
-			     const struct held_lock *next)
+			     const struct held_lock *next, bool sync)
 {
 	char who[64];
 	unsigned long flags = lockdep_graph_lock();
@@ -84,23 +87,36 @@ static void report_recursion(struct lockdep_task *lt, const struct held_lock *pr
 	c->recursion_reported = true;
 	lockdep_describe_current(who, sizeof(who));
 	lockdep_report_begin("WARNING: possible recursive locking detected");
-	printk(LD_PREFIX "task %s is trying to acquire %s%s at %s (ip %#lx)\n", who,
+	printk(LD_PREFIX "task %s is %s %s%s at %s (ip %#lx)\n", who,
+	       sync ? "waiting for a grace period of" : "trying to acquire",
 	       lockdep_class_name(next->class_idx), next->read ? " (read)" : "",
 	       next->site ? next->site : "?", (unsigned long)next->ip);
 	printk(LD_PREFIX "but it already holds a lock of the same class%s, taken at %s\n",
 	       prev->map == next->map ? " (the same lock)" : "", prev->site ? prev->site : "?");
+	if (prev->read && next->read)
+		/* Readers share, so this looks harmless; but the primitives
+		 * are fair (rwsem.h): a writer queued between the two read
+		 * acquisitions makes the second wait behind the writer, and
+		 * the writer waits for the first. */
+		printk(LD_PREFIX "recursive read: a writer queued between the two read acquisitions "
+		       "waits for the first and blocks the second\n");
 	printk(LD_PREFIX "held locks:\n");
 	lockdep_print_held(lt);
-	printk(LD_PREFIX "possible deadlock: the task waits for itself (for nesting two locks of "
-	       "one class on purpose, use a _nested variant with a subclass)\n");
+	if (sync)
+		printk(LD_PREFIX "possible deadlock: a grace period waits for every read section "
+		       "of its class to end, this task's own included: it waits for itself\n");
+	else
+		printk(LD_PREFIX "possible deadlock: the task waits for itself (for nesting two "
+		       "locks of one class on purpose, use a _nested variant with a subclass)\n");
 	uint16_t cls = next->class_idx;
 	lockdep_report_end("recursive", &cls, 1, next->site);
 out:
 	lockdep_graph_unlock(flags);
 }
 
-void lock_acquire(struct lockdep_map *map, unsigned subclass, bool read, bool trylock,
-		  const char *site, uintptr_t ip)
+/* push: keep the lock on the held stack (false for lock_sync). */
+static void acquire(struct lockdep_map *map, unsigned subclass, bool read, bool trylock,
+		    const char *site, uintptr_t ip, bool push)
 {
 	unsigned long flags;
 	struct lockdep_task *lt = enter(&flags);
@@ -126,7 +142,7 @@ void lock_acquire(struct lockdep_map *map, unsigned subclass, bool read, bool tr
 		bool reported = false;
 		for (unsigned i = 0; i < lt->depth; i++) {
 			if (lt->held[i].class_idx == cls) {
-				report_recursion(lt, &lt->held[i], next);
+				report_recursion(lt, &lt->held[i], next, !push);
 				break;
 			}
 		}
@@ -135,9 +151,21 @@ void lock_acquire(struct lockdep_map *map, unsigned subclass, bool read, bool tr
 				lockdep_add_dep(lt, &lt->held[i], next, &reported);
 		}
 	}
-	lt->depth++;
+	if (push)
+		lt->depth++;
 out:
 	leave(lt, flags);
+}
+
+void lock_acquire(struct lockdep_map *map, unsigned subclass, bool read, bool trylock,
+		  const char *site, uintptr_t ip)
+{
+	acquire(map, subclass, read, trylock, site, ip, true);
+}
+
+void lock_sync(struct lockdep_map *map, const char *site, uintptr_t ip)
+{
+	acquire(map, 0, false, false, site, ip, false);
 }
 
 static int find_held(const struct lockdep_task *lt, const struct lockdep_map *map)

@@ -35,7 +35,9 @@ void mutex_lock_at(struct mutex *m, unsigned subclass, const char *site)
 	lock_acquire(&m->dep_map, subclass, false, false, site, LOCKDEP_RET_IP);
 	if (mutex_try_take(m))
 		return;
+	sched_wait_note(m->dep_map.name, "mutex");
 	__wait_event(&m->wait, mutex_try_take(m));
+	sched_wait_note(NULL, NULL);
 }
 
 bool mutex_trylock_at(struct mutex *m, const char *site)

@@ -68,6 +68,7 @@ static void wait_for_grant(struct rw_semaphore *s, bool write, unsigned long fla
 
 	list_add_tail(&w.node, &s->waiters);
 	raw_spin_unlock_irqrestore(&s->wait_lock, flags);
+	sched_wait_note(s->dep_map.name, write ? "write" : "read");
 	for (;;) {
 		set_current_state(TASK_BLOCKED);
 		if (__atomic_load_n(&w.granted, __ATOMIC_ACQUIRE))
@@ -75,6 +76,7 @@ static void wait_for_grant(struct rw_semaphore *s, bool write, unsigned long fla
 		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
+	sched_wait_note(NULL, NULL);
 	/* The granter sets `granted` and then calls wake_up_task(us), both
 	 * under wait_lock.  We may have seen `granted` before that call: wait
 	 * for the granter to drop the lock so that it is done with our task
@@ -129,6 +131,65 @@ void down_write_at(struct rw_semaphore *s, unsigned subclass, const char *site)
 		return;
 	}
 	wait_for_grant(s, true, flags);
+}
+
+/* The head of the queue just left without being granted: whoever can run
+ * now that it is gone (the readers it held back, or a writer when the
+ * semaphore is free) is granted. */
+static void grant_after_abort(struct rw_semaphore *s)
+{
+	struct rwsem_waiter *w;
+
+	if (s->count == 0) {
+		grant_waiters(s);
+		return;
+	}
+	if (s->count < 0)
+		return;
+	while ((w = list_first_entry_or_null(&s->waiters, struct rwsem_waiter, node)) && !w->write) {
+		s->count++;
+		grant(w);
+	}
+}
+
+int down_write_abortable_at(struct rw_semaphore *s, const int *abort, const char *site)
+{
+	unsigned long flags;
+	struct rwsem_waiter w = { .task = current_task(), .write = true, .granted = 0 };
+
+	__might_sleep(site);
+	lock_acquire(&s->dep_map, 0, false, false, site, LOCKDEP_RET_IP);
+	raw_spin_lock_irqsave(&s->wait_lock, flags);
+	if (s->count == 0 && list_empty(&s->waiters)) {
+		s->count = -1;
+		s->owner = current_task();
+		raw_spin_unlock_irqrestore(&s->wait_lock, flags);
+		return 0;
+	}
+	list_add_tail(&w.node, &s->waiters);
+	raw_spin_unlock_irqrestore(&s->wait_lock, flags);
+	sched_wait_note(s->dep_map.name, "write");
+	for (;;) {
+		set_current_state(TASK_BLOCKED);
+		if (__atomic_load_n(&w.granted, __ATOMIC_ACQUIRE) || __atomic_load_n(abort, __ATOMIC_ACQUIRE))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	sched_wait_note(NULL, NULL);
+	raw_spin_lock_irqsave(&s->wait_lock, flags);
+	/* Granted and aborted at once: the grant wins (we own it now). */
+	if (__atomic_load_n(&w.granted, __ATOMIC_ACQUIRE)) {
+		raw_spin_unlock_irqrestore(&s->wait_lock, flags);
+		return 0;
+	}
+	bool was_head = list_first_entry_or_null(&s->waiters, struct rwsem_waiter, node) == &w;
+	list_del(&w.node);
+	if (was_head)
+		grant_after_abort(s);
+	raw_spin_unlock_irqrestore(&s->wait_lock, flags);
+	lock_release(&s->dep_map, site, LOCKDEP_RET_IP);
+	return -1;
 }
 
 bool down_write_trylock_at(struct rw_semaphore *s, const char *site)

@@ -257,6 +257,8 @@ static int vm_stat_cmd(struct shell_ctx *ctx, int argc, char **argv)
 static const struct shell_subcmd vm_subcmds[] = {
 	SHELL_SUBCMD("create", vm_create_cmd, 0, 2),
 	SHELL_SUBCMD("destroy", vm_destroy_cmd, 1, 1),
+	SHELL_SUBCMD("slot", vm_slot_cmd, 1, SHELL_ARGS_ANY),   /* vm_slot_cmds.c */
+	SHELL_SUBCMD("mem", vm_mem_cmd, 1, SHELL_ARGS_ANY),
 	SHELL_SUBCMD("list", vm_list_cmd, 0, 0),
 	SHELL_SUBCMD("run", vm_run_cmd, 1, SHELL_ARGS_ANY),
 	SHELL_SUBCMD("start", vm_start_cmd, 1, 1),

@@ -9,6 +9,10 @@ extern struct mutex usage_lock;
 /* The requests of VM id's vCPU, or NULL (no such VM).  The VM must not be
  * destroyed while the caller uses them (the vm_run_kick self-test owns its VM). */
 struct vcpu_requests *vm_requests(unsigned id);
+/* `vm slot ...` and `vm mem ...` (vm_slot_cmds.c), sub-commands of `vm`. */
+struct shell_ctx;
+int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv);
+int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv);
 
 /* Per-CPU state (virt_cpu_enabled() & co. read it).  Written on the CPU
  * concerned under usage_lock, or by syscore/emergency code that runs

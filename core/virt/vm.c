@@ -6,6 +6,7 @@
 #include <vigil/arch.h>
 #include <vigil/cpu.h>
 #include <vigil/cpuhp_lock.h>
+#include <vigil/memslot.h>
 #include <vigil/mm.h>
 #include <vigil/mutex.h>
 #include <vigil/printk.h>
@@ -53,6 +54,7 @@ static struct vm *find_locked(unsigned id)
 static void free_vm_memory(struct vm *vm)
 {
 	const struct virt_ops *ops = vm_ops();
+	vm_memslots_free(vm);  /* first: its slot 0 borrows slots[0]'s pages */
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
 		struct vm_slot *s = &vm->slots[i];
 		if (!s->used)
@@ -83,6 +85,9 @@ static int build_vm(struct vm *vm, unsigned order, unsigned nr_vcpus, char *why,
 	s->size = PAGE_SIZE << order;
 	s->used = true;
 	memset(phys_to_virt(s->hpa), 0, s->size);
+	r = vm_memslots_init(vm, why, len);  /* slot 0 = this memory (core/virt/memslot_vm.c) */
+	if (r != 0)
+		return r;
 	r = ops->vm_map_slot(vm, s, why, len);
 	if (r != 0)
 		return r;

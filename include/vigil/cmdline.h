@@ -56,8 +56,11 @@ struct boot_params {
 					  error naming the virt_lock_order self-test */
 	char virt[8];                  /* virt=: "auto" (default), "off", or a backend name;
 					  registered by the architecture, which knows the names */
+	char memslot_update[8];        /* memslot_update=atomic|naive; "" = atomic (core/virt/memslot_vm.c) */
 	char selftest[BOOT_SELFTEST_MAX]; /* selftest=all|<name>[,<name>...]; "" = none */
 	char autorun[BOOT_CMDLINE_MAX];   /* autorun=<cmd>[;<cmd>...]; "" = none */
+	char memslot_inval[8];         /* memslot_inval=count|rwsem: how guest-memory invalidation
+					  and slot swaps exclude each other (docs/invalidation.md) */
 	char cmdline[BOOT_CMDLINE_MAX];   /* the whole line as given, for the record */
 };
 

@@ -115,6 +115,13 @@ void lockdep_init_map(struct lockdep_map *map, const char *name, const struct lo
 void lock_acquire(struct lockdep_map *map, unsigned subclass, bool read, bool trylock,
 		  const char *site, uintptr_t ip);
 void lock_release(struct lockdep_map *map, const char *site, uintptr_t ip);
+/* A wait for every current holder of map to release it, without taking it
+ * (SRCU's grace period): checked as a blocking acquisition immediately
+ * released -- the recursion check (the task holds map, so it would wait for
+ * itself) and the edges from every held lock -- but nothing stays on the
+ * held stack.  The holders' side is a read acquisition with trylock set:
+ * it never waits, so nothing is ordered before it. */
+void lock_sync(struct lockdep_map *map, const char *site, uintptr_t ip);
 
 /* Lock-specific debug checks report through lockdep (same list, same
  * counters): e.g. kind "unlock-not-owner" from mutex_unlock.  what is one

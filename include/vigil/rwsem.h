@@ -48,6 +48,11 @@ bool down_read_trylock_at(struct rw_semaphore *s, const char *site);
 void up_read_at(struct rw_semaphore *s, const char *site);
 void down_write_at(struct rw_semaphore *s, unsigned subclass, const char *site);
 bool down_write_trylock_at(struct rw_semaphore *s, const char *site);
+/* down_write that gives up when *abort becomes non-zero: whoever sets it
+ * wakes the waiter (wake_up_task()).  Returns 0 with the semaphore held for
+ * write, or -1 without it (the queue behind it moves on).  For a writer that
+ * may be part of a deadlock it is meant to show, not to cause. */
+int down_write_abortable_at(struct rw_semaphore *s, const int *abort, const char *site);
 void up_write_at(struct rw_semaphore *s, const char *site);
 
 #define down_read(s)              down_read_at((s), 0, LOCKDEP_SITE)
@@ -57,6 +62,7 @@ void up_write_at(struct rw_semaphore *s, const char *site);
 #define down_write(s)             down_write_at((s), 0, LOCKDEP_SITE)
 #define down_write_nested(s, sub) down_write_at((s), (sub), LOCKDEP_SITE)
 #define down_write_trylock(s)     down_write_trylock_at((s), LOCKDEP_SITE)
+#define down_write_abortable(s, abort) down_write_abortable_at((s), (abort), LOCKDEP_SITE)
 #define up_write(s)               up_write_at((s), LOCKDEP_SITE)
 
 /* Snapshots, for diagnostics and tests. */

@@ -42,6 +42,12 @@ void schedule(void);
 /* Make t runnable (no-op when it already is).  Safe from interrupts. */
 void wake_up_task(struct task *t);
 
+/* What the current task is about to sleep for, e.g. ("&mi->slots_rwsem",
+ * "read"); (NULL, NULL) once it has it.  The hung-task detector
+ * (`hungtask <ms>`) reports tasks that sleep on a noted wait for too long,
+ * naming it.  Both strings must stay valid while noted (literals, lock names). */
+void sched_wait_note(const char *what, const char *how);
+
 /* Preemption.  While preempt_count() > 0 the current task is neither
  * preempted nor migrated; spinlocks hold it raised. */
 void preempt_disable(void);

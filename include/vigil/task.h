@@ -42,6 +42,11 @@ struct task {
 	volatile bool exited;
 	struct task *joiner;
 	struct lockdep_task lockdep;   /* held locks, owned by lockdep */
+	/* sched_wait_note(): what it sleeps for, since when (hung-task detector) */
+	const char *volatile wait_what;
+	const char *volatile wait_how;
+	volatile uint64_t wait_since_ns;
+	uint64_t wait_reported_since;  /* the wait_since_ns already reported */
 };
 
 /* Create a kernel thread running fn(arg); cpu = TASK_ANY_CPU or a CPU to bind

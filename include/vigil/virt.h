@@ -40,6 +40,7 @@ void virt_compat_add(struct virt_compat *c, const char *name, uint64_t value);
 struct vm;
 struct vcpu;                   /* vigil/vcpu.h */
 struct vcpu_requests;          /* vigil/vcpu_request.h */
+struct vm_memslots;            /* core/virt/memslot_vm.c */
 
 /* What the exit layer makes of one exit of a live vCPU. */
 enum vcpu_exit_action {
@@ -124,6 +125,7 @@ struct vm {
 	bool running;              /* a vm run is in progress (under vm_list_lock) */
 	struct vcpu_requests *req; /* its one vCPU's requests; vm run publishes guest mode */
 	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
+	struct vm_memslots *memslots; /* its slot sets (vigil/memslot.h, core/virt/memslot_vm.c) */
 	struct vm *next;
 	/* Live VMs (vigil/vcpu.h, core/virt/vm_live.c). */
 	volatile int live_state;   /* enum vm_state; written under vm_life_lock and vm_list_lock */

@@ -30,6 +30,15 @@ enum why_cause {
 	WHY_NOMEM,             /* an allocation failed: resource exhaustion, not a fault */
 	WHY_INJECTED,          /* an armed fault-injection point made it fail */
 	WHY_INCOMPATIBLE,      /* a CPU's virtualization features differ from the boot CPU's */
+	WHY_OVERLAP,           /* a memory slot would overlap another (the message names it) */
+	WHY_MISALIGNED,        /* an address or size is not a multiple of the page size */
+	WHY_ZERO_SIZE,         /* a memory slot of size 0 */
+	WHY_ADDR_WIDTH,        /* beyond the guest-physical address width */
+	WHY_TOO_MANY,          /* no room for another memory slot */
+	WHY_NO_SLOT,           /* no memory slot with that id (or at that address) */
+	WHY_NO_VM,             /* no VM with that id */
+	WHY_BAD_CHANGE,        /* a slot change that makes no sense (merge of non-neighbours...) */
+	WHY_READ_ONLY,         /* a guest write to a read-only memory slot */
 };
 
 /* Format the message into why[len] and return -cause. */
@@ -40,7 +49,7 @@ static inline enum why_cause why_cause(int rc)
 {
 	if (rc >= 0)
 		return WHY_NONE;
-	return rc < -(int)WHY_INCOMPATIBLE ? WHY_OTHER : (enum why_cause)-rc;
+	return rc < -(int)WHY_READ_ONLY ? WHY_OTHER : (enum why_cause)-rc;
 }
 
 #endif

@@ -5,10 +5,8 @@
  * docs/models.md explains what it proves and how to run it
  * (tools/run-models.py, `make model`).
  *
- * What it abstracts, by C function.  The code is planned (not on main yet);
- * the names are the ones it is being written under:
+ * What it abstracts, by C function (core/virt/mmu_invalidate.c):
  *
- *   core/virt/mmu_invalidate.c (planned)
  *     mmu_invalidate_range_start  inval_start(): under the VM spinlock
  *                                 active_invalidations++ (before anything
  *                                 looks at the slots); look the range up in
@@ -20,16 +18,14 @@
  *                                 seq++ then in_progress--; under the spinlock
  *                                 active_invalidations--, waking a waiting
  *                                 swapper at zero
- *     mmu_invalidate_retry        fault(): under the MMU lock, retry when an
+ *     mmu_invalidate_fault_seq,   fault(): read seq before resolving the host
+ *     mmu_invalidate_retry_gfn    frame; under the MMU lock, retry when an
  *                                 invalidation whose range covers the gfn is
- *                                 in progress or seq moved since the fault
- *                                 read it (before resolving the host frame)
- *     memslots_swap               swapper(): under the spinlock, wait until
+ *                                 in progress or seq moved since
+ *     mmu_invalidate_swap_slots   swapper(): under the spinlock, wait until
  *                                 active_invalidations == 0 and publish the
  *                                 new array in that same critical section
- *   (in progress, the swap is named mmu_invalidate_swap_slots and the retry
- *   test mmu_invalidate_retry_gfn, with mmu_invalidate_fault_seq for the read
- *   of seq; its MMU_INVAL_RWSEM and MMU_INVAL_NOWAIT modes are BROKEN_RWSEM
+ *   (the code's MMU_INVAL_RWSEM and MMU_INVAL_NOWAIT modes are BROKEN_RWSEM
  *   and BROKEN_SWAP_NO_WAIT below)
  *   the host code that moves or   nested(), single(): a start/end pair around
  *   reclaims backing frames       the change of the frame behind the guest's

@@ -1,5 +1,5 @@
 /*
- * Model 5, "vmcs_active": where a live vCPU's VMCS is active, across moves
+ * Model 6, "vmcs_active": where a live vCPU's VMCS is active, across moves
  * between CPUs, VMX disable/enable on a CPU and eviction from a full list
  * (arch/x86/vmx/vmx_vcpu.c, vmx_loaded.c, vmx_cpu.c).  docs/models.md says
  * what it proves and how to run it.

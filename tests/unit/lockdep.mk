@@ -5,11 +5,11 @@
 #
 # SYNC_HOST_SRCS: the real core/sync and core/lockdep code, printk and the
 # boot parameters, on the host scheduler (tests/unit/host_sched.c); not the
-# in-kernel self-tests (*_selftest.c: kthreads, real CPUs).  Every
-# lock test links it.  Recursive (=) so the other .mk files may use it
+# in-kernel self-tests and benches (*_selftest.c, *_bench.c: kthreads,
+# real CPUs).  Every lock test links it.  Recursive (=) so the other .mk files may use it
 # whatever the include order.
 SYNC_HOST_SRCS = tests/unit/host_sched.c core/printk.c core/boot_params.c core/cmdline.c \
-	core/lib/kstrto.c $(filter-out %_selftest.c,$(sort $(wildcard core/sync/*.c core/lockdep/*.c)))
+	core/lib/kstrto.c $(filter-out %_selftest.c %_bench.c,$(sort $(wildcard core/sync/*.c core/lockdep/*.c)))
 
 UNIT_TESTS += lockdep
 lockdep_SRCS = tests/unit/test_lockdep.c $(SYNC_HOST_SRCS)

@@ -287,6 +287,7 @@ static void test_recursive_read_of_hotplug_lock(void **state)
 	assert_int_equal(new_violations(), 1);
 	assert_non_null(strstr(last_line(), "kind=recursive locks=cpu_hotplug_lock "));
 	expect_console("trying to acquire cpu_hotplug_lock (read)");
+	expect_console("recursive read: a writer queued between the two read acquisitions");
 }
 
 /* ---- might_sleep ---- */

@@ -264,6 +264,59 @@ static void test_runtime_init(void **state)
 	up_read(&dyn);
 }
 
+/* down_write_abortable: a writer that gives up while queued leaves the
+ * queue, and the readers it held back are let in at once (the reader still
+ * holding is not disturbed); one that is granted returns 0 holding it. */
+struct abortable {
+	int abort;
+	int ret;
+};
+
+static void abortable_fn(void *arg)
+{
+	struct abortable *a = arg;
+	a->ret = down_write_abortable(&sem, &a->abort);
+	if (a->ret == 0)
+		up_write(&sem);
+}
+
+static void test_abortable_writer(void **state)
+{
+	(void)state;
+	DECLARE_COMPLETION(release_r1);
+	DECLARE_COMPLETION(release_r2);
+	struct actor r1, r2;
+	struct abortable a = { 0, 1 };
+
+	actor_init(&r1, false, &release_r1);
+	actor_init(&r2, false, &release_r2);
+	struct task *t1 = host_task_spawn(actor_fn, &r1, 1, "r1");
+	wait_for_completion(&r1.holding);
+	struct task *tw = host_task_spawn(abortable_fn, &a, 2, "w");
+	host_wait_until_sleeping(tw);
+	struct task *t2 = host_task_spawn(actor_fn, &r2, 3, "r2");
+	host_wait_until_sleeping(t2);
+	assert_int_equal(got_at(&r2), 0);
+	__atomic_store_n(&a.abort, 1, __ATOMIC_SEQ_CST);
+	wake_up_task(tw);
+	host_task_join(tw);
+	assert_int_equal(a.ret, -1);
+	wait_for_completion(&r2.holding);   /* in while r1 still holds */
+	assert_int_equal(r1.released_at, 0);
+	complete(&release_r1);
+	complete(&release_r2);
+	host_task_join(t1);
+	host_task_join(t2);
+	assert_false(rwsem_is_locked(&sem));
+	assert_false(rwsem_has_waiters(&sem));
+
+	/* Not contended: granted at once, abort flag never looked at. */
+	a = (struct abortable){ 1, 1 };
+	host_task_run(abortable_fn, &a, 1, "w2");
+	assert_int_equal(a.ret, 0);
+	assert_false(rwsem_is_locked(&sem));
+}
+
 int main(void)
 {
 	host_watchdog(300);
@@ -274,6 +327,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_readers_behind_writer_run_together, host_teardown_no_violations),
 		cmocka_unit_test_teardown(test_stress, host_teardown_no_violations),
 		cmocka_unit_test_teardown(test_runtime_init, host_teardown_no_violations),
+		cmocka_unit_test_teardown(test_abortable_writer, host_teardown_no_violations),
 	};
 	return cmocka_run_group_tests_name("rwsem", tests, NULL, NULL);
 }
