@@ -12,7 +12,8 @@
  * tasks to a CPU that takes guests.  Only then does virt's teardown turn
  * virtualization off there, with no vCPU state in use on it.  On the way up
  * its startup runs last, once virtualization is on: the CPU opens again and
- * the scheduler may bring vCPUs there.
+ * the scheduler may bring vCPUs there.  tests/model/vcpu_offline.pml checks
+ * the close-wait-disable order (docs/models.md, Model 7).
  *
  * Suspend.  vCPU tasks are freezable; the freezer's kick (registered here)
  * gets every vCPU out of its guest or its sleep to its try_to_freeze(), so
