@@ -277,10 +277,18 @@ static int kill_cpu(struct cpuhp_cpu *st, char *why, size_t len)
 	return 0;
 }
 
+/* How long an online waits for a CPU that stopped late to finish stopping. */
+#define STUCK_GRACE_MS 1000
+
 static int do_cpu_up(struct cpuhp_cpu *st, char *why, size_t len)
 {
 	unsigned cpu = st->cpu;
 	if (st->stuck) {
+		/* What kept it running may just have ended (its idle loop looks
+		 * again every tick): give it a moment before refusing, so that an
+		 * online right after the cause is gone does not race its park. */
+		for (unsigned ms = 0; ms < STUCK_GRACE_MS && !__atomic_load_n(&st->dead, __ATOMIC_ACQUIRE); ms++)
+			sleep_ns(1000000);
 		if (!__atomic_load_n(&st->dead, __ATOMIC_ACQUIRE)) {
 			snprintf(why, len, "CPU %u has not stopped since it was taken offline; it cannot be started until it does", cpu);
 			return -1;

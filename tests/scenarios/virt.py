@@ -206,7 +206,7 @@ def vm_list_fields(s):
     recs = {r["vm"]: r for r in s.ok("vm list").where("vm")}
     s.eq(sorted(recs), sorted([a, b]), "VMs listed")
     for vid, runs in ((a, "2"), (b, "0")):
-        s.eq(sorted(recs[vid]), ["mem", "runs", "slots", "vcpus", "vm"], "vm %s fields" % vid)
+        s.eq(sorted(recs[vid]), ["mem", "runs", "slots", "state", "vcpus", "vm"], "vm %s fields" % vid)
         s.eq(recs[vid]["runs"], runs, "vm %s runs=" % vid)
     s.ok("vm destroy %s" % a)
     s.ok("vm destroy %s" % b)
