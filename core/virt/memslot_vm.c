@@ -18,7 +18,9 @@
 #include <vigil/mm.h>
 #include <vigil/mutex.h>
 #include <vigil/spinlock.h>
+#include <vigil/srcu.h>
 #include <vigil/string.h>
+#include <vigil/vcpu.h>
 #include <vigil/virt.h>
 #include "virt_internal.h"
 
@@ -26,8 +28,19 @@ struct vm_memslots {
 	struct mutex lock;         /* the slots lock: one updater at a time */
 	struct memslot_pair pair;
 	unsigned users;            /* lookups under way (under uses_lock) */
+	uint64_t zaps;             /* slot ranges dropped from the nested page tables */
 	bool waiting;              /* vm_memslots_free waits for users == 0 */
 	struct completion unused;
+	struct vm *vm;
+	/* vCPUs read the active set inside read sections of this domain
+	 * (vm_slots_read_lock): the nested page fault path.  An update's wait
+	 * for readers is a grace period of it. */
+	struct srcu_struct srcu;
+	/* vm_slot_set_hooks: a test's own wait and inhibition, in place of
+	 * the grace period (NULL: the grace period alone). */
+	void (*user_wait)(void *arg);
+	void (*user_inhibit)(void *arg, bool on);
+	void *user_arg;
 };
 
 static DEFINE_SPINLOCK(uses_lock);
@@ -46,6 +59,80 @@ static unsigned clamp_bits(unsigned bits)
 	return MIN(MAX(bits, MEMSLOT_GPA_BITS_MIN), MEMSLOT_GPA_BITS_MAX);
 }
 
+/* The pair's wait_readers: a grace period of the VM's SRCU domain, so that
+ * no fault handler still holds the set (and a frame) the update replaced;
+ * expedited, as the console and the self-tests wait for it. */
+static void wait_readers(void *arg)
+{
+	struct vm_memslots *ms = arg;
+	synchronize_srcu_expedited(&ms->srcu);
+	if (ms->user_wait)
+		ms->user_wait(ms->user_arg);
+}
+
+static void inhibit(void *arg, bool on)
+{
+	struct vm_memslots *ms = arg;
+	if (ms->user_inhibit)
+		ms->user_inhibit(ms->user_arg, on);
+}
+
+struct zap_ctx {
+	struct vm *vm;
+	unsigned zapped;
+};
+
+static void zap_one(const struct memslot *s, bool added, void *arg)
+{
+	struct zap_ctx *z = arg;
+	if (added)
+		return;           /* added ranges are mapped on their first fault */
+	virt_ops_current()->vm_zap_range(z->vm, s->gpa, s->size);
+	z->zapped++;
+}
+
+/* The pair's changed hook, right after the swap: the nested page tables
+ * drop every mapping of a slot the new set no longer has as it was (a
+ * delete, a move, a resize...), then every live vCPU of the VM is asked to
+ * flush the guest's TLB and kicked, and waited for until it is outside the
+ * guest: after that no CPU can still reach an old frame through a cached
+ * translation, and the grace period that follows (wait_readers) covers the
+ * fault handlers.  A `vm run` burst flushes at the first entry of each run. */
+static void changed(void *arg, const struct memslot_set *before, const struct memslot_set *after)
+{
+	struct vm_memslots *ms = arg;
+	struct zap_ctx z = { .vm = ms->vm };
+	memslot_for_each_change(before, after, zap_one, &z);
+	if (!z.zapped)
+		return;
+	ms->zaps += z.zapped;
+	struct vm *vm = ms->vm;
+	if (vm->vcpus)
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i])
+				vcpu_request_and_wait(&vm->vcpus[i]->req, VCPU_REQ_TLB_FLUSH);
+}
+
+void vm_slots_read_lock(struct vm *vm, int *idx)
+{
+	*idx = srcu_read_lock(&vm->memslots->srcu);
+}
+
+void vm_slots_read_unlock(struct vm *vm, int idx)
+{
+	srcu_read_unlock(&vm->memslots->srcu, idx);
+}
+
+const struct memslot_set *vm_slots_active(struct vm *vm)
+{
+	return memslot_pair_active(&vm->memslots->pair);
+}
+
+void vm_count_mmio_exit(struct vm *vm)
+{
+	__atomic_add_fetch(&vm->mmio_exits, 1, __ATOMIC_RELAXED);
+}
+
 int vm_memslots_init(struct vm *vm, char *why, size_t len)
 {
 	struct vm_memslots *ms = kzalloc(sizeof(*ms));
@@ -53,11 +140,18 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 		return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's slots");
 	mutex_init(&ms->lock);
 	init_completion(&ms->unused);
+	init_srcu_struct(&ms->srcu);
+	ms->vm = vm;
 	int r = memslot_pair_init(&ms->pair, clamp_bits(arch_virt_gpa_bits()), why, len);
 	if (r) {
+		cleanup_srcu_struct(&ms->srcu);
 		kfree(ms);
 		return r;
 	}
+	ms->pair.wait_readers = wait_readers;
+	ms->pair.inhibit = inhibit;
+	ms->pair.changed = changed;
+	ms->pair.arg = ms;
 	/* The memory the VM was built with, as slots at the same places. */
 	struct memslot_set *set = ms->pair.active;
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
@@ -70,6 +164,7 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 			m.backing = memslot_backing_borrow(s->hpa, s->size >> PAGE_SHIFT);
 		if (!m.backing) {
 			memslot_pair_destroy(&ms->pair);
+			cleanup_srcu_struct(&ms->srcu);
 			kfree(ms);
 			return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's slots");
 		}
@@ -97,6 +192,7 @@ void vm_memslots_free(struct vm *vm)
 	if (wait)
 		wait_for_completion(&ms->unused);
 	memslot_pair_destroy(&ms->pair);
+	cleanup_srcu_struct(&ms->srcu);
 	kfree(ms);
 	vm->memslots = NULL;
 }
@@ -203,9 +299,9 @@ int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*in
 	if (!ms)
 		return r;
 	mutex_lock(&ms->lock);
-	ms->pair.wait_readers = wait_readers;
-	ms->pair.inhibit = inhibit;
-	ms->pair.arg = arg;
+	ms->user_wait = wait_readers;
+	ms->user_inhibit = inhibit;
+	ms->user_arg = arg;
 	mutex_unlock(&ms->lock);
 	put(ms);
 	return 0;

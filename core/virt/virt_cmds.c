@@ -105,8 +105,11 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		run.guest = GUEST_BAD_INSN;
 	else if (!strcmp(guest, "spin"))
 		run.guest = GUEST_SPIN;
+	else if (!strcmp(guest, "probe"))
+		run.guest = GUEST_PROBE;
 	else
-		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild, badinsn or spin)", guest);
+		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild, badinsn, spin or probe)",
+				   guest);
 	char why[WHY_MAX];
 	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
@@ -124,6 +127,13 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		     (unsigned long)id, (unsigned long)cpu, (unsigned long)run.exits, vexit_name(run.last_exit),
 		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls,
 		     (unsigned long)run.exit_count[VEXIT_INTR], (unsigned long)run.timer_ticks);
+	if (run.guest == GUEST_PROBE)
+		shell_printf(ctx, "probe_memory=%lu probe_marker=%lu probe_other=%lu probe_last_pass=%lu probe_last_value=0x%lx "
+			     "mmio_exits=%lu vm_mmio_exits=%lu\n",
+			     (unsigned long)run.probe_memory, (unsigned long)run.probe_marker,
+			     (unsigned long)run.probe_other, (unsigned long)run.probe_last_pass,
+			     (unsigned long)run.probe_last_value, (unsigned long)run.mmio_exits,
+			     (unsigned long)vm_mmio_exits((unsigned)id));
 	return 0;
 }
 
@@ -167,7 +177,7 @@ static const struct shell_subcmd vm_subcmds[] = {
 	SHELL_SUBCMD("list", vm_list_cmd, 0, 0),
 	SHELL_SUBCMD("run", vm_run_cmd, 1, SHELL_ARGS_ANY),
 };
-SHELL_CMD(vm, "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin]",
+SHELL_CMD(vm, "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin|probe]",
 	  SHELL_SUBCMDS(vm_subcmds),
 	  .help = "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
 		   "one to go disables it.  vm run runs the built-in test guest on CPU n for k exits.");

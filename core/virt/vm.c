@@ -223,6 +223,15 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 	return r;
 }
 
+uint64_t vm_mmio_exits(unsigned id)
+{
+	mutex_lock(&vm_list_lock);
+	struct vm *vm = find_locked(id);
+	uint64_t n = vm ? __atomic_load_n(&vm->mmio_exits, __ATOMIC_RELAXED) : 0;
+	mutex_unlock(&vm_list_lock);
+	return n;
+}
+
 /* For `vm list`: call fn for each VM under the list lock. */
 void vm_for_each(void (*fn)(const struct vm *vm, void *arg), void *arg)
 {

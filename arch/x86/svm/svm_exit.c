@@ -163,6 +163,9 @@ enum vcpu_exit_action svm_exit_handle(struct vm *vm, struct vmcb *v, struct svm_
 		 * there: they never reach the exit layer. */
 		vcpu_run_count_exit(run, VEXIT_OTHER);
 		return VCPU_EXIT_CONTINUE;
+	case SVM_EXIT_NPF:
+		/* Guest memory on demand from the slots, or MMIO. */
+		return svm_npf_handle(vm, v, regs, run);
 	}
 
 	struct vexit_info e;

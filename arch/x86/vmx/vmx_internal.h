@@ -161,6 +161,7 @@ int vmx_vm_init(struct vm *vm, char *why, size_t len);
 void vmx_vm_destroy(struct vm *vm);
 int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
 void vmx_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+void vmx_vm_zap_range(struct vm *vm, uint64_t gpa, uint64_t size);
 /* The PML4 and the EPTP naming it.  0 or -1 (no memory). */
 int vmx_ept_init(struct vmx_vm *v);
 int vmx_ept_map(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);

@@ -1,0 +1,85 @@
+"""Guest memory from the memory slots, on demand (docs/design.md "Memory
+slots"), with the probe guest (GUEST_PROBE: store the pass at 0x20000, load
+it back, report both by hypercall) under `vm run` on QEMU's SVM.
+
+- no slot at 0x20000: every load returns the MMIO marker 0xffffffff, the
+  store and the load are MMIO exits, counted per run and per VM;
+- `vm slot add` there: the nested page fault maps the slot's page and the
+  guest reads back what it stored; the host sees the guest's last store;
+- `vm slot move` away: the guest sees MMIO again and the moved slot keeps
+  the guest's data at its new address; moved back: memory again;
+- `vm slot del`: MMIO again (the mapping was zapped);
+- a read-only slot: the guest reads the slot's contents (written by the
+  host), its stores are MMIO exits and change nothing;
+- GUEST_WILD's store (an instruction the MMIO emulation does not know)
+  still stops the guest with a named error."""
+
+from harness.scenario import scenario
+from _targets import QEMU_SVM2
+
+GROUPS = ("virt",)
+
+MARKER = "0xffffffff"
+
+
+def _probe(s, vm, exits=200):
+    r = s.ok("vm run %s cpu=0 exits=%d guest=probe" % (vm, exits), timeout=s.scaled(120))
+    recs = r.where("probe_memory")
+    s.eq(len(recs), 1, "one probe record in the vm run reply")
+    return {k: (v if k == "probe_last_value" else int(v)) for k, v in recs[0].items()}
+
+
+@scenario(targets=[QEMU_SVM2], shared="slot_fault")
+def slot_fault_mmio_and_memory(s):
+    vm = s.ok("vm create").records[0]["vm"]
+
+    p = _probe(s, vm)
+    s.check(p["probe_marker"] > 0 and p["probe_memory"] == 0 and p["probe_other"] == 0,
+            "no slot: the guest reads the marker (%s)" % p)
+    s.eq(p["probe_last_value"], MARKER, "no slot: last value read")
+    s.check(p["mmio_exits"] >= 2 * p["probe_marker"], "no slot: a store and a load exit per pass (%s)" % p)
+    s.eq(p["vm_mmio_exits"], p["mmio_exits"], "the VM counts the run's MMIO exits")
+    before = p["vm_mmio_exits"]
+
+    s.ok("vm slot add %s gpa=0x20000 size=0x1000" % vm)
+    p = _probe(s, vm)
+    s.check(p["probe_memory"] > 0 and p["probe_marker"] == 0 and p["probe_other"] == 0,
+            "slot added: the guest reads its own store back (%s)" % p)
+    s.eq(p["mmio_exits"], 0, "slot added: no MMIO exit")
+    s.eq(p["vm_mmio_exits"], before, "slot added: the VM's MMIO count stays")
+    last = p["probe_last_pass"]
+    val = int(s.ok("vm mem read %s gpa=0x20000" % vm).records[0]["val"], 16)
+    s.eq(val, last, "the host reads the guest's last store through the slot")
+
+    r = s.ok("vm slot list %s" % vm).where("slot")
+    sid = [x["slot"] for x in r if x["gpa"] == "0x20000"][0]
+    s.ok("vm slot move %s %s gpa=0x40000" % (vm, sid))
+    p = _probe(s, vm)
+    s.check(p["probe_marker"] > 0 and p["probe_memory"] == 0,
+            "slot moved away: the guest sees MMIO again (%s)" % p)
+    val = int(s.ok("vm mem read %s gpa=0x40000" % vm).records[0]["val"], 16)
+    s.eq(val, last, "the move kept the guest's data (now at 0x40000)")
+
+    s.ok("vm slot move %s %s gpa=0x20000" % (vm, sid))
+    p = _probe(s, vm)
+    s.check(p["probe_memory"] > 0 and p["probe_marker"] == 0, "moved back: memory again (%s)" % p)
+
+    s.ok("vm slot del %s %s" % (vm, sid))
+    p = _probe(s, vm)
+    s.check(p["probe_marker"] > 0 and p["probe_memory"] == 0, "slot deleted: MMIO again (%s)" % p)
+
+    s.ok("vm slot add %s gpa=0x20000 size=0x1000 ro" % vm)
+    s.ok("vm mem write %s gpa=0x20000 val=0x5eed" % vm)
+    mmio_before = p["vm_mmio_exits"]
+    p = _probe(s, vm)
+    s.check(p["probe_other"] > 0 and p["probe_memory"] == 0 and p["probe_marker"] == 0,
+            "read-only slot: the guest reads the slot's contents (%s)" % p)
+    s.eq(p["probe_last_value"], "0x5eed", "read-only slot: value read")
+    s.check(p["mmio_exits"] >= p["probe_other"], "read-only slot: each store is an MMIO exit (%s)" % p)
+    s.eq(p["vm_mmio_exits"], mmio_before + p["mmio_exits"], "the VM counts them too")
+    val = int(s.ok("vm mem read %s gpa=0x20000" % vm).records[0]["val"], 16)
+    s.eq(val, 0x5eed, "the guest's stores did not change the read-only slot")
+
+    s.error("vm run %s cpu=0 guest=wild" % vm,
+            match=r"guest touched unmapped guest-physical 0x40000000 \(write; MMIO at rip 0x\w+ not emulated: "
+                  r"opcode 0xa3.*vm %s destroyed" % vm)
