@@ -81,5 +81,5 @@ def slot_fault_mmio_and_memory(s):
     s.eq(val, 0x5eed, "the guest's stores did not change the read-only slot")
 
     s.error("vm run %s cpu=0 guest=wild" % vm,
-            match=r"guest touched unmapped guest-physical 0x40000000 \(write; MMIO at rip 0x\w+ not emulated: "
-                  r"opcode 0xa3.*vm %s destroyed" % vm)
+            match=r"guest touched unmapped guest-physical 0x40000000 \(write; MMIO at rip 0x\w+: "
+                  r"opcode 0xa3 is not emulated.*vm %s destroyed" % vm)

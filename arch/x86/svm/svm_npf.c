@@ -110,7 +110,7 @@ enum vcpu_exit_action svm_npf_handle(struct vm *vm, struct vmcb *v, struct svm_g
 	struct mmio_insn insn;
 	char why[96], detail[112];
 	if (mmio_insn_decode(b, n, &insn, why, sizeof(why))) {
-		snprintf(detail, sizeof(detail), "; MMIO at rip 0x%lx not emulated: %s", (unsigned long)v->save.rip,
+		snprintf(detail, sizeof(detail), "; MMIO at rip 0x%lx: %s", (unsigned long)v->save.rip,
 			 why);
 		return guest_fail(run, "guest touched unmapped guest-physical 0x%lx (%s%s)", gpa, what, detail);
 	}

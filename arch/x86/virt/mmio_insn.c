@@ -13,7 +13,7 @@ int mmio_insn_decode(const uint8_t *b, size_t n, struct mmio_insn *out, char *wh
 		return -1;
 	}
 	if (b[0] != 0x8B && b[0] != 0x89) {
-		snprintf(why, len, "opcode 0x%02x is not emulated (only mov r32,[m32] and mov [m32],r32)", b[0]);
+		snprintf(why, len, "opcode 0x%02x is not emulated", b[0]);
 		return -1;
 	}
 	uint8_t modrm = b[1];
