@@ -123,10 +123,11 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "interrupted (Ctrl-C) after %lu of %lu exits; vm %lu kept", (unsigned long)run.exits,
 				   (unsigned long)exits, (unsigned long)id);
 	shell_printf(ctx, "vm=%lu cpu=%lu exits=%lu last_exit=%s ns_per_exit=%lu hypercalls=%lu intr_exits=%lu "
-		     "timer_ticks=%lu\n",
+		     "timer_ticks=%lu mem_fault_exits=%lu\n",
 		     (unsigned long)id, (unsigned long)cpu, (unsigned long)run.exits, vexit_name(run.last_exit),
 		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls,
-		     (unsigned long)run.exit_count[VEXIT_INTR], (unsigned long)run.timer_ticks);
+		     (unsigned long)run.exit_count[VEXIT_INTR], (unsigned long)run.timer_ticks,
+		     (unsigned long)run.exit_count[VEXIT_MEM_FAULT]);
 	if (run.guest == GUEST_PROBE)
 		shell_printf(ctx, "probe_memory=%lu probe_marker=%lu probe_other=%lu probe_last_pass=%lu probe_last_value=0x%lx "
 			     "mmio_exits=%lu vm_mmio_exits=%lu\n",

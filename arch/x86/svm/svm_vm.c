@@ -59,17 +59,21 @@ int svm_vm_init(struct vm *vm, char *why, size_t len)
 	return 0;
 }
 
-/* Nothing is mapped up front: the guest's memory comes from the VM's
- * memory slots (slot 0 shares these very pages), page by page, on nested
- * page faults (svm_npf.c), for live vCPUs and `vm run` alike. */
+/* A VM with memory slots (every VM of vm_create) has nothing mapped up
+ * front: its memory comes from the slots (slot 0 shares these very pages),
+ * page by page, on nested page faults (svm_npf.c), for live vCPUs and `vm
+ * run` alike.  A VM without slots -- the backend self-tests build their own
+ * -- is mapped here, whole. */
 int svm_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len)
 {
-	(void)s;
-	if (!vm->arch) {
+	struct svm_vm *sv = vm->arch;
+	if (!sv) {
 		snprintf(why, len, "VM %u has no nested page tables (vm_init did not run)", vm->id);
 		return -1;
 	}
-	return 0;
+	if (vm->memslots)
+		return 0;
+	return svm_npt_map(&sv->npt, s->gpa, s->hpa, s->size, why, len);
 }
 
 void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s)
