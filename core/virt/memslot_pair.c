@@ -19,6 +19,7 @@
  * steps instead, never inhibiting: what atomic updates prevent, on demand.
  */
 #include <vigil/memslot.h>
+#include <vigil/mm.h>
 
 int memslot_pair_init(struct memslot_pair *p, unsigned gpa_bits, char *why, size_t len)
 {
@@ -89,11 +90,20 @@ int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, s
 		memslot_set_copy(new, old);
 		return r;
 	}
-	/* Step 5 copies new into old, which cannot fail after the swap: make
-	 * room first.  (new always has room for old: it was a copy of it.) */
-	if (memslot_set_reserve(old, new->nr)) {
-		memslot_set_copy(new, old);
-		return why_fail(why, len, WHY_NOMEM, "out of memory for %u slots", new->nr);
+	/* Step 5 copies new into old, which cannot fail after the swap: get
+	 * the room first.  But old is the active set until the swap, and its
+	 * readers search old->slot until the wait is over, so the bigger array
+	 * replaces it only then (growing old here would free the array under
+	 * them).  (new always has room for old: it was a copy of it.) */
+	struct memslot *room = NULL;
+	unsigned room_cap = 0;
+	if (new->nr > old->cap) {
+		room_cap = new->cap;
+		room = kmalloc(room_cap * sizeof(*room));
+		if (!room) {
+			memslot_set_copy(new, old);
+			return why_fail(why, len, WHY_NOMEM, "out of memory for %u slots", new->nr);
+		}
 	}
 	struct memslot_txn_result local;
 	if (!res)
@@ -102,6 +112,7 @@ int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, s
 	if (p->naive) {
 		r = publish_naive(p, old, new, why, len);
 		if (r) {
+			kfree(room);
 			memslot_set_copy(new, old);
 			return r;
 		}
@@ -114,6 +125,14 @@ int memslot_pair_update(struct memslot_pair *p, const struct memslot_txn *txn, s
 		p->inhibited += res->inhibit;
 	}
 	p->inactive = old;
+	if (room) {
+		/* No reader sees old any more.  Its references go first: new
+		 * holds its own on every backing the two share. */
+		memslot_set_clear(old);
+		kfree(old->slot);
+		old->slot = room;
+		old->cap = room_cap;
+	}
 	memslot_set_copy(old, new);
 	p->updates++;
 	return 0;

@@ -121,8 +121,11 @@ void mmu_invalidate_range_end(struct mmu_invalidate *mi, struct mmu_inval_range 
 		spin_lock(mi->mmu_lock);
 		/* seq first, then in_progress, with a barrier between: a
 		 * lockless reader that sees in_progress dropped also sees the
-		 * new seq, so no fault slips through between the two. */
-		__atomic_store_n(&mi->seq, mi->seq + 1, __ATOMIC_RELAXED);
+		 * new seq, so no fault slips through between the two.  seq is
+		 * stored with release so that the backing change made inside
+		 * this invalidation is visible to a fault that reads (acquire)
+		 * the new seq. */
+		__atomic_store_n(&mi->seq, mi->seq + 1, __ATOMIC_RELEASE);
 		smp_wmb();
 		long n = mi->in_progress - 1;
 		if (n < 0)

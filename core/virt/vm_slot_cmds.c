@@ -131,6 +131,14 @@ static int mem_range(struct shell_ctx *ctx, unsigned id, int argc, char **argv, 
 	char why[WHY_MAX];
 	uint64_t words = 0, bad = 0, first_bad = 0;
 	static uint64_t buf[PAGE_SIZE / 8]; /* the console is single-threaded */
+	/* A fill that would stop part way changes nothing: every byte of the
+	 * range must be in a slot before the first one is written. */
+	for (uint64_t off = 0; fill && off < size;) {
+		uint64_t n = MIN(size - off, sizeof(buf));
+		if (vm_mem_access(id, gpa + off, buf, n, false, why, sizeof(why)))
+			return shell_error(ctx, "%s", why);
+		off += n;
+	}
 	for (uint64_t off = 0; off < size;) {
 		uint64_t n = MIN(size - off, sizeof(buf));
 		if (fill) {

@@ -111,6 +111,10 @@ def memslot_errors_change_nothing(s):
     s.error("vm slot add 999 gpa=0x100000 size=0x1000", match=r"^no VM with id 999")
     s.error("vm mem read 999 gpa=0", match=r"^no VM with id 999")
     s.error("vm mem read %s gpa=0x80000" % vm, match=r"^no slot at gpa 0x80000$")
+    # A fill running off the end of a slot is refused before it writes anything.
+    s.ok("vm mem fill %s gpa=0x100000 size=0x4000 seed=5" % vm)
+    s.error("vm mem fill %s gpa=0x102000 size=0x4000 seed=6" % vm, match=r"^no slot at gpa 0x104000$")
+    _check(s, vm, "0x100000", "0x4000", 5, "a refused fill")
     # Out of memory: a slot larger than the machine's RAM, refused whole.
     _refused(s, vm, "add <vm> gpa=0x100000000 size=0x100000000", r"^out of memory for 0x100000000 bytes")
     s.ok("vm destroy %s" % vm)

@@ -446,6 +446,50 @@ static void test_publish(void **state)
 	check_copies_equal();
 }
 
+/* A reader that found the old active set before a swap searches its slot
+ * array until the wait is over: an update that grows the sets (more slots
+ * than the old set has room for) must leave that array alone until then. */
+static const struct memslot_set *reader_set;
+static const struct memslot *reader_slots;
+static struct memslot reader_copy[4];
+static unsigned reader_checks;
+
+static void wait_readers_check_old(void *arg)
+{
+	(void)arg;
+	reader_checks++;
+	assert_ptr_equal(reader_set->slot, reader_slots);
+	assert_int_equal(reader_set->nr, 4);
+	assert_memory_equal(reader_slots, reader_copy, sizeof(reader_copy));
+	for (unsigned i = 0; i < 4; i++)
+		assert_ptr_equal(memslot_lookup(reader_set, reader_copy[i].gpa >> 12), &reader_slots[i]);
+}
+
+static void test_publish_growth_keeps_old_array(void **state)
+{
+	(void)state;
+	OK("add gpa=0x10000 size=0x1000 ; add gpa=0x20000 size=0x1000 ; add gpa=0x30000 size=0x1000 ; "
+	   "add gpa=0x40000 size=0x1000");
+	reader_set = memslot_pair_active(&pair);
+	assert_int_equal(reader_set->nr, 4);
+	assert_int_equal(reader_set->cap, 4);  /* full: one more slot needs a bigger array */
+	reader_slots = reader_set->slot;
+	memcpy(reader_copy, reader_slots, sizeof(reader_copy));
+	pair.wait_readers = wait_readers_check_old;
+	OK("add gpa=0x50000 size=0x1000");
+	assert_int_equal(reader_checks, 1);
+	assert_ptr_not_equal(memslot_pair_active(&pair), reader_set);
+	assert_int_equal(memslot_pair_active(&pair)->nr, 5);
+	/* And both sets hold the five afterwards, the next update swapping back. */
+	check_copies_equal();
+	reader_set = memslot_pair_active(&pair);
+	reader_slots = reader_set->slot;
+	pair.wait_readers = NULL;
+	OK("add gpa=0x60000 size=0x1000");
+	check_copies_equal();
+	assert_int_equal(memslot_pair_active(&pair)->nr, 6);
+}
+
 /* ---- what each swap changes, and the naive mode ---- */
 
 static unsigned gaps;          /* waits that found 0x10000..0x14000 not wholly in slots */
@@ -559,6 +603,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contents_preserved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inhibit_decision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_growth_keeps_old_array, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_naive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
 	};

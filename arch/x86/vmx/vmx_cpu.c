@@ -188,12 +188,16 @@ int vmx_enable(char *why, size_t len)
  */
 void vmx_disable(void)
 {
-	struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
-	if (st->state != VMX_CPU_ON)
-		return;
+	/* Interrupts stay off from the state check to VMX_CPU_OFF: a reboot
+	 * IPI taken in between would run a whole disable inside this one, and
+	 * this one's VMXOFF would then execute outside VMX operation (#UD). */
 	unsigned long flags = arch_irq_save();
+	struct vmx_cpu *st = &vmx_cpus[smp_processor_id()];
+	if (st->state != VMX_CPU_ON) {
+		arch_irq_restore(flags);
+		return;
+	}
 	(void)vmx_loaded_clear_all(true);
-	arch_irq_restore(flags);
 	barrier();
 	st->state = VMX_CPU_DISABLING;
 	barrier();
@@ -206,6 +210,7 @@ void vmx_disable(void)
 	st->cr0_set = 0;
 	barrier();
 	st->state = VMX_CPU_OFF;
+	arch_irq_restore(flags);
 }
 
 /*
