@@ -1,6 +1,7 @@
 """Guest memory from the memory slots, on demand (docs/design.md "Memory
 slots"), with the probe guest (GUEST_PROBE: store the pass at 0x20000, load
-it back, report both by hypercall) under `vm run` on QEMU's SVM.
+it back, report both by hypercall) under `vm run`, on QEMU's SVM and
+Bochs' VMX.
 
 - no slot at 0x20000: every load returns the MMIO marker 0xffffffff, the
   store and the load are MMIO exits, counted per run and per VM;
@@ -15,7 +16,7 @@ it back, report both by hypercall) under `vm run` on QEMU's SVM.
   still stops the guest with a named error."""
 
 from harness.scenario import scenario
-from _targets import QEMU_SVM2
+from _targets import BOCHS_2, QEMU_SVM2
 
 GROUPS = ("virt",)
 
@@ -29,7 +30,7 @@ def _probe(s, vm, exits=200):
     return {k: (v if k == "probe_last_value" else int(v)) for k, v in recs[0].items()}
 
 
-@scenario(targets=[QEMU_SVM2], shared="slot_fault")
+@scenario(targets=[QEMU_SVM2, BOCHS_2], shared="slot_fault")
 def slot_fault_mmio_and_memory(s):
     vm = s.ok("vm create").records[0]["vm"]
 
