@@ -10,6 +10,7 @@
 #include <vigil/kernel.h>
 #include <vigil/printk.h>
 #include <vigil/shell.h>
+#include <vigil/vcpu.h>
 #include <vigil/virt.h>
 #include <vigil/selftest.h>
 
@@ -38,6 +39,7 @@ void kernel_main(const struct boot_info *bi)
 	printk("vigil: %u possible CPUs, %u online; console ready\n", nr_possible_cpus,
 	       cpu_count_in_state(CPU_ONLINE));
 	virt_init();
+	vcpu_lifecycle_init(); /* after virt_init: the vCPUs leave a CPU before its virtualization goes off */
 	cpuhp_init(); /* after virt_init, which registers its ONLINE state for cpuhp_init to count done */
 	arch_cpu_hotplug_events_init();
 	selftest_boot(bp->selftest);

@@ -19,6 +19,29 @@ static volatile bool pm_freezing;
 static volatile unsigned freezable_tasks, frozen_tasks;
 static DECLARE_WAIT_QUEUE_HEAD(thaw_wq);
 
+/* Tasks that may sleep on something else than the freezer, or run code the
+ * freezer cannot interrupt (a vCPU in its guest), are got to a freezing
+ * point by their owner's kick, called once pm_freezing is visible. */
+#define FREEZER_KICKS 4
+static void (*freezer_kicks[FREEZER_KICKS])(void);
+
+int freezer_register_kick(void (*fn)(void))
+{
+	for (unsigned i = 0; i < FREEZER_KICKS; i++)
+		if (!freezer_kicks[i]) {
+			freezer_kicks[i] = fn;
+			return 0;
+		}
+	return -1;
+}
+
+static void kick_freezables(void)
+{
+	for (unsigned i = 0; i < FREEZER_KICKS; i++)
+		if (freezer_kicks[i])
+			freezer_kicks[i]();
+}
+
 void set_freezable(void)
 {
 	struct task *t = current_task();
@@ -55,6 +78,7 @@ bool try_to_freeze(void)
 int freeze_tasks(char *why, size_t len)
 {
 	__atomic_store_n(&pm_freezing, true, __ATOMIC_SEQ_CST);
+	kick_freezables();
 	uint64_t deadline = arch_time_ns() + FREEZE_TIMEOUT_NS;
 	while (__atomic_load_n(&frozen_tasks, __ATOMIC_SEQ_CST) < __atomic_load_n(&freezable_tasks, __ATOMIC_SEQ_CST)) {
 		if (arch_time_ns() > deadline) {

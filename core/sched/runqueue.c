@@ -504,6 +504,12 @@ void sched_ipi(void)
 		t->need_resched = true;
 }
 
+bool need_resched(void)
+{
+	struct task *t = current_task();
+	return t && __atomic_load_n(&t->need_resched, __ATOMIC_RELAXED);
+}
+
 bool sched_should_preempt(void)
 {
 	struct task *t = current_task();

@@ -41,23 +41,30 @@ void sleep_ns(uint64_t ns)
 	arch_irq_restore(flags);
 }
 
+/*
+ * The wake-ups are made under sleepers_lock: a sleeper woken early by
+ * someone else (a vCPU's HLT sleep ended by a kick) takes the lock on its way
+ * out of sleep_ns(), so it cannot return -- and its task exit and be freed --
+ * while the tick still holds a pointer to it.  Lock order: sleepers_lock,
+ * then a run-queue lock (inside wake_up_task()); nothing takes them the
+ * other way round.
+ */
 void wake_sleepers_due(uint64_t now)
 {
 	if (!__atomic_load_n(&sleepers, __ATOMIC_RELAXED))
 		return;
-	struct task *due[16];
 	unsigned n = 0;
 	__raw_spin_lock(&sleepers_lock);
-	for (struct sleeper **pp = &sleepers; *pp && n < ARRAY_SIZE(due);) {
+	for (struct sleeper **pp = &sleepers; *pp && n < 16;) {
 		if ((*pp)->wake_ns <= now) {
-			due[n++] = (*pp)->task;
+			struct task *t = (*pp)->task;
 			*pp = (*pp)->next;
+			wake_up_task(t);
+			n++;
 		} else {
 			pp = &(*pp)->next;
 		}
 	}
 	__raw_spin_unlock(&sleepers_lock);
-	for (unsigned i = 0; i < n; i++)
-		wake_up_task(due[i]);
 }
 

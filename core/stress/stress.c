@@ -42,10 +42,12 @@
 #include <vigil/string.h>
 #include <vigil/suspend.h>
 #include <vigil/task.h>
+#include <vigil/vcpu.h>
 #include <vigil/virt.h>
 #include <vigil/why.h>
 
 #define MAIN_MAX_VMS   4
+#define LIVE_MAX_VMS   3    /* live VMs of the console thread; the first one is kept running */
 #define HELPER_MAX_VMS 3
 #define MAX_PRINTED    20   /* violation lines printed; the rest are counted */
 
@@ -96,6 +98,12 @@ struct stress {
 	unsigned printed;
 	struct vmset vms;
 	bool have_virt;
+	/* live VMs (live=1): id, vCPUs, what the thread believes its state is */
+	bool live;
+	unsigned live_id[LIVE_MAX_VMS], live_vcpus[LIVE_MAX_VMS];
+	int live_state[LIVE_MAX_VMS];
+	unsigned n_live;
+	unsigned live_expected;      /* live-VM misuse refused as predicted */
 	/* helper */
 	struct task *helper;
 	uint64_t helper_rng;
@@ -108,7 +116,7 @@ struct stress {
 	volatile unsigned long helper_ops;
 	struct vmset helper_vms;
 	/* counts per kind, for the summary */
-	unsigned long n_hotplug, n_create, n_destroy, n_run, n_suspend, n_inject;
+	unsigned long n_hotplug, n_create, n_destroy, n_run, n_suspend, n_inject, n_live_ops;
 	/* where the time goes (ns), to explain the rate under emulation */
 	uint64_t t_hotplug, t_vm, t_suspend, t_inject, t_check;
 };
@@ -445,6 +453,113 @@ static void op_inject(struct stress *st)
 	helper_resume(st);
 }
 
+/* ---- live VMs: the console thread's, whose every outcome it predicts ---- */
+
+static void live_remove(struct stress *st, unsigned i)
+{
+	st->n_live--;
+	st->live_id[i] = st->live_id[st->n_live];
+	st->live_vcpus[i] = st->live_vcpus[st->n_live];
+	st->live_state[i] = st->live_state[st->n_live];
+}
+
+static bool live_create(struct stress *st, bool start)
+{
+	char why[WHY_MAX];
+	unsigned id, n = 1 + prng_below(&st->rng, nr_possible_cpus < 4 ? nr_possible_cpus : 4);
+	int r = vm_create_live(&id, n, 0, why, sizeof(why));
+	if (r != 0) {
+		if (why_cause(r) == WHY_NOMEM)
+			st->out_of_memory++;
+		else
+			violation(st, "vm create vcpus=%u: %s", n, why);
+		return false;
+	}
+	unsigned i = st->n_live++;
+	st->live_id[i] = id;
+	st->live_vcpus[i] = n;
+	st->live_state[i] = VM_STOPPED;
+	if (start) {
+		if (vm_start(id, why, sizeof(why)) != 0)
+			violation(st, "vm start %u: %s", id, why);
+		else
+			st->live_state[i] = VM_RUNNING;
+	}
+	return true;
+}
+
+/* The operation, its expected outcome and the state it leaves. */
+static void live_expect(struct stress *st, unsigned i, const char *what, int r, const char *why, bool want_ok,
+			int new_state)
+{
+	if (want_ok && r != 0)
+		violation(st, "vm %s %u: %s", what, st->live_id[i], why);
+	else if (!want_ok && r == 0)
+		violation(st, "vm %s %u (%s) succeeded", what, st->live_id[i], vm_state_name(st->live_state[i]));
+	else if (!want_ok)
+		st->live_expected++;
+	else
+		st->live_state[i] = new_state;
+	int real = vm_live_state(st->live_id[i]);
+	if (real != st->live_state[i])
+		violation(st, "vm %u is %s after vm %s, expected %s", st->live_id[i], vm_state_name(real), what,
+			  vm_state_name(st->live_state[i]));
+}
+
+static void op_live(struct stress *st)
+{
+	char why[WHY_MAX];
+	st->n_live_ops++;
+	unsigned pick = prng_below(&st->rng, 8);
+	if (st->n_live == 0 || (pick == 0 && st->n_live < LIVE_MAX_VMS)) {
+		live_create(st, prng_below(&st->rng, 2));
+		return;
+	}
+	unsigned i = prng_below(&st->rng, st->n_live);
+	unsigned id = st->live_id[i];
+	int s = st->live_state[i];
+	bool anchor = i == 0;   /* kept running (or paused) throughout */
+	switch (pick) {
+	case 1:
+		live_expect(st, i, "start", vm_start(id, why, sizeof(why)), why, s == VM_STOPPED, VM_RUNNING);
+		break;
+	case 2:
+		if (anchor)
+			break;
+		live_expect(st, i, "stop", vm_stop(id, why, sizeof(why)), why, s != VM_STOPPED, VM_STOPPED);
+		break;
+	case 3:
+		live_expect(st, i, "pause", vm_pause(id, why, sizeof(why)), why, s == VM_RUNNING, VM_PAUSED);
+		break;
+	case 4:
+	case 5:
+		live_expect(st, i, "resume", vm_resume(id, why, sizeof(why)), why, s == VM_PAUSED, VM_RUNNING);
+		break;
+	case 6: {
+		/* Any possible CPU or none: refused exactly when it takes no guests. */
+		unsigned v = prng_below(&st->rng, st->live_vcpus[i]);
+		int cpu = (int)prng_below(&st->rng, nr_possible_cpus + 1) - 1;
+		bool ok = cpu < 0 || vcpu_cpu_usable((unsigned)cpu);
+		int r = vcpu_pin(id, v, cpu, why, sizeof(why));
+		if (ok && r != 0)
+			violation(st, "vcpu pin %u.%u cpu=%d: %s", id, v, cpu, why);
+		else if (!ok && r == 0)
+			violation(st, "vcpu pin %u.%u cpu=%d (%s) succeeded", id, v, cpu,
+				  cpu_state_name(cpu_table[cpu].state));
+		else if (!ok)
+			st->live_expected++;
+		break;
+	}
+	default:
+		if (anchor)
+			break;
+		if (vm_destroy(id, why, sizeof(why)) != 0)
+			violation(st, "vm destroy %u (%s): %s", id, vm_state_name(s), why);
+		live_remove(st, i);
+		break;
+	}
+}
+
 static void step(struct stress *st)
 {
 	unsigned roll = prng_below(&st->rng, 100);
@@ -454,6 +569,9 @@ static void step(struct stress *st)
 	if (roll < 30 && cpu) {
 		acct = &st->t_hotplug;
 		op_hotplug(st, cpu);
+	} else if (st->have_virt && st->live && roll < 50) {
+		acct = &st->t_vm;
+		op_live(st);
 	} else if (st->have_virt && roll < 75) {
 		acct = &st->t_vm;
 		bool can_create = st->vms.n < MAIN_MAX_VMS;
@@ -497,6 +615,11 @@ static void cleanup(struct stress *st, const bool *was_online)
 			violation(st, "cleanup: vm destroy %u: %s", st->vms.id[0], why);
 		vmset_remove(&st->vms, 0);
 	}
+	while (st->n_live) {
+		if (vm_destroy(st->live_id[0], why, sizeof(why)) != 0)
+			violation(st, "cleanup: vm destroy %u: %s", st->live_id[0], why);
+		live_remove(st, 0);
+	}
 	/* Back to the online set the run started with, in both directions. */
 	for (unsigned c = 1; c < nr_possible_cpus; c++) {
 		if (was_online[c] && !cpu_is_online(c) && cpu_up(c, why, sizeof(why)) != 0)
@@ -508,10 +631,11 @@ static void cleanup(struct stress *st, const bool *was_online)
 
 static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 {
-	uint64_t ops = 1000, seed = 1;
+	uint64_t ops = 1000, seed = 1, live = 1;
 	const struct shell_opt opts[] = {
 		SHELL_OPT_RANGE("ops", 1, 10000000, &ops),
 		SHELL_OPT_NUM("seed", &seed),
+		SHELL_OPT_RANGE("live", 0, 1, &live),
 	};
 	if (shell_parse_opts(ctx, argc - 1, argv + 1, opts, ARRAY_SIZE(opts)))
 		return -1;
@@ -530,6 +654,7 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 	st->rng = prng_seed(seed);
 	st->helper_rng = prng_seed(seed ^ 0x5EED5EED5EED5EEDULL);
 	st->have_virt = virt_backend_name() != NULL;
+	st->live = live && st->have_virt;
 	for (unsigned c = 0; c < nr_possible_cpus; c++)
 		was_online[c] = cpu_is_online(c);
 	unsigned user_vms = vm_count();   /* the user's, left alone */
@@ -539,6 +664,9 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 	char why[WHY_MAX];
 	if (invariants_check(why, sizeof(why)) != 0)
 		violation(st, "before the first op: %s", why);
+	/* The live VM that runs from the first step to the last. */
+	if (st->live && !live_create(st, true))
+		st->live = false;
 	uint64_t t0 = arch_time_ns();
 	st->helper = kthread_run(helper_fn, st, TASK_ANY_CPU, "stress/vm");
 	if (!st->helper)
@@ -585,10 +713,11 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 	unsigned total = st->violations + st->helper_violations + ld;
 	uint64_t ms = ns / 1000000 ? ns / 1000000 : 1;
 	shell_printf(ctx,
-		     "hotplug=%lu create=%lu destroy=%lu run=%lu suspend=%lu inject=%lu expected_errors=%u "
+		     "hotplug=%lu create=%lu destroy=%lu run=%lu suspend=%lu inject=%lu live=%lu live_expected=%u expected_errors=%u "
 		     "out_of_memory=%u helper_ops=%lu helper_expected=%u helper_out_of_memory=%u helper_violations=%u "
 		     "lockdep_violations=%u lockdep=%s ms=%lu ops_per_s=%lu\n",
-		     st->n_hotplug, st->n_create, st->n_destroy, st->n_run, st->n_suspend, st->n_inject, st->expected,
+		     st->n_hotplug, st->n_create, st->n_destroy, st->n_run, st->n_suspend, st->n_inject, st->n_live_ops,
+		     st->live_expected, st->expected,
 		     st->out_of_memory, st->helper_ops, st->helper_expected, st->helper_out_of_memory,
 		     st->helper_violations, ld, ld1.enabled ? "on" : "off",
 		     (unsigned long)ms,
@@ -607,9 +736,11 @@ static int cmd_stress(struct shell_ctx *ctx, int argc, char **argv)
 				   (unsigned long)ops, (unsigned long)requested);
 	return 0;
 }
-SHELL_CMD(stress, "stress [ops=<n>] [seed=<s>]", .run = cmd_stress, .max_args = SHELL_ARGS_ANY,
+SHELL_CMD(stress, "stress [ops=<n>] [seed=<s>] [live=0|1]", .run = cmd_stress, .max_args = SHELL_ARGS_ANY,
 	  .help = "Random CPU online/offline, vm create/destroy/run, simulated suspend and injected\n"
-		   "failures (ops steps, choices from seed), while a helper thread creates, runs and\n"
+		   "failures (ops steps, choices from seed), live VMs (live=1, the default: one kept running\n"
+		   "throughout, others created, started, stopped, paused, resumed, pinned and destroyed),\n"
+		   "while a helper thread creates, runs and\n"
 		   "destroys VMs at the same time.  Every invariant of `check` is verified after every\n"
 		   "step; lockdep reports count as violations.  Leaves the user's VMs alone and removes its\n"
 		   "own; refuses to start while an injection point is armed.");

@@ -431,8 +431,23 @@ static bool reboot_lock(void)
 	return true;
 }
 
+static unsigned (*reboot_prepare)(void);
+
+void virt_set_reboot_prepare(unsigned (*fn)(void))
+{
+	reboot_prepare = fn;
+}
+
 int virt_reboot(void)
 {
+	/* Guests first: every vCPU out of its guest and no entry after, so
+	 * that no CPU is in guest mode when its virtualization goes off. */
+	if (reboot_prepare) {
+		unsigned stuck = reboot_prepare();
+		if (stuck)
+			printk("virt: %u vCPU%s still in guest mode after the kick; disabling anyway\n", stuck,
+			       stuck == 1 ? "" : "s");
+	}
 	if (!ops) {
 		__atomic_store_n(&rebooting, true, __ATOMIC_SEQ_CST);
 		return -1;

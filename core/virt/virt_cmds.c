@@ -3,6 +3,7 @@
 #include <vigil/cpu.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
+#include <vigil/vcpu.h>
 #include <vigil/virt.h>
 #include "virt_internal.h"
 
@@ -79,8 +80,8 @@ static void list_one(const struct vm *vm, void *arg)
 			slots++;
 			mem += vm->slots[i].size;
 		}
-	shell_printf(arg, "vm=%u vcpus=%u slots=%u mem=%lu runs=%lu\n", vm->id, vm->nr_vcpus, slots,
-		     (unsigned long)mem, (unsigned long)vm->runs);
+	shell_printf(arg, "vm=%u vcpus=%u slots=%u mem=%lu runs=%lu state=%s\n", vm->id, vm->nr_vcpus, slots,
+		     (unsigned long)mem, (unsigned long)vm->runs, vm_state_name(vm->live_state));
 }
 
 static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
@@ -138,13 +139,55 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* "<n>", "<n>K", "<n>M" (KiB, MiB; "KiB"/"MiB" too): bytes. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	unsigned shift = 0;
+	if (*p == 'k' || *p == 'K')
+		shift = 10;
+	else if (*p == 'm' || *p == 'M')
+		shift = 20;
+	if (shift) {
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+		else if (*p == 'B')
+			p++;
+	}
+	if (*p || v > (UINT64_MAX >> shift))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
 static int vm_create_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
 	char why[WHY_MAX];
 	unsigned id;
-	if (vm_create(&id, why, sizeof(why)) != 0)
+	uint64_t vcpus = 1, mem = 0;
+	const char *mem_s = NULL;
+	bool vcpus_given = false;
+	struct shell_opt opts[] = {
+		SHELL_OPT_RANGE("vcpus", 1, nr_possible_cpus, &vcpus),
+		SHELL_OPT_TEXT("mem", &mem_s),
+	};
+	opts[0].given = &vcpus_given;
+	if (shell_parse_opts(ctx, argc - 1, argv + 1, opts, ARRAY_SIZE(opts)))
+		return -1;
+	if (mem_s && (!parse_size(mem_s, &mem) || mem == 0))
+		return shell_error(ctx, "bad value '%s' for mem= (expected a size: <n>, <n>K or <n>M)", mem_s);
+	int r = !vcpus_given && !mem_s ? vm_create(&id, why, sizeof(why))
+				       : vm_create_live(&id, (unsigned)vcpus, mem, why, sizeof(why));
+	if (r != 0)
 		return shell_error(ctx, "%s", why);
 	shell_printf(ctx, "vm=%u\n", id);
 	return 0;
@@ -170,15 +213,76 @@ static int vm_list_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int vm_life_cmd(struct shell_ctx *ctx, char **argv, int (*op)(unsigned, char *, size_t))
+{
+	char why[WHY_MAX];
+	uint64_t id;
+	if (shell_arg_u64_range(ctx, argv[1], "<id>", 1, UINT32_MAX, &id))
+		return -1;
+	if (op((unsigned)id, why, sizeof(why)) != 0)
+		return shell_error(ctx, "%s", why);
+	return 0;
+}
+
+static int vm_start_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return vm_life_cmd(ctx, argv, vm_start);
+}
+
+static int vm_stop_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return vm_life_cmd(ctx, argv, vm_stop);
+}
+
+static int vm_pause_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return vm_life_cmd(ctx, argv, vm_pause);
+}
+
+static int vm_resume_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return vm_life_cmd(ctx, argv, vm_resume);
+}
+
+static void stat_line(const char *line, void *arg)
+{
+	shell_printf(arg, "%s", line);
+}
+
+static int vm_stat_cmd(struct shell_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	char why[WHY_MAX];
+	uint64_t id;
+	if (shell_arg_u64_range(ctx, argv[1], "<id>", 1, UINT32_MAX, &id))
+		return -1;
+	if (vm_stat((unsigned)id, stat_line, ctx, why, sizeof(why)) != 0)
+		return shell_error(ctx, "%s", why);
+	return 0;
+}
+
 static const struct shell_subcmd vm_subcmds[] = {
-	SHELL_SUBCMD("create", vm_create_cmd, 0, 0),
+	SHELL_SUBCMD("create", vm_create_cmd, 0, 2),
 	SHELL_SUBCMD("destroy", vm_destroy_cmd, 1, 1),
 	SHELL_SUBCMD("slot", vm_slot_cmd, 1, SHELL_ARGS_ANY),   /* vm_slot_cmds.c */
 	SHELL_SUBCMD("mem", vm_mem_cmd, 1, SHELL_ARGS_ANY),
 	SHELL_SUBCMD("list", vm_list_cmd, 0, 0),
 	SHELL_SUBCMD("run", vm_run_cmd, 1, SHELL_ARGS_ANY),
+	SHELL_SUBCMD("start", vm_start_cmd, 1, 1),
+	SHELL_SUBCMD("stop", vm_stop_cmd, 1, 1),
+	SHELL_SUBCMD("pause", vm_pause_cmd, 1, 1),
+	SHELL_SUBCMD("resume", vm_resume_cmd, 1, 1),
+	SHELL_SUBCMD("stat", vm_stat_cmd, 1, 1),
 };
-SHELL_CMD(vm, "vm create | vm destroy <id> | vm list | vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin|probe]",
+SHELL_CMD(vm, "vm create [vcpus=<n>] [mem=<size>] | vm destroy <id> | vm list | vm start|stop|pause|resume|stat <id> | "
+	      "vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin|probe]",
 	  SHELL_SUBCMDS(vm_subcmds),
 	  .help = "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
-		   "one to go disables it.  vm run runs the built-in test guest on CPU n for k exits.");
+		   "one to go disables it.  vm create makes a stopped VM (vcpus= vCPUs, mem= bytes of guest memory; "
+		   "without either, the small one-vCPU VM of vm run); vm start runs each vCPU as a task "
+		   "(vcpu<vm>.<i>) looping in the pattern guest until vm stop; vm stat shows them.  vm run runs the "
+		   "built-in test guest on CPU n for k exits.");

@@ -58,4 +58,16 @@ void vm_for_each(void (*fn)(const struct vm *vm, void *arg), void *arg);
 struct mutex *virt_count_lock(void);
 int virt_enable_this_cpu(char *why, size_t len);
 void virt_disable_this_cpu(void);
+
+/* Live VMs (vm.c, vm_live.c, vcpu_hotplug.c; docs/locking.md). */
+extern struct mutex vm_life_lock;
+struct vm *vm_find_locked(unsigned id);   /* vm_list_lock held */
+struct vm *vm_first_locked(void);         /* vm_list_lock held; then vm->next */
+int vm_vcpus_alloc(struct vm *vm, unsigned nr, char *why, size_t len);
+void vm_vcpus_name(struct vm *vm);
+void vm_vcpus_free(struct vm *vm);
+/* vm_life_lock held: stop the VM's vCPU tasks if they run (vm destroy). */
+void vm_live_stop_locked(struct vm *vm);
+/* usage.c calls it at the start of virt_reboot, before disabling. */
+void virt_set_reboot_prepare(unsigned (*fn)(void));
 #endif

@@ -12,6 +12,7 @@
 #include <vigil/printk.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
+#include <vigil/vcpu.h>
 #include <vigil/vcpu_request.h>
 #include <vigil/virt.h>
 #include <vigil/why.h>
@@ -22,11 +23,24 @@ static struct vm *vm_list;
 static unsigned next_vm_id = 1;
 static unsigned nr_vms;
 
-#define GUEST_SLOT_ORDER 4  /* 64 KiB at guest-physical 0 */
+#define GUEST_SLOT_ORDER 4  /* 64 KiB at guest-physical 0: the VM of `vm run` */
+#define GUEST_MAX_ORDER 12  /* 16 MiB: the largest slot 0 of a live VM */
+
+static struct vm *find_locked(unsigned id);
 
 static const struct virt_ops *vm_ops(void)
 {
 	return virt_ops_current();
+}
+
+struct vm *vm_first_locked(void)
+{
+	return vm_list;
+}
+
+struct vm *vm_find_locked(unsigned id)
+{
+	return find_locked(id);
 }
 
 static struct vm *find_locked(unsigned id)
@@ -55,19 +69,20 @@ static void free_vm_memory(struct vm *vm)
 	vm->arch = NULL;
 }
 
-static int build_vm(struct vm *vm, char *why, size_t len)
+static int build_vm(struct vm *vm, unsigned order, unsigned nr_vcpus, char *why, size_t len)
 {
 	const struct virt_ops *ops = vm_ops();
 	int r = ops->vm_init(vm, why, len);
 	if (r != 0)
 		return r;
 	struct vm_slot *s = &vm->slots[0];
-	s->hpa = pmm_alloc_pages(GUEST_SLOT_ORDER);
+	s->hpa = pmm_alloc_pages(order);
 	if (!s->hpa)
-		return why_fail(why, len, WHY_NOMEM, "out of memory for guest memory");
-	s->order = GUEST_SLOT_ORDER;
+		return why_fail(why, len, WHY_NOMEM, "out of memory for %lu KiB of guest memory",
+				(unsigned long)((PAGE_SIZE << order) / 1024));
+	s->order = order;
 	s->gpa = 0;
-	s->size = PAGE_SIZE << GUEST_SLOT_ORDER;
+	s->size = PAGE_SIZE << order;
 	s->used = true;
 	memset(phys_to_virt(s->hpa), 0, s->size);
 	r = vm_memslots_init(vm, why, len);  /* slot 0 = this memory (core/virt/memslot_vm.c) */
@@ -76,12 +91,43 @@ static int build_vm(struct vm *vm, char *why, size_t len)
 	r = ops->vm_map_slot(vm, s, why, len);
 	if (r != 0)
 		return r;
-	vm->nr_vcpus = 1;
+	vm->guest = GUEST_PATTERN;
+	return vm_vcpus_alloc(vm, nr_vcpus, why, len);
+}
+
+/* The slot order for mem bytes (0: the default for nr vCPUs: room for the
+ * pattern guest and a pattern area of about 16 KiB each). */
+static int slot_order(unsigned nr, uint64_t mem, unsigned *order, char *why, size_t len)
+{
+	if (!mem) {
+		mem = guest_pattern_min_mem(nr) + (uint64_t)nr * 16384;
+		if (mem < (PAGE_SIZE << GUEST_SLOT_ORDER))
+			mem = PAGE_SIZE << GUEST_SLOT_ORDER;
+	}
+	if (mem > (PAGE_SIZE << GUEST_MAX_ORDER))
+		return why_fail(why, len, WHY_OTHER, "mem=%lu KiB is more than the %lu KiB a VM may have",
+				(unsigned long)(mem / 1024), (unsigned long)((PAGE_SIZE << GUEST_MAX_ORDER) / 1024));
+	unsigned o = 0;
+	while ((PAGE_SIZE << o) < mem)
+		o++;
+	*order = o;
 	return 0;
 }
 
 int vm_create(unsigned *id, char *why, size_t len)
 {
+	return vm_create_live(id, 1, PAGE_SIZE << GUEST_SLOT_ORDER, why, len);
+}
+
+int vm_create_live(unsigned *id, unsigned nr_vcpus, uint64_t mem, char *why, size_t len)
+{
+	unsigned order = 0;
+	if (nr_vcpus == 0 || nr_vcpus > nr_possible_cpus)
+		return why_fail(why, len, WHY_OTHER, "vcpus=%u: a VM has 1 to %u vCPUs (the possible CPUs)",
+				nr_vcpus, nr_possible_cpus);
+	int r = slot_order(nr_vcpus, mem, &order, why, len);
+	if (r != 0)
+		return r;
 	struct vm *vm = kzalloc(sizeof(*vm));
 	if (!vm)
 		return why_fail(why, len, WHY_NOMEM, "out of memory");
@@ -91,14 +137,15 @@ int vm_create(unsigned *id, char *why, size_t len)
 		return why_fail(why, len, WHY_NOMEM, "out of memory");
 	}
 	vcpu_requests_init(vm->req);
-	int r = virt_get(why, len);
+	r = virt_get(why, len);
 	if (r != 0)
 		goto out_free;
-	r = build_vm(vm, why, len);
+	r = build_vm(vm, order, nr_vcpus, why, len);
 	if (r != 0)
 		goto out_put;
 	mutex_lock(&vm_list_lock);
 	vm->id = next_vm_id++;
+	vm_vcpus_name(vm);
 	vm->next = vm_list;
 	vm_list = vm;
 	nr_vms++;
@@ -107,6 +154,7 @@ int vm_create(unsigned *id, char *why, size_t len)
 	return 0;
 
 out_put:
+	vm_vcpus_free(vm);
 	free_vm_memory(vm);
 	virt_put();
 out_free:
@@ -115,7 +163,19 @@ out_free:
 	return r; /* 0 or -cause (vigil/why.h): the cause survives for the caller */
 }
 
+static int vm_destroy_locked(unsigned id, char *why, size_t len);
+
 int vm_destroy(unsigned id, char *why, size_t len)
+{
+	/* A running VM is stopped first; vm_life_lock keeps another
+	 * life-cycle operation from starting it again before it is gone. */
+	mutex_lock(&vm_life_lock);
+	int r = vm_destroy_locked(id, why, len);
+	mutex_unlock(&vm_life_lock);
+	return r;
+}
+
+static int vm_destroy_locked(unsigned id, char *why, size_t len)
 {
 	mutex_lock(&vm_list_lock);
 	struct vm *vm = find_locked(id);
@@ -129,6 +189,9 @@ int vm_destroy(unsigned id, char *why, size_t len)
 		snprintf(why, len, "vm %u is running", id);
 		return -1;
 	}
+	mutex_unlock(&vm_list_lock);
+	vm_live_stop_locked(vm);
+	mutex_lock(&vm_list_lock);
 	for (struct vm **pp = &vm_list; *pp; pp = &(*pp)->next)
 		if (*pp == vm) {
 			*pp = vm->next;
@@ -136,6 +199,7 @@ int vm_destroy(unsigned id, char *why, size_t len)
 		}
 	nr_vms--;
 	mutex_unlock(&vm_list_lock);
+	vm_vcpus_free(vm);
 	free_vm_memory(vm);
 	kfree(vm->req);
 	kfree(vm);
@@ -181,6 +245,19 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 		snprintf(why, len, "vm %u is already running", id);
 		return -1;
 	}
+	if (vm->live_state != VM_STOPPED) {
+		mutex_unlock(&vm_list_lock);
+		snprintf(why, len, "vm %u is %s (live): 'vm stop %u' first", id, vm_state_name(vm->live_state), id);
+		return -1;
+	}
+	/* A burst loads its own guest into slot 0, under the live vCPUs'
+	 * saved state: they would resume in foreign code. */
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->arch) {
+			mutex_unlock(&vm_list_lock);
+			snprintf(why, len, "vm %u has live vCPUs (it was started): a burst would overwrite their guest", id);
+			return -1;
+		}
 	vm->running = true;
 	mutex_unlock(&vm_list_lock);
 

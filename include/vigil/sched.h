@@ -57,6 +57,11 @@ unsigned preempt_count(void);
 bool in_atomic(void);
 bool in_interrupt(void);
 
+/* The scheduler wants the current CPU back (the task's slice ended, a
+ * task was woken for it): work that is about to run long without a
+ * preemption point (a guest entry) should let it have it first. */
+bool need_resched(void);
+
 /* The CPU the current task runs on (stable only with preemption off). */
 unsigned smp_processor_id(void);
 

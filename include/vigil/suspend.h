@@ -38,6 +38,10 @@ void set_freezable(void);
 void freezer_exit(void);
 /* Sleeps while the system is freezing; returns whether it did. */
 bool try_to_freeze(void);
+/* fn is called when freezing starts (after freezing() turns true): it
+ * gets tasks that sleep elsewhere or run guest code to try_to_freeze().
+ * 0, or -1 when every slot is taken. */
+int freezer_register_kick(void (*fn)(void));
 /* For stress and tests: is a suspend freezing tasks right now? */
 bool freezing(void);
 

@@ -136,6 +136,10 @@ struct vm {
 	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
 	struct vm_memslots *memslots; /* its slot sets (vigil/memslot.h, core/virt/memslot_vm.c) */
 	struct vm *next;
+	/* Live VMs (vigil/vcpu.h, core/virt/vm_live.c). */
+	volatile int live_state;   /* enum vm_state; written under vm_life_lock and vm_list_lock */
+	uint64_t progress_seen;    /* the `check` invariant: progress at the previous check */
+	bool seen_running;         /* ... and whether the VM was running then */
 };
 
 /* ---- the interface ---- */

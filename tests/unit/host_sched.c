@@ -264,6 +264,11 @@ bool in_atomic(void)
 	return current_task()->owns_cpu > 0;
 }
 
+bool need_resched(void)
+{
+	return false; /* host threads are preempted by the host */
+}
+
 unsigned smp_processor_id(void)
 {
 	return current_task()->cpu;
