@@ -199,6 +199,9 @@ static int vm_destroy_locked(unsigned id, char *why, size_t len)
 		}
 	nr_vms--;
 	mutex_unlock(&vm_list_lock);
+	/* The slots first: an update under way may still be asking the
+	 * vCPUs to flush (memslot_vm.c, changed()); this waits for it. */
+	vm_memslots_free(vm);
 	vm_vcpus_free(vm);
 	free_vm_memory(vm);
 	kfree(vm->req);
