@@ -4,9 +4,10 @@
  *
  * vm_create builds the pair with the VM's existing guest memory as slot 0:
  * its pages are borrowed (the VM frees them itself), so `vm mem` reads the
- * guest's code and data there.  The backends still map that memory when the
- * VM is built; the slots become what the nested page tables are built from
- * once faults map on demand (docs/design.md, "Memory slots").
+ * guest's code and data there.  The backends map nothing up front: nested
+ * page faults map from the active set, read inside the VM's SRCU domain,
+ * and every update zaps what it removed (docs/design.md, "Guest memory on
+ * demand").
  *
  * Lifetime: a lookup finds the VM under vm_list_lock and takes a use of its
  * slots; vm_destroy unlinks the VM first, so no new use can start, then
