@@ -4,9 +4,10 @@
  *
  * vm_create builds the pair with the VM's existing guest memory as slot 0:
  * its pages are borrowed (the VM frees them itself), so `vm mem` reads the
- * guest's code and data there.  The backends still map that memory when the
- * VM is built; the slots become what the nested page tables are built from
- * once faults map on demand (docs/design.md, "Memory slots").
+ * guest's code and data there.  The backends map nothing up front: nested
+ * page faults map from the active set, read inside the VM's SRCU domain,
+ * and every update zaps what it removed (docs/design.md, "Guest memory on
+ * demand").
  *
  * Lifetime: a lookup finds the VM under vm_list_lock and takes a use of its
  * slots; vm_destroy unlinks the VM first, so no new use can start, then
@@ -18,7 +19,9 @@
 #include <vigil/mm.h>
 #include <vigil/mutex.h>
 #include <vigil/spinlock.h>
+#include <vigil/srcu.h>
 #include <vigil/string.h>
+#include <vigil/vcpu.h>
 #include <vigil/virt.h>
 #include "virt_internal.h"
 
@@ -26,11 +29,27 @@ struct vm_memslots {
 	struct mutex lock;         /* the slots lock: one updater at a time */
 	struct memslot_pair pair;
 	unsigned users;            /* lookups under way (under uses_lock) */
+	uint64_t zaps;             /* slot ranges dropped from the nested page tables */
 	bool waiting;              /* vm_memslots_free waits for users == 0 */
 	struct completion unused;
+	struct vm *vm;
+	/* vm_slot_set_hooks: a test's own wait and inhibition, in place of
+	 * the grace period (NULL: the grace period alone). */
+	void (*user_wait)(void *arg);
+	void (*user_inhibit)(void *arg, bool on);
+	void *user_arg;
 };
 
 static DEFINE_SPINLOCK(uses_lock);
+
+/* vCPUs read a VM's active set inside read sections of this domain
+ * (vm_slots_read_lock: the nested page fault path); an update's wait for
+ * readers is a grace period of it.  One domain for every VM, not one each:
+ * a domain's per-CPU counters are sized for CONFIG_MAX_CPUS (32 KiB), more
+ * than the rest of a small VM, and a fault handler's read section is
+ * short (a lookup and one page-table entry), so an update that also waits
+ * for other VMs' faults waits little longer. */
+DEFINE_STATIC_SRCU(vm_slots_srcu);
 
 /* memslot_update=naive: every VM publishes its slot changes as deletes then
  * adds, without inhibition (memslot_pair.c), so a test can show the gap. */
@@ -46,6 +65,82 @@ static unsigned clamp_bits(unsigned bits)
 	return MIN(MAX(bits, MEMSLOT_GPA_BITS_MIN), MEMSLOT_GPA_BITS_MAX);
 }
 
+/* The pair's wait_readers: a grace period of the VM's SRCU domain, so that
+ * no fault handler still holds the set (and a frame) the update replaced;
+ * expedited, as the console and the self-tests wait for it. */
+static void wait_readers(void *arg)
+{
+	struct vm_memslots *ms = arg;
+	synchronize_srcu_expedited(&vm_slots_srcu);
+	if (ms->user_wait)
+		ms->user_wait(ms->user_arg);
+}
+
+static void inhibit(void *arg, bool on)
+{
+	struct vm_memslots *ms = arg;
+	if (ms->user_inhibit)
+		ms->user_inhibit(ms->user_arg, on);
+}
+
+struct zap_ctx {
+	struct vm *vm;
+	unsigned zapped;
+};
+
+static void zap_one(const struct memslot *s, bool added, void *arg)
+{
+	struct zap_ctx *z = arg;
+	if (added)
+		return;           /* added ranges are mapped on their first fault */
+	virt_ops_current()->vm_zap_range(z->vm, s->gpa, s->size);
+	z->zapped++;
+}
+
+/* The pair's changed hook, right after the swap: the nested page tables
+ * drop every mapping of a slot the new set no longer has as it was (a
+ * delete, a move, a resize...), then every live vCPU of the VM is asked to
+ * flush the guest's TLB and kicked, and waited for until it is outside the
+ * guest: after that no CPU can still reach an old frame through a cached
+ * translation, and the grace period that follows (wait_readers) covers the
+ * fault handlers.  A `vm run` burst flushes at the first entry of each run. */
+static void changed(void *arg, const struct memslot_set *before, const struct memslot_set *after)
+{
+	struct vm_memslots *ms = arg;
+	struct zap_ctx z = { .vm = ms->vm };
+	memslot_for_each_change(before, after, zap_one, &z);
+	if (!z.zapped)
+		return;
+	ms->zaps += z.zapped;
+	struct vm *vm = ms->vm;
+	if (vm->vcpus)
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i])
+				vcpu_request_and_wait(&vm->vcpus[i]->req, VCPU_REQ_TLB_FLUSH);
+}
+
+void vm_slots_read_lock(struct vm *vm, int *idx)
+{
+	(void)vm;
+	*idx = srcu_read_lock(&vm_slots_srcu);
+}
+
+void vm_slots_read_unlock(struct vm *vm, int idx)
+{
+	(void)vm;
+	srcu_read_unlock(&vm_slots_srcu, idx);
+}
+
+const struct memslot_set *vm_slots_active(struct vm *vm)
+{
+	return memslot_pair_active(&vm->memslots->pair);
+}
+
+void vm_count_mmio_exit(struct vm *vm)
+{
+	__atomic_add_fetch(&vm->mmio_exits, 1, __ATOMIC_RELAXED);
+}
+
 int vm_memslots_init(struct vm *vm, char *why, size_t len)
 {
 	struct vm_memslots *ms = kzalloc(sizeof(*ms));
@@ -53,11 +148,16 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 		return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's slots");
 	mutex_init(&ms->lock);
 	init_completion(&ms->unused);
+	ms->vm = vm;
 	int r = memslot_pair_init(&ms->pair, clamp_bits(arch_virt_gpa_bits()), why, len);
 	if (r) {
 		kfree(ms);
 		return r;
 	}
+	ms->pair.wait_readers = wait_readers;
+	ms->pair.inhibit = inhibit;
+	ms->pair.changed = changed;
+	ms->pair.arg = ms;
 	/* The memory the VM was built with, as slots at the same places. */
 	struct memslot_set *set = ms->pair.active;
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
@@ -203,9 +303,9 @@ int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*in
 	if (!ms)
 		return r;
 	mutex_lock(&ms->lock);
-	ms->pair.wait_readers = wait_readers;
-	ms->pair.inhibit = inhibit;
-	ms->pair.arg = arg;
+	ms->user_wait = wait_readers;
+	ms->user_inhibit = inhibit;
+	ms->user_arg = arg;
 	mutex_unlock(&ms->lock);
 	put(ms);
 	return 0;

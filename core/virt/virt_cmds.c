@@ -106,8 +106,11 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		run.guest = GUEST_BAD_INSN;
 	else if (!strcmp(guest, "spin"))
 		run.guest = GUEST_SPIN;
+	else if (!strcmp(guest, "probe"))
+		run.guest = GUEST_PROBE;
 	else
-		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild, badinsn or spin)", guest);
+		return shell_error(ctx, "bad value '%s' for guest= (expected normal, wild, badinsn, spin or probe)",
+				   guest);
 	char why[WHY_MAX];
 	if (vm_run((unsigned)id, (unsigned)cpu, &run, why, sizeof(why)) != 0)
 		return shell_error(ctx, "%s", why);
@@ -121,10 +124,18 @@ static int vm_run_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		return shell_error(ctx, "interrupted (Ctrl-C) after %lu of %lu exits; vm %lu kept", (unsigned long)run.exits,
 				   (unsigned long)exits, (unsigned long)id);
 	shell_printf(ctx, "vm=%lu cpu=%lu exits=%lu last_exit=%s ns_per_exit=%lu hypercalls=%lu intr_exits=%lu "
-		     "timer_ticks=%lu\n",
+		     "timer_ticks=%lu mem_fault_exits=%lu\n",
 		     (unsigned long)id, (unsigned long)cpu, (unsigned long)run.exits, vexit_name(run.last_exit),
 		     (unsigned long)(run.exits ? run.guest_ns / run.exits : 0), (unsigned long)run.hypercalls,
-		     (unsigned long)run.exit_count[VEXIT_INTR], (unsigned long)run.timer_ticks);
+		     (unsigned long)run.exit_count[VEXIT_INTR], (unsigned long)run.timer_ticks,
+		     (unsigned long)run.exit_count[VEXIT_MEM_FAULT]);
+	if (run.guest == GUEST_PROBE)
+		shell_printf(ctx, "probe_memory=%lu probe_marker=%lu probe_other=%lu probe_last_pass=%lu probe_last_value=0x%lx "
+			     "mmio_exits=%lu vm_mmio_exits=%lu\n",
+			     (unsigned long)run.probe_memory, (unsigned long)run.probe_marker,
+			     (unsigned long)run.probe_other, (unsigned long)run.probe_last_pass,
+			     (unsigned long)run.probe_last_value, (unsigned long)run.mmio_exits,
+			     (unsigned long)vm_mmio_exits((unsigned)id));
 	return 0;
 }
 
@@ -268,7 +279,7 @@ static const struct shell_subcmd vm_subcmds[] = {
 	SHELL_SUBCMD("stat", vm_stat_cmd, 1, 1),
 };
 SHELL_CMD(vm, "vm create [vcpus=<n>] [mem=<size>] | vm destroy <id> | vm list | vm start|stop|pause|resume|stat <id> | "
-	      "vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin]",
+	      "vm run <id> [cpu=<n>] [exits=<k>] [guest=normal|wild|badinsn|spin|probe]",
 	  SHELL_SUBCMDS(vm_subcmds),
 	  .help = "VMs hold a usage reference: the first one enables virtualization on every online CPU, the last "
 		   "one to go disables it.  vm create makes a stopped VM (vcpus= vCPUs, mem= bytes of guest memory; "

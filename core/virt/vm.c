@@ -199,6 +199,9 @@ static int vm_destroy_locked(unsigned id, char *why, size_t len)
 		}
 	nr_vms--;
 	mutex_unlock(&vm_list_lock);
+	/* The slots first: an update under way may still be asking the
+	 * vCPUs to flush (memslot_vm.c, changed()); this waits for it. */
+	vm_memslots_free(vm);
 	vm_vcpus_free(vm);
 	free_vm_memory(vm);
 	kfree(vm->req);
@@ -298,6 +301,15 @@ int vm_run(unsigned id, unsigned cpu, struct vcpu_run *run, char *why, size_t le
 	vm->runs++;
 	mutex_unlock(&vm_list_lock);
 	return r;
+}
+
+uint64_t vm_mmio_exits(unsigned id)
+{
+	mutex_lock(&vm_list_lock);
+	struct vm *vm = find_locked(id);
+	uint64_t n = vm ? __atomic_load_n(&vm->mmio_exits, __ATOMIC_RELAXED) : 0;
+	mutex_unlock(&vm_list_lock);
+	return n;
 }
 
 /* For `vm list`: call fn for each VM under the list lock. */

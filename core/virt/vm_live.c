@@ -317,8 +317,9 @@ int vm_stat(unsigned id, void (*fn)(const char *line, void *arg), void *arg, cha
 		return -1;
 	}
 	uint64_t total[VEXIT_COUNT] = { 0 };
-	snprintf(line, sizeof(line), "vm=%u state=%s vcpus=%u mem=%lu\n", vm->id, vm_state_name(vm->live_state),
-		 vm->nr_vcpus, (unsigned long)vm->slots[0].size);
+	snprintf(line, sizeof(line), "vm=%u state=%s vcpus=%u mem=%lu mmio_exits=%lu\n", vm->id,
+		 vm_state_name(vm->live_state), vm->nr_vcpus, (unsigned long)vm->slots[0].size,
+		 (unsigned long)rd(&vm->mmio_exits));
 	fn(line, arg);
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
@@ -326,12 +327,12 @@ int vm_stat(unsigned id, void (*fn)(const char *line, void *arg), void *arg, cha
 			total[e] += rd(&v->run.exit_count[e]);
 		int n = snprintf(line, sizeof(line),
 				 "vcpu=%u state=%s cpu=%d entries=%lu exits=%lu migrations=%lu kicks=%d progress=%lu "
-				 "errors=%lu halts=%lu moves=%lu pin=%d",
+				 "errors=%lu halts=%lu moves=%lu pin=%d mmio_exits=%lu",
 				 i, vcpu_state_name(READ_ONCE(v->state)), READ_ONCE(v->last_cpu), (unsigned long)rd(&v->entries),
 				 (unsigned long)rd(&v->run.exits), (unsigned long)rd(&v->migrations),
 				 atomic_read(&v->req.kicks), (unsigned long)rd(&v->run.progress),
 				 (unsigned long)rd(&v->run.guest_errors), (unsigned long)rd(&v->halts),
-				 (unsigned long)rd(&v->moves), READ_ONCE(v->pin));
+				 (unsigned long)rd(&v->moves), READ_ONCE(v->pin), (unsigned long)rd(&v->run.mmio_exits));
 		if (READ_ONCE(v->state) == VCPU_FAILED && n > 0 && (size_t)n < sizeof(line))
 			snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"", v->error);
 		append(line, sizeof(line), "\n");

@@ -229,6 +229,15 @@ struct mutex *vm_memslot_lock(struct vm *vm);
 /* Hooks for the vCPU side (SRCU, inhibition): set on a VM's pair. */
 int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*inhibit)(void *arg, bool on),
 		      void *arg, char *why, size_t len);
+/* The nested page fault path (the backends): look the gfn up in the active
+ * set inside a read section of the VM's SRCU domain, which every update
+ * waits for before it frees what it replaced. */
+void vm_slots_read_lock(struct vm *vm, int *idx);
+void vm_slots_read_unlock(struct vm *vm, int idx);
+const struct memslot_set *vm_slots_active(struct vm *vm);
+/* One MMIO exit (a guest access outside every slot, or a write to a
+ * read-only one) of the VM: vm->mmio_exits. */
+void vm_count_mmio_exit(struct vm *vm);
 int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
 
 #endif

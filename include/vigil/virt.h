@@ -59,6 +59,9 @@ enum guest_kind {
 	GUEST_PATTERN,     /* live vCPUs: write and check a per-vCPU pattern; report
 			      progress and errors by hypercall (asm/guest_code.inc) */
 	GUEST_HCLOOP,      /* loop { hypercall }: the exit round-trip benches */
+	GUEST_PROBE,       /* loop { store pass, load it back from GUEST_PROBE_GPA;
+			      report both by hypercall }: what the guest sees of
+			      a memory slot, or of MMIO, there (asm/guest_code.inc) */
 };
 
 /* Exit reasons, named the same for both technologies. */
@@ -97,6 +100,11 @@ struct vcpu_run {
 	uint64_t guest_errors;     /* GUEST_PATTERN: memory errors the guest reported */
 	uint64_t mmio_exits;       /* nested page faults outside every slot that the
 				      exit layer reported and the guest survived */
+	/* GUEST_PROBE: what its loads from GUEST_PROBE_GPA returned -- the
+	 * pass it had just stored (memory), the MMIO marker, or anything else
+	 * (a read-only slot's own contents) -- and the last pass and value. */
+	uint64_t probe_memory, probe_marker, probe_other;
+	uint64_t probe_last_pass, probe_last_value;
 	uint64_t guest_ns;         /* wall time from first entry to last exit */
 	uint64_t timer_ticks;      /* this CPU's timer interrupts taken during the run */
 	bool guest_failed;         /* stopped because the guest misbehaved */
@@ -122,6 +130,7 @@ struct vm {
 	enum guest_kind guest;     /* what its live vCPUs run (GUEST_PATTERN) */
 	struct vcpu **vcpus;       /* nr_vcpus live vCPUs (vigil/vcpu.h), or NULL */
 	uint64_t runs;
+	uint64_t mmio_exits;       /* of all its vCPUs and runs (atomic adds) */
 	bool running;              /* a vm run is in progress (under vm_list_lock) */
 	struct vcpu_requests *req; /* its one vCPU's requests; vm run publishes guest mode */
 	void *arch;                /* EPT/NPT root and friends, owned by virt_ops */
@@ -162,6 +171,11 @@ struct virt_ops {
 	void (*vm_destroy)(struct vm *vm);
 	int (*vm_map_slot)(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
 	void (*vm_unmap_slot)(struct vm *vm, const struct vm_slot *s);
+	/* Task context, under the VM's slots lock: drop every nested page
+	 * table mapping of guest-physical [gpa, gpa+size) (a memory slot went
+	 * away or moved) and make every later entry of the VM's vCPUs flush
+	 * the guest's TLB before it runs guest code. */
+	void (*vm_zap_range)(struct vm *vm, uint64_t gpa, uint64_t size);
 	/* Load the built-in guest's code into the VM's memory (slot 0 at gpa 0)
 	 * and run it until run->max_exits exits or until it misbehaves.
 	 * Returns 0 (run->guest_failed says whether the guest misbehaved), or
@@ -208,6 +222,7 @@ struct virt_ops {
 	.vm_destroy = prefix##_vm_destroy,                        \
 	.vm_map_slot = prefix##_vm_map_slot,                      \
 	.vm_unmap_slot = prefix##_vm_unmap_slot,                  \
+	.vm_zap_range = prefix##_vm_zap_range,                    \
 	.vcpu_run = prefix##_vcpu_run,                            \
 	.vcpu_create = prefix##_vcpu_create,                      \
 	.vcpu_destroy = prefix##_vcpu_destroy,                    \
@@ -235,6 +250,8 @@ void vcpu_run_exit_guest_mode(struct vcpu_run *run);
 /* gpa lies in one of vm's used slots: a nested-paging fault there means the
  * host's tables are wrong, elsewhere that the guest went astray. */
 bool vm_gpa_in_slot(const struct vm *vm, uint64_t gpa);
+/* MMIO exits of VM id's vCPUs and runs so far (0 when there is no such VM). */
+uint64_t vm_mmio_exits(unsigned id);
 
 /* ---- the core (core/virt/) ---- */
 

@@ -163,6 +163,14 @@ enum vcpu_exit_action svm_exit_handle(struct vm *vm, struct vmcb *v, struct svm_
 		 * there: they never reach the exit layer. */
 		vcpu_run_count_exit(run, VEXIT_OTHER);
 		return VCPU_EXIT_CONTINUE;
+	case SVM_EXIT_NPF:
+		/* Guest memory on demand from the slots, or MMIO.  A VM
+		 * without slots (the backend self-tests build their own,
+		 * mapped up front) goes to the exit layer: its faults are
+		 * errors. */
+		if (vm->memslots)
+			return svm_npf_handle(vm, v, regs, run);
+		break;
 	}
 
 	struct vexit_info e;

@@ -17,6 +17,7 @@ extern const uint8_t svm_guest_bad_insn[], svm_guest_bad_insn_end[];
 extern const uint8_t svm_guest_spin[], svm_guest_spin_end[];
 extern const uint8_t svm_guest_pattern[], svm_guest_pattern_end[];
 extern const uint8_t svm_guest_hcloop[], svm_guest_hcloop_end[];
+extern const uint8_t svm_guest_probe[], svm_guest_probe_end[];
 
 _Static_assert(SVM_GUEST_ENTRY == GUEST_CODE_GPA, "one code address for every guest");
 
@@ -34,6 +35,7 @@ int svm_guest_load(struct vm *vm, enum guest_kind kind, unsigned index, unsigned
 	case GUEST_SPIN:     code = svm_guest_spin;     end = svm_guest_spin_end;     break;
 	case GUEST_PATTERN:  code = svm_guest_pattern;  end = svm_guest_pattern_end;  break;
 	case GUEST_HCLOOP:   code = svm_guest_hcloop;   end = svm_guest_hcloop_end;   break;
+	case GUEST_PROBE:    code = svm_guest_probe;    end = svm_guest_probe_end;    break;
 	default:
 		snprintf(why, len, "unknown guest kind %d", (int)kind);
 		return -1;
@@ -56,6 +58,8 @@ int svm_guest_load(struct vm *vm, enum guest_kind kind, unsigned index, unsigned
 		st->rdi = l.area;
 		st->rcx = l.area_size;
 	}
+	if (kind == GUEST_PROBE)
+		st->rdi = GUEST_PROBE_GPA;
 	/* Every vCPU of a VM loads the same code: copy it only when it is not
 	 * there yet, so that a vCPU created while another runs never has the
 	 * bytes it executes rewritten under it. */

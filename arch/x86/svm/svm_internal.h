@@ -46,11 +46,22 @@ void svm_emergency_disable(void);
 int svm_npt_init(struct pt *npt);
 int svm_npt_map(struct pt *npt, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
 void svm_npt_unmap(struct pt *npt, uint64_t gpa, uint64_t size);
+/* One 4 KiB page on a nested page fault: writable or not; an entry already
+ * there (another vCPU's fault got first) is overwritten with the same.
+ * 0, or -WHY_NOMEM. */
+int svm_npt_map_page(struct pt *npt, uint64_t gpa, uint64_t hpa, bool writable);
 void svm_npt_free(struct pt *npt);
 
 /* ---- svm_vm.c: per-VM state ---- */
 struct svm_vm {
 	struct pt npt;             /* its root is nCR3 */
+	/* Serializes the fault path's lookup-and-map with the zap of a slot
+	 * change, so that a page looked up in a set being replaced is mapped
+	 * before the zap that removes it, never after (svm_npf.c). */
+	struct spinlock *npt_lock; /* (a pointer: vigil/spinlock.h and asm/cpu.h do not mix) */
+	/* Zaps so far: a vCPU whose last flush saw an older value flushes the
+	 * guest's ASID before its next entry (svm_vcpu.c). */
+	uint64_t tlb_gen;
 	uint64_t iopm_pa;          /* 12 KiB of ones: every port intercepted */
 	uint64_t msrpm_pa;         /* 8 KiB of ones: every MSR intercepted */
 };
@@ -58,6 +69,15 @@ int svm_vm_init(struct vm *vm, char *why, size_t len);
 void svm_vm_destroy(struct vm *vm);
 int svm_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
 void svm_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+void svm_vm_zap_range(struct vm *vm, uint64_t gpa, uint64_t size);
+
+/* ---- svm_npf.c: nested page faults, from the memory slots ---- */
+struct vcpu_run;
+struct svm_guest_regs;
+/* A #VMEXIT(NPF) (15.25.6): map the page from the VM's slots and re-enter
+ * without moving RIP, or complete the access as MMIO (asm/mmio_insn.h). */
+enum vcpu_exit_action svm_npf_handle(struct vm *vm, struct vmcb *v, struct svm_guest_regs *regs,
+				     struct vcpu_run *run);
 
 /* ---- svm_guest.c + svm_guest_code.asm: the built-in guest ---- */
 #define SVM_GUEST_ENTRY     0x1000ULL   /* guest-physical address of its code */

@@ -7,9 +7,13 @@
  * so each entry has U set as well as P and W; NX stays clear (executable).
  * We map in 4 KiB pages only.
  *
- * TLB: guests always run with ASID 1 and every vcpu_run starts with a full
- * TLB flush (svm_run.c), so a mapping removed here is never used again
- * without further flushing; the core keeps vCPUs out while slots change.
+ * Pages are mapped one at a time as the guest faults on them, from the
+ * VM's memory slots (svm_npf.c); read-only slots are mapped without W, so
+ * a guest write there faults again and is reported as an MMIO exit.
+ *
+ * TLB: guests always run with ASID 1.  Every `vm run` starts with a full
+ * TLB flush (svm_run.c); a live vCPU flushes its ASID before the first
+ * entry after a zap (svm_vm.c tlb_gen, svm_vcpu.c).
  */
 #include "svm_internal.h"
 #include <asm/paging.h>
@@ -31,6 +35,16 @@ int svm_npt_map(struct pt *npt, uint64_t gpa, uint64_t hpa, uint64_t size, char 
 void svm_npt_unmap(struct pt *npt, uint64_t gpa, uint64_t size)
 {
 	pt_unmap(npt, gpa, size);
+}
+
+int svm_npt_map_page(struct pt *npt, uint64_t gpa, uint64_t hpa, bool writable)
+{
+	uint64_t *e = pt_entry(npt, gpa, 1, true);
+	if (!e)
+		return -WHY_NOMEM;
+	uint64_t flags = writable ? NPT_ENTRY_FLAGS : (NPT_ENTRY_FLAGS & ~(uint64_t)PTE_W);
+	__atomic_store_n(e, (hpa & PT_ADDR_MASK) | flags, __ATOMIC_RELAXED);
+	return 0;
 }
 
 void svm_npt_free(struct pt *npt)

@@ -36,6 +36,7 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	struct vmcb *vmcb;
 	int cpu;                       /* of the last vcpu_load, -1 before the first */
+	uint64_t tlb_gen;              /* the VM's svm_vm.tlb_gen at its last flush */
 	const char *entry_check;       /* svm_vmcb_invalid_reason() at create */
 	struct svm_guest_regs regs;
 };
@@ -138,6 +139,15 @@ bool svm_vcpu_enter(struct vcpu *vcpu)
 	if (svm_last_vcpu[cpu] != sv->id) {
 		mark_dirty(sv);
 		svm_last_vcpu[cpu] = sv->id;
+	}
+	/* A slot change zapped nested page table entries since this vCPU's
+	 * last flush: translations cached under ASID 1 may still point at the
+	 * old pages (15.16.1), on this CPU too. */
+	struct svm_vm *svm = vcpu->vm->arch;
+	uint64_t gen = __atomic_load_n(&svm->tlb_gen, __ATOMIC_ACQUIRE);
+	if (sv->tlb_gen != gen) {
+		sv->vmcb->control.tlb_control = flush_control();
+		sv->tlb_gen = gen;
 	}
 	svm_vmrun_irqs_open(sv->vmcb_pa, &sv->regs, svm_host_vmsave_pa[cpu]);
 	/* Until it moves or another guest runs here: no flush, and (when the

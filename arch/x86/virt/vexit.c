@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <asm/guest_cpuid.h>
+#include <asm/mmio_insn.h>
 #include <asm/vexit.h>
 #include <vigil/mm.h>
 #include <vigil/printk.h>
@@ -81,6 +82,21 @@ static enum vcpu_exit_action hypercall(const struct vm *vm, struct vcpu_run *acc
 		default:
 			return fail(acct, "unknown hypercall %u", (uint32_t)r->rax);
 		}
+		r->rax = 0;
+		return VCPU_EXIT_CONTINUE;
+	}
+	if (acct->guest == GUEST_PROBE) {
+		if ((uint32_t)r->rax != VIGIL_HC_PROBE)
+			return fail(acct, "unknown hypercall %u", (uint32_t)r->rax);
+		uint32_t pass = (uint32_t)r->rbx, got = (uint32_t)r->rdx;
+		if (got == pass)
+			acct->probe_memory++;
+		else if (got == MMIO_READ_MARKER)
+			acct->probe_marker++;
+		else
+			acct->probe_other++;
+		acct->probe_last_pass = pass;
+		acct->probe_last_value = got;
 		r->rax = 0;
 		return VCPU_EXIT_CONTINUE;
 	}

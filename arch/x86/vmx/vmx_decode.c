@@ -127,6 +127,7 @@ void vmx_decode_exit(int r, int launched, struct vmx_exit_decoded *d)
 		e->gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 		e->write = q & EPT_QUAL_WRITE;
 		e->fetch = q & EPT_QUAL_FETCH;
+		d->cs_base = vmread(GUEST_CS_BASE);
 		snprintf(d->detail, sizeof(d->detail), "EPT violation, qualification 0x%lx", (unsigned long)q);
 		e->detail = d->detail;
 		return;

@@ -64,6 +64,17 @@ int vmx_ept_map(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, uint64_t size, cha
 	return pt_map(&v->ept, gpa, hpa, size, EPT_RWX | ((uint64_t)VMX_MEMTYPE_WB << EPT_MT_SHIFT), why, len);
 }
 
+int vmx_ept_map_page(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, bool writable)
+{
+	uint64_t *e = pt_entry(&v->ept, gpa, 1, true);
+	if (!e)
+		return -WHY_NOMEM;
+	uint64_t rights = writable ? EPT_RWX : (EPT_R | EPT_X);
+	__atomic_store_n(e, (hpa & PT_ADDR_MASK) | rights | ((uint64_t)VMX_MEMTYPE_WB << EPT_MT_SHIFT),
+			 __ATOMIC_RELAXED);
+	return 0;
+}
+
 void vmx_ept_unmap(struct vmx_vm *v, uint64_t gpa, uint64_t size)
 {
 	pt_unmap(&v->ept, gpa, size);

@@ -9,13 +9,58 @@
  * off under it).
  */
 #include "vmx_internal.h"
+#include <asm/guest_fault.h>
 #include <vigil/string.h>
 
 /* CPUID 0x40000000's signature for VMX guests (asm/guest_cpuid.h). */
+static int ept_map_page(struct vm *vm, uint64_t gpa, uint64_t hpa, bool writable)
+{
+	return vmx_ept_map_page(vm->arch, gpa, hpa, writable);
+}
+
 static const char vmx_signature[12] = { 'V', 'i', 'g', 'i', 'l', 'H', 'V', ' ', 'V', 'M', 'X', ' ' };
 
-enum vcpu_exit_action vmx_exit_handle(const struct vm *vm, struct vcpu_run *acct, struct vmx_guest_regs *regs,
-				      const struct vmx_exit_decoded *d, bool *skip)
+/* An EPT violation (28.2.1, qualification in table 28-7) of a VM with
+ * memory slots: map the page from its slot, or complete the access as MMIO
+ * (arch/x86/virt/guest_fault.c).  The exit's instruction length field is
+ * not defined for EPT violations (28.2.5), so the decoded length goes into
+ * d->info.insn_len for the skip. */
+static enum vcpu_exit_action ept_violation(struct vm *vm, struct vcpu_run *acct, struct vmx_guest_regs *regs,
+					   struct vmx_exit_decoded *d, bool *skip)
+{
+	struct vmx_vm *v = vm->arch;
+	struct guest_fault f = {
+		.gpa = d->info.gpa,
+		.write = d->info.write,
+		.fetch = d->info.fetch,
+		.insn_gpa = d->cs_base + d->info.rip,
+		.rip = d->info.rip,
+		.map = ept_map_page,
+		.lock = v->ept_lock,
+	};
+	struct mmio_insn insn;
+	enum vcpu_exit_action a = guest_fault_handle(vm, acct, &f, &insn);
+	if (a != VCPU_EXIT_CONTINUE || !insn.len)
+		return a;
+	if (!insn.write) {
+		uint64_t *dst[8] = { &regs->g.rax, &regs->g.rcx, &regs->g.rdx, &regs->g.rbx,
+				     NULL, &regs->rbp, &regs->rsi, &regs->rdi };
+		if (!dst[insn.reg]) {
+			/* ESP lives in the VMCS, which may not be current here. */
+			snprintf(acct->why, sizeof(acct->why), "MMIO load into ESP at rip 0x%lx is not emulated",
+				 (unsigned long)d->info.rip);
+			acct->guest_failed = true;
+			return VCPU_EXIT_GUEST_FAILED;
+		}
+		*dst[insn.reg] = MMIO_READ_MARKER;  /* a 32-bit destination clears bits 63:32 */
+	}
+	d->info.insn_len = insn.len;
+	*skip = true;
+	return a;
+}
+
+enum vcpu_exit_action vmx_exit_handle(struct vm *vm, struct vcpu_run *acct, struct vmx_guest_regs *regs,
+				      struct vmx_exit_decoded *d, bool *skip)
 {
 	*skip = false;
 	if (d->host_nmi) {
@@ -27,5 +72,7 @@ enum vcpu_exit_action vmx_exit_handle(const struct vm *vm, struct vcpu_run *acct
 		snprintf(acct->why, sizeof(acct->why), "%s", d->detail);
 		return VCPU_EXIT_HOST_FAILED;
 	}
+	if (d->info.reason == VEXIT_MEM_FAULT && vm->memslots)
+		return ept_violation(vm, acct, regs, d, skip);
 	return vexit_handle(vm, acct, &regs->g, &d->info, vmx_signature, skip);
 }

@@ -17,6 +17,7 @@ extern const uint8_t vmx_guest_bad_insn[], vmx_guest_bad_insn_end[];
 extern const uint8_t vmx_guest_spin[], vmx_guest_spin_end[];
 extern const uint8_t vmx_guest_pattern[], vmx_guest_pattern_end[];
 extern const uint8_t vmx_guest_hcloop[], vmx_guest_hcloop_end[];
+extern const uint8_t vmx_guest_probe[], vmx_guest_probe_end[];
 
 static const struct {
 	const uint8_t *start, *end;
@@ -27,6 +28,7 @@ static const struct {
 	[GUEST_SPIN] = { vmx_guest_spin, vmx_guest_spin_end },
 	[GUEST_PATTERN] = { vmx_guest_pattern, vmx_guest_pattern_end },
 	[GUEST_HCLOOP] = { vmx_guest_hcloop, vmx_guest_hcloop_end },
+	[GUEST_PROBE] = { vmx_guest_probe, vmx_guest_probe_end },
 };
 
 /* Slot 0 holds the code page at 0x1000 and the stack below its top. */
@@ -147,6 +149,8 @@ void vmx_guest_state(const struct vm *vm, struct vmcs_writer *w)
 int vmx_guest_place(const struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct vmcs_writer *w,
 		    struct vmx_guest_regs *regs, char *why, size_t len)
 {
+	if (kind == GUEST_PROBE)
+		regs->rdi = GUEST_PROBE_GPA;   /* asm/vexit.h */
 	if (kind != GUEST_PATTERN)
 		return 0;
 	/* GUEST_PATTERN (asm/guest_code.inc): its index in ESI, its own

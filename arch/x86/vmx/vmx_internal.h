@@ -156,16 +156,28 @@ int vmx_vmcs_lists_check(char *why, size_t len);
 struct vmx_vm {
 	struct pt ept;        /* ept.tables: paging-structure pages, PML4 included */
 	uint64_t eptp;
+	/* Serializes the EPT-violation path's lookup-and-map with the zap of
+	 * a slot change (arch/x86/virt/guest_fault.c).  A pointer:
+	 * vigil/spinlock.h and asm/cpu.h do not mix. */
+	struct spinlock *ept_lock;
+	/* Zaps so far: a vCPU whose last INVEPT saw an older value does one
+	 * before its next entry (vmx_vcpu.c). */
+	uint64_t tlb_gen;
 };
 int vmx_vm_init(struct vm *vm, char *why, size_t len);
 void vmx_vm_destroy(struct vm *vm);
 int vmx_vm_map_slot(struct vm *vm, const struct vm_slot *s, char *why, size_t len);
 void vmx_vm_unmap_slot(struct vm *vm, const struct vm_slot *s);
+void vmx_vm_zap_range(struct vm *vm, uint64_t gpa, uint64_t size);
 /* The PML4 and the EPTP naming it.  0 or -1 (no memory). */
 int vmx_ept_init(struct vmx_vm *v);
 int vmx_ept_map(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, uint64_t size, char *why, size_t len);
 /* Unmap, then invalidate here (vmx_ept_free too). */
 void vmx_ept_unmap(struct vmx_vm *v, uint64_t gpa, uint64_t size);
+/* One 4 KiB page on an EPT violation: readable and executable, writable
+ * or not; overwrites an entry another vCPU's fault put there.  0 or
+ * -WHY_NOMEM. */
+int vmx_ept_map_page(struct vmx_vm *v, uint64_t gpa, uint64_t hpa, bool writable);
 void vmx_ept_free(struct vmx_vm *v);
 /* Invalidate this VM's guest-physical mappings on this CPU (VMX on). */
 void vmx_ept_flush_local(const struct vmx_vm *v);
@@ -204,8 +216,8 @@ struct vmx_exit_decoded;
 /* Hand a decoded exit to the exit layer (asm/vexit.h), accounting in acct;
  * *skip: move RIP past the instruction (d->info.insn_len) before the next
  * entry. */
-enum vcpu_exit_action vmx_exit_handle(const struct vm *vm, struct vcpu_run *acct, struct vmx_guest_regs *regs,
-				      const struct vmx_exit_decoded *d, bool *skip);
+enum vcpu_exit_action vmx_exit_handle(struct vm *vm, struct vcpu_run *acct, struct vmx_guest_regs *regs,
+				      struct vmx_exit_decoded *d, bool *skip);
 
 /* ---- vcpu_run (vmx_run.c) ---- */
 int vmx_vcpu_run(struct vm *vm, struct vcpu_run *run);
@@ -231,6 +243,7 @@ void vmx_vcpu_stats(const struct vcpu *vcpu, struct vmx_vcpu_stats *s);
 struct vmx_exit_decoded {
 	struct vexit_info info;
 	bool host_nmi;             /* an NMI for the host: handed to its handler already */
+	uint64_t cs_base;          /* EPT violations: GUEST_CS_BASE, where the instruction is */
 	char detail[VMX_DETAIL_LEN];  /* info.detail points here when set */
 };
 /* Right after vmx_enter returned r with the VMCS still current: decode the

@@ -51,6 +51,7 @@ struct vmx_vcpu {
 	bool initialized;           /* its VMCS fields written (first load) */
 	bool launched;              /* VMLAUNCH succeeded since it became active on cpu */
 	bool skip_pending;          /* move GUEST_RIP to skip_rip before the next entry */
+	uint64_t tlb_gen;           /* the VM's vmx_vm.tlb_gen at its last INVEPT */
 	bool has_exit;              /* exit holds an exit not yet handled */
 	uint64_t skip_rip;
 	struct desc_ptr gdtr, idtr; /* the host's, whose limits a VM exit sets to 0xFFFF (28.5.2) */
@@ -235,6 +236,14 @@ bool vmx_vcpu_enter(struct vcpu *vcpu)
 	if (st->state != VMX_CPU_ON || !active_on(v, cpu) ||
 	    (st->current_vmcs != v->vmcs && vmx_make_current(v->vmcs) != VMX_OK))
 		return false;
+	/* A slot change zapped EPT entries since this vCPU's last INVEPT:
+	 * this CPU may still cache the old translations (29.4.3.1). */
+	const struct vmx_vm *vv = vcpu->vm->arch;
+	uint64_t gen = __atomic_load_n(&vv->tlb_gen, __ATOMIC_ACQUIRE);
+	if (v->tlb_gen != gen) {
+		vmx_ept_flush_local(vv);
+		v->tlb_gen = gen;
+	}
 	if (v->skip_pending) {
 		vmwrite(GUEST_RIP, v->skip_rip);
 		v->skip_pending = false;

@@ -44,6 +44,11 @@ struct vexit_info {
 /* The hypercall ABI of GUEST_PATTERN (asm/guest_code.inc): function in EAX. */
 #define VIGIL_HC_PROGRESS 1        /* EBX: the guest's iteration count */
 #define VIGIL_HC_MEM_ERROR 2       /* EBX: gpa, ECX: expected, EDX: found */
+/* GUEST_PROBE: the one address it stores to and loads from (EDI at start):
+ * above the 64 KiB slot 0 a VM is created with, so no slot holds it until
+ * one is added there. */
+#define GUEST_PROBE_GPA 0x20000ULL
+#define VIGIL_HC_PROBE 3           /* EBX: pass (stored), EDX: value loaded */
 
 /* Handle one decoded exit, accounting in acct (vcpu_run_count_exit,
  * hypercalls, progress, guest_errors...).  signature: the backend's CPUID
