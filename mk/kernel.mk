@@ -41,7 +41,10 @@ $(BUILD)/kernel/%.o: %.c | $(BUILD)/.tools-ok
 $(BUILD)/kernel/%.o: %.asm | $(BUILD)/.tools-ok
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
-	$(Q)nasm $(KASFLAGS) -MD $(@:.o=.d) $< -o $@
+	@# Dependencies in a pass of their own: nasm 2.16's -MD, given with -o,
+	@# lists only the source file and not what it %includes.
+	$(Q)nasm $(KASFLAGS) -M -MP -MT $@ -MF $(@:.o=.d) $<
+	$(Q)nasm $(KASFLAGS) $< -o $@
 
 # Build identity, regenerated when the commit changes.
 $(BUILD)/kernel/version.c: FORCE
@@ -74,3 +77,5 @@ $(KELF): $(KOBJ) $(BUILD)/kernel/version.o $(BUILD)/kernel/ksyms0.o $(KLDS) tool
 FORCE:
 
 -include $(KOBJ:.o=.d)
+# Build directories whose .d files predate the dependency pass above.
+$(patsubst %.asm,$(BUILD)/kernel/%.o,$(KSRC_ASM)): $(wildcard arch/x86/include/asm/*.inc)
