@@ -83,8 +83,12 @@ int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		bool naive;
 		if (vm_slot_stats(id, &updates, &inhibited, &naive, why, sizeof(why)))
 			return shell_error(ctx, "%s", why);
-		shell_printf(ctx, "vm=%u updates=%lu inhibited=%lu mode=%s\n", id, (unsigned long)updates,
-			     (unsigned long)inhibited, naive ? "naive" : "atomic");
+		uint64_t blocked = 0, blocked_ns = 0;
+		if (vm_slot_gate_stats(id, &blocked, &blocked_ns, why, sizeof(why)))
+			return shell_error(ctx, "%s", why);
+		shell_printf(ctx, "vm=%u updates=%lu inhibited=%lu mode=%s blocked_entries=%lu blocked_us=%lu\n", id,
+			     (unsigned long)updates, (unsigned long)inhibited, naive ? "naive" : "atomic",
+			     (unsigned long)blocked, (unsigned long)(blocked_ns / 1000));
 		return 0;
 	}
 	struct memslot_txn txn;

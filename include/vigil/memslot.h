@@ -239,5 +239,8 @@ const struct memslot_set *vm_slots_active(struct vm *vm);
  * read-only one) of the VM: vm->mmio_exits. */
 void vm_count_mmio_exit(struct vm *vm);
 int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
+/* Entries of the VM's vCPUs that found its gate closed (an atomic update in
+ * progress) and the time they spent blocked there, in ns. */
+int vm_slot_gate_stats(unsigned vm_id, uint64_t *blocked, uint64_t *blocked_ns, char *why, size_t len);
 
 #endif
