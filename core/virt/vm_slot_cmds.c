@@ -53,20 +53,59 @@ static int update(struct shell_ctx *ctx, unsigned id, const struct memslot_txn *
 	return 0;
 }
 
+static void sort_u64(uint64_t *a, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && a[j - 1] > a[j]; j--) {
+			uint64_t t = a[j];
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+}
+
+/* vm slot churn <vm> <slot> [rounds=<n>] [move=<slot>]: the in-kernel
+ * stream of in-place changes (vm_slot_churn.c); replies with the updates
+ * made and the split latency (median and max of the first splits). */
+static int churn_cmd(struct shell_ctx *ctx, unsigned id, int argc, char **argv)
+{
+	char why[WHY_MAX];
+	if (argc < 1)
+		return shell_error(ctx, "usage: vm slot churn <vm> <slot> [rounds=<n>] [move=<slot>]");
+	uint64_t slot, rounds = 100, move = 0;
+	bool move_given = false;
+	if (shell_arg_u64_range(ctx, argv[0], "<slot>", 0, MEMSLOT_MAX - 1, &slot))
+		return -1;
+	const struct shell_opt opts[] = {
+		SHELL_OPT_RANGE("rounds", 1, 100000, &rounds),
+		{ .key = "move", .type = SHELL_OPT_U64, .max = MEMSLOT_MAX - 1, .u64 = &move, .given = &move_given },
+	};
+	if (shell_parse_opts(ctx, argc - 1, argv + 1, opts, ARRAY_SIZE(opts)))
+		return -1;
+	static struct vm_slot_churn_stats st; /* the console is single-threaded */
+	if (vm_slot_churn(id, (unsigned)slot, (unsigned)rounds, move_given ? (int)move : -1, &st, why, sizeof(why)))
+		return shell_error(ctx, "%s (after %lu updates)", why, (unsigned long)st.updates);
+	unsigned n = st.splits < VM_SLOT_CHURN_SAMPLES ? (unsigned)st.splits : VM_SLOT_CHURN_SAMPLES;
+	sort_u64(st.split_ns, n);
+	shell_printf(ctx, "vm=%u churn updates=%lu split_median_ns=%lu split_max_ns=%lu\n", id,
+		     (unsigned long)st.updates, (unsigned long)(n ? st.split_ns[n / 2] : 0),
+		     (unsigned long)(n ? st.split_ns[n - 1] : 0));
+	return 0;
+}
+
 int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	/* argv: slot <what> <vm> [...] */
-	static const char usage[] = "vm slot add|del|move|resize|split|merge|list|txn|stat <vm> ...";
+	static const char usage[] = "vm slot add|del|move|resize|split|merge|list|txn|stat|churn <vm> ...";
 	if (argc < 3)
 		return shell_error(ctx, "usage: %s", usage);
 	const char *what = argv[1];
-	static const char *const subs[] = { "add", "del", "move", "resize", "split", "merge", "txn", "list", "stat" };
+	static const char *const subs[] = { "add", "del", "move", "resize", "split", "merge", "txn", "list", "stat", "churn" };
 	bool known = false;
 	for (unsigned i = 0; i < ARRAY_SIZE(subs); i++)
 		known |= !strcmp(what, subs[i]);
 	if (!known)
 		return shell_error(ctx, "unknown vm slot subcommand '%s' (expected add, del, move, resize, split, merge, "
-				   "txn, list or stat)", what);
+				   "txn, list, stat or churn)", what);
 	unsigned id;
 	if (vm_id_arg(ctx, argv[2], &id))
 		return -1;
@@ -91,6 +130,8 @@ int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 			     (unsigned long)blocked, (unsigned long)(blocked_ns / 1000));
 		return 0;
 	}
+	if (!strcmp(what, "churn"))
+		return churn_cmd(ctx, id, argc - 3, argv + 3);
 	struct memslot_txn txn;
 	if (!strcmp(what, "txn")) {
 		if (memslot_parse_txn(argc - 3, argv + 3, &txn, why, sizeof(why)))

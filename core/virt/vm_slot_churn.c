@@ -1,0 +1,116 @@
+/*
+ * A stream of in-place slot changes under a running guest, in the kernel so
+ * that a test reaches thousands of updates in seconds (the console's round
+ * trip under emulation costs more than an update): `vm slot churn`, and the
+ * live split benches.  Each round, on slot `slot` (the region the guest
+ * touches):
+ *     split it in the middle, merge the halves back,
+ *     grow it by one page, shrink it back,
+ * and, when move_slot is given, move that slot one page up and back.  Every
+ * one of these deletes a range that an add overlaps: with atomic updates
+ * each inhibits entries (docs/design.md, "Atomic slot updates"), and the
+ * guest never finds its memory missing.
+ */
+#include <vigil/arch.h>
+#include <vigil/bench.h>
+#include <vigil/memslot.h>
+#include <vigil/string.h>
+#include <vigil/vcpu.h>
+#include <vigil/vm_gate.h>
+#include "virt_internal.h"
+
+struct find {
+	unsigned id;
+	uint64_t gpa, size;
+	bool found;
+};
+
+static void find_one(const struct memslot *s, void *arg)
+{
+	struct find *f = arg;
+	if (s->id == f->id) {
+		f->gpa = s->gpa;
+		f->size = s->size;
+		f->found = true;
+	}
+}
+
+static int lookup(unsigned vm_id, unsigned id, struct find *f, char *why, size_t len)
+{
+	*f = (struct find){ .id = id };
+	int r = vm_slot_for_each(vm_id, find_one, f, why, len);
+	if (r)
+		return r;
+	if (!f->found)
+		return why_fail(why, len, WHY_OTHER, "no slot %u in VM %u (try 'vm slot list %u')", id, vm_id, vm_id);
+	return 0;
+}
+
+static int one(unsigned vm_id, struct memslot_change c, struct memslot_txn_result *res, uint64_t *ns, char *why,
+	       size_t len)
+{
+	struct memslot_txn txn = { .n = 1 };
+	txn.c[0] = c;
+	uint64_t t0 = arch_time_ns();
+	int r = vm_slot_update(vm_id, &txn, res, why, len);
+	if (ns)
+		*ns = arch_time_ns() - t0;
+	return r;
+}
+
+/* The id the split gave the upper half: the added one that is not slot. */
+static unsigned other_added(const struct memslot_txn_result *res, unsigned slot)
+{
+	for (unsigned id = 0; id < MEMSLOT_MAX; id++)
+		if (id != slot && (res->added_ids[id / 64] & (1ull << (id % 64))))
+			return id;
+	return MEMSLOT_MAX;
+}
+
+int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot, struct vm_slot_churn_stats *st,
+		  char *why, size_t len)
+{
+	*st = (struct vm_slot_churn_stats){ 0 };
+	struct find d, m = { 0 };
+	int r = lookup(vm_id, slot, &d, why, len);
+	if (r)
+		return r;
+	if (d.size < 2 * PAGE_SIZE)
+		return why_fail(why, len, WHY_OTHER, "slot %u is one page: nothing to split", slot);
+	if (move_slot >= 0 && (r = lookup(vm_id, (unsigned)move_slot, &m, why, len)))
+		return r;
+	uint64_t mid = d.gpa + ((d.size / 2) & ~(uint64_t)(PAGE_SIZE - 1));
+	for (unsigned k = 0; k < rounds; k++) {
+		struct memslot_txn_result res;
+		uint64_t ns;
+		r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = slot, .gpa = mid }, &res, &ns, why,
+			len);
+		if (r)
+			return r;
+		if (st->splits < VM_SLOT_CHURN_SAMPLES)
+			st->split_ns[st->splits] = ns;
+		st->splits++;
+		unsigned upper = other_added(&res, slot);
+		r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = slot, .slot2 = upper }, NULL, NULL,
+			why, len);
+		if (!r)
+			r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_RESIZE, .slot = slot, .size = d.size + PAGE_SIZE },
+				NULL, NULL, why, len);
+		if (!r)
+			r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_RESIZE, .slot = slot, .size = d.size }, NULL,
+				NULL, why, len);
+		if (!r && move_slot >= 0) {
+			unsigned ms = (unsigned)move_slot;
+			r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_MOVE, .slot = ms, .gpa = m.gpa + PAGE_SIZE },
+				NULL, NULL, why, len);
+			if (!r)
+				r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_MOVE, .slot = ms, .gpa = m.gpa }, NULL,
+					NULL, why, len);
+			st->updates += 2;
+		}
+		if (r)
+			return r;
+		st->updates += 4;
+	}
+	return 0;
+}

@@ -1,0 +1,115 @@
+"""Atomic slot updates under running vCPUs (docs/design.md "Atomic slot
+updates"): the pattern guest on 2-4 vCPUs writes and checks its areas
+continuously while `vm slot churn` splits, merges, grows, shrinks (the
+slot holding exactly those areas) and moves (a slot next to it) in the
+kernel, over 1,000 updates.
+
+- atomic (the default): every one inhibits entries (`vm slot stat`), no
+  vCPU ever takes an MMIO exit, no guest memory error, every vCPU goes on;
+- add and delete of an unrelated slot in a loop: no inhibition, no MMIO exit;
+- memslot_update=naive: the same churn, deletes and adds published as two
+  steps: the vCPUs find their memory missing (MMIO exits > 0), which shows
+  the test can fail.
+
+SVM under QEMU TCG."""
+
+import time
+
+from harness.scenario import scenario
+from _targets import QEMU_SVM2, QEMU_SVM4
+
+GROUPS = ("virt",)
+
+AREAS = 0x22000        # the pattern guest's areas start here (asm/vexit.h)
+AREA = 0x4000          # one vCPU's area (16 KiB) in a VM of 256 KiB
+MOVER = 0x80000        # a slot that only moves (the guest never touches it)
+
+
+def _stat(s, vm):
+    r = s.ok("vm stat %s" % vm)
+    return r.records[0], r.where("vcpu")
+
+
+def _wait_progress(s, vm, what):
+    _, before = _stat(s, vm)
+    deadline = time.monotonic() + s.scaled(60)
+    while True:
+        _, now = _stat(s, vm)
+        if all(int(n["progress"]) > int(b["progress"]) for n, b in zip(now, before)):
+            break
+        if time.monotonic() > deadline:
+            s.check(False, "no progress on every vCPU %s" % what, "%r -> %r" % (before, now))
+            break
+        time.sleep(0.3)
+    return now
+
+
+def _setup(s):
+    """A VM whose slot 1 is exactly its vCPUs' pattern areas, slot 2 the rest
+    of its memory, slot 3 the mover; started, every vCPU making progress."""
+    n = max(2, min(s.smp, 4))
+    vm = s.ok("vm create vcpus=%d mem=0x40000" % n).records[0]["vm"]
+    end = AREAS + n * AREA
+    s.ok("vm slot split %s 0 at=0x%x" % (vm, AREAS))
+    s.ok("vm slot split %s 1 at=0x%x" % (vm, end))
+    s.ok("vm slot add %s gpa=0x%x size=0x2000" % (vm, MOVER))
+    slots = {r["gpa"]: r["slot"] for r in s.ok("vm slot list %s" % vm).where("slot")}
+    s.ok("vm start %s" % vm)
+    _wait_progress(s, vm, "after start")
+    return vm, n, slots["0x%x" % AREAS], slots["0x%x" % MOVER]
+
+
+def _churn(s, vm, data, mover, rounds):
+    r = s.ok("vm slot churn %s %s rounds=%d move=%s" % (vm, data, rounds, mover), timeout=s.scaled(900))
+    rec = r.records[0]
+    s.note("churn: %s" % rec)
+    return rec
+
+
+@scenario(targets=[QEMU_SVM4, QEMU_SVM2], timeout=1500)
+def slot_atomic_churn(s):
+    vm, n, data, mover = _setup(s)
+    before = s.ok("vm slot stat %s" % vm).records[0]
+    rec = _churn(s, vm, data, mover, 170)
+    updates = int(rec["updates"])
+    s.check(updates >= 1000, "at least 1000 updates (%d)" % updates)
+    stat = s.ok("vm slot stat %s" % vm).records[0]
+    s.note("vm slot stat: %s" % stat)
+    s.eq(stat["mode"], "atomic", "mode")
+    s.eq(int(stat["inhibited"]) - int(before["inhibited"]), updates, "every in-place change inhibited")
+    now = _wait_progress(s, vm, "after the churn")
+    vmrec, _ = _stat(s, vm)
+    s.eq(vmrec["mmio_exits"], "0", "no MMIO exit in atomic mode")
+    for v in now:
+        s.eq((v["state"], v["errors"], v["mmio_exits"]), ("running", "0", "0"), "vCPU %s after the churn" % v["vcpu"])
+    s.note("BENCH-like: vcpus=%d split_median_ns=%s split_max_ns=%s" %
+           (n, rec["split_median_ns"], rec["split_max_ns"]))
+
+    # Unrelated add/delete: never an inhibition, never an MMIO exit.
+    inhibited = int(stat["inhibited"])
+    for i in range(20):
+        r = s.ok("vm slot add %s gpa=0x200000 size=0x1000" % vm)
+        sid = r.where("slot")[0]["slot"]
+        s.ok("vm slot del %s %s" % (vm, sid))
+    stat = s.ok("vm slot stat %s" % vm).records[0]
+    s.eq(int(stat["inhibited"]), inhibited, "unrelated adds and deletes inhibit nothing")
+    now = _wait_progress(s, vm, "after unrelated adds and deletes")
+    vmrec, _ = _stat(s, vm)
+    s.eq(vmrec["mmio_exits"], "0", "no MMIO exit after unrelated adds and deletes")
+    for v in now:
+        s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s after unrelated adds/deletes" % v["vcpu"])
+    s.ok("vm stop %s" % vm)
+    s.ok("vm destroy %s" % vm)
+
+
+@scenario(targets=[QEMU_SVM2], cmdline="memslot_update=naive", timeout=1500)
+def slot_atomic_naive_gap(s):
+    vm, n, data, mover = _setup(s)
+    rec = _churn(s, vm, data, mover, 100)
+    stat = s.ok("vm slot stat %s" % vm).records[0]
+    s.eq((stat["mode"], stat["inhibited"]), ("naive", "0"), "naive mode never inhibits")
+    vmrec, _ = _stat(s, vm)
+    s.note("naive: updates=%s vm mmio_exits=%s" % (rec["updates"], vmrec["mmio_exits"]))
+    s.check(int(vmrec["mmio_exits"]) > 0, "naive updates leave a gap the vCPUs fall into (mmio_exits > 0)")
+    s.cmd("vm stop %s" % vm)
+    s.cmd("vm destroy %s" % vm)
