@@ -86,7 +86,7 @@ static int churn_cmd(struct shell_ctx *ctx, unsigned id, int argc, char **argv)
 		return shell_error(ctx, "%s (after %lu updates)", why, (unsigned long)st.updates);
 	unsigned n = st.splits < VM_SLOT_CHURN_SAMPLES ? (unsigned)st.splits : VM_SLOT_CHURN_SAMPLES;
 	sort_u64(st.split_ns, n);
-	shell_printf(ctx, "vm=%u churn updates=%lu split_median_ns=%lu split_max_ns=%lu\n", id,
+	shell_printf(ctx, "vm=%u op=churn updates=%lu split_median_ns=%lu split_max_ns=%lu\n", id,
 		     (unsigned long)st.updates, (unsigned long)(n ? st.split_ns[n / 2] : 0),
 		     (unsigned long)(n ? st.split_ns[n - 1] : 0));
 	return 0;
