@@ -13,6 +13,7 @@
  */
 #include <vigil/arch.h>
 #include <vigil/bench.h>
+#include <vigil/cpu.h>
 #include <vigil/memslot.h>
 #include <vigil/string.h>
 #include <vigil/vcpu.h>
@@ -114,3 +115,53 @@ int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot,
 	}
 	return 0;
 }
+
+/* ---- benches: an atomic split under 1, 2 and 4 running vCPUs ----
+ *
+ * A live VM of the pattern guest with its vCPUs' areas alone in slot 1 (as
+ * the slot_atomic scenario builds it); each sample is one split of that
+ * slot in the middle (merged back between samples): the close of the gate,
+ * the kicks, the wait for every vCPU to leave, the publish, the zap and
+ * flush, the grace period, the open.  Skipped (no samples) when the
+ * machine has fewer CPUs than vCPUs. */
+#define BENCH_AREAS 0x22000ULL     /* the pattern guest's areas (asm/vexit.h) */
+#define BENCH_AREA 0x4000ULL
+
+static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
+{
+	char why[WHY_MAX];
+	unsigned id, got = 0;
+	if (nr > nr_possible_cpus || vm_create_live(&id, nr, 256 * 1024, why, sizeof(why)))
+		return 0;
+	struct memslot_txn txn = { .n = 1 };
+	struct memslot_txn_result res;
+	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = 0, .gpa = BENCH_AREAS };
+	if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
+		goto out;
+	unsigned data = other_added(&res, 0);
+	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = BENCH_AREAS + nr * BENCH_AREA };
+	if (vm_slot_update(id, &txn, &res, why, sizeof(why)) || vm_start(id, why, sizeof(why)))
+		goto out;
+	uint64_t mid = BENCH_AREAS + nr * BENCH_AREA / 2;
+	for (; got < max; got++) {
+		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = mid };
+		uint64_t t0 = arch_time_ns();
+		if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
+			break;
+		samples[got] = arch_time_ns() - t0;
+		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = data, .slot2 = other_added(&res, data) };
+		if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
+			break;
+	}
+	vm_stop(id, why, sizeof(why));
+out:
+	vm_destroy(id, why, sizeof(why));
+	return got;
+}
+
+static unsigned bench_split_1(uint64_t *s, unsigned max) { return split_live(1, s, max); }
+static unsigned bench_split_2(uint64_t *s, unsigned max) { return split_live(2, s, max); }
+static unsigned bench_split_4(uint64_t *s, unsigned max) { return split_live(4, s, max); }
+BENCH(memslot_split_live_1, "ns", bench_split_1);
+BENCH(memslot_split_live_2, "ns", bench_split_2);
+BENCH(memslot_split_live_4, "ns", bench_split_4);

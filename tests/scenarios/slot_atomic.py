@@ -115,3 +115,20 @@ def slot_atomic_naive_gap(s):
     s.check(int(vmrec["mmio_exits"]) > 0, "naive updates leave a gap the vCPUs fall into (mmio_exits > 0)")
     s.cmd("vm stop %s" % vm)
     s.cmd("vm destroy %s" % vm)
+
+
+FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=ns samples=(\d+)$"
+
+
+@scenario(targets=[QEMU_SVM4], timeout=1500)
+def slot_atomic_split_bench(s):
+    """BENCH memslot_split_live_<n>: one atomic split (gate closed, kicks,
+    wait, publish, zap + flush, grace period, gate open) under n running
+    vCPUs of the pattern guest; figures printed, not asserted."""
+    for n in (1, 2, 4):
+        name = "memslot_split_live_%d" % n
+        r = s.ok("bench %s" % name, timeout=s.scaled(600))
+        m = s.match(FIGURE, r.lines[0], "bench %s" % name)
+        s.check(int(m.group(5)) > 0, "%s took samples" % name)
+        s.note("%s: median=%s ns max=%s ns samples=%s" % (name, m.group(2), m.group(4), m.group(5)))
+    s.ok("check", timeout=s.scaled(60))
