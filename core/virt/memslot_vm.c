@@ -4,9 +4,10 @@
  *
  * vm_create builds the pair with the VM's existing guest memory as slot 0:
  * its pages are borrowed (the VM frees them itself), so `vm mem` reads the
- * guest's code and data there.  The backends still map that memory when the
- * VM is built; the slots become what the nested page tables are built from
- * once faults map on demand (docs/design.md, "Memory slots").
+ * guest's code and data there.  The backends map nothing up front: nested
+ * page faults map from the active set, read inside the VM's SRCU domain,
+ * and every update zaps what it removed (docs/design.md, "Guest memory on
+ * demand").
  *
  * Lifetime: a lookup finds the VM under vm_list_lock and takes a use of its
  * slots; vm_destroy unlinks the VM first, so no new use can start, then
@@ -33,10 +34,6 @@ struct vm_memslots {
 	bool waiting;              /* vm_memslots_free waits for users == 0 */
 	struct completion unused;
 	struct vm *vm;
-	/* vCPUs read the active set inside read sections of this domain
-	 * (vm_slots_read_lock): the nested page fault path.  An update's wait
-	 * for readers is a grace period of it. */
-	struct srcu_struct srcu;
 	/* vm_slot_set_hooks: a test's own wait and inhibition, in place of
 	 * the grace period (NULL: the grace period alone). */
 	void (*user_wait)(void *arg);
@@ -45,6 +42,15 @@ struct vm_memslots {
 };
 
 static DEFINE_SPINLOCK(uses_lock);
+
+/* vCPUs read a VM's active set inside read sections of this domain
+ * (vm_slots_read_lock: the nested page fault path); an update's wait for
+ * readers is a grace period of it.  One domain for every VM, not one each:
+ * a domain's per-CPU counters are sized for CONFIG_MAX_CPUS (32 KiB), more
+ * than the rest of a small VM, and a fault handler's read section is
+ * short (a lookup and one page-table entry), so an update that also waits
+ * for other VMs' faults waits little longer. */
+DEFINE_STATIC_SRCU(vm_slots_srcu);
 
 /* memslot_update=naive: every VM publishes its slot changes as deletes then
  * adds, without inhibition (memslot_pair.c), so a test can show the gap. */
@@ -66,7 +72,7 @@ static unsigned clamp_bits(unsigned bits)
 static void wait_readers(void *arg)
 {
 	struct vm_memslots *ms = arg;
-	synchronize_srcu_expedited(&ms->srcu);
+	synchronize_srcu_expedited(&vm_slots_srcu);
 	if (ms->user_wait)
 		ms->user_wait(ms->user_arg);
 }
@@ -149,12 +155,14 @@ static void changed(void *arg, const struct memslot_set *before, const struct me
 
 void vm_slots_read_lock(struct vm *vm, int *idx)
 {
-	*idx = srcu_read_lock(&vm->memslots->srcu);
+	(void)vm;
+	*idx = srcu_read_lock(&vm_slots_srcu);
 }
 
 void vm_slots_read_unlock(struct vm *vm, int idx)
 {
-	srcu_read_unlock(&vm->memslots->srcu, idx);
+	(void)vm;
+	srcu_read_unlock(&vm_slots_srcu, idx);
 }
 
 const struct memslot_set *vm_slots_active(struct vm *vm)
@@ -174,11 +182,9 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 		return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's slots");
 	mutex_init(&ms->lock);
 	init_completion(&ms->unused);
-	init_srcu_struct(&ms->srcu);
 	ms->vm = vm;
 	int r = memslot_pair_init(&ms->pair, clamp_bits(arch_virt_gpa_bits()), why, len);
 	if (r) {
-		cleanup_srcu_struct(&ms->srcu);
 		kfree(ms);
 		return r;
 	}
@@ -198,7 +204,6 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 			m.backing = memslot_backing_borrow(s->hpa, s->size >> PAGE_SHIFT);
 		if (!m.backing) {
 			memslot_pair_destroy(&ms->pair);
-			cleanup_srcu_struct(&ms->srcu);
 			kfree(ms);
 			return why_fail(why, len, WHY_NOMEM, "out of memory for the VM's slots");
 		}
@@ -226,7 +231,6 @@ void vm_memslots_free(struct vm *vm)
 	if (wait)
 		wait_for_completion(&ms->unused);
 	memslot_pair_destroy(&ms->pair);
-	cleanup_srcu_struct(&ms->srcu);
 	kfree(ms);
 	vm->memslots = NULL;
 }

@@ -15,6 +15,8 @@ Bochs' VMX.
 - GUEST_WILD's store (an instruction the MMIO emulation does not know)
   still stops the guest with a named error."""
 
+import time
+
 from harness.scenario import scenario
 from _targets import BOCHS_2, QEMU_SVM2
 
@@ -84,3 +86,50 @@ def slot_fault_mmio_and_memory(s):
     s.error("vm run %s cpu=0 guest=wild" % vm,
             match=r"guest touched unmapped guest-physical 0x40000000 \(write; MMIO at rip 0x\w+: "
                   r"opcode 0xa3 is not emulated.*vm %s destroyed" % vm)
+
+
+def _stat(s, vm):
+    r = s.ok("vm stat %s" % vm)
+    return r.records[0], r.where("vcpu")
+
+
+def _wait_progress(s, vm, what):
+    """Every vCPU makes progress (bounded wait), none failed, no guest error."""
+    _, before = _stat(s, vm)
+    deadline = time.monotonic() + s.scaled(60)
+    while True:
+        head, now = _stat(s, vm)
+        if all(int(n["progress"]) > int(b["progress"]) for n, b in zip(now, before)):
+            break
+        if time.monotonic() > deadline:
+            s.check(False, "no progress on every vCPU %s" % what, "%r -> %r" % (before, now))
+            break
+        time.sleep(0.3)
+    for v in now:
+        s.eq((v["state"], v["errors"], v["mmio_exits"]), ("running", "0", "0"), "vCPU %s %s" % (v["vcpu"], what))
+    s.eq(head["mmio_exits"], "0", "the VM's MMIO exits %s" % what)
+
+
+@scenario(targets=[QEMU_SVM2, BOCHS_2], shared="slot_fault")
+def slot_fault_live_split_merge(s):
+    """Live vCPUs of the pattern guest, their memory faulted in from slot 0:
+    slot 0 split inside vCPU 0's pattern area and merged back, again and
+    again, and an unrelated slot added and deleted -- every change zaps the
+    old mappings and flushes the vCPUs (kicked out of their guests), and the
+    new set is published in one swap, so the guest never finds its memory
+    missing (no MMIO exit) nor stale (no guest memory error)."""
+    vm = s.ok("vm create vcpus=2").records[0]["vm"]
+    s.ok("vm start %s" % vm)
+    _wait_progress(s, vm, "after start")
+    for i in range(10):
+        r = s.ok("vm slot split %s 0 at=0x24000" % vm).where("slot")
+        other = [x["slot"] for x in r if x["gpa"] == "0x24000"]
+        s.eq(len(other), 1, "split %d made a slot at 0x24000" % i)
+        s.ok("vm slot add %s gpa=0x1000000 size=0x2000" % vm)
+        s.ok("vm slot merge %s 0 %s" % (vm, other[0]))
+        extra = [x["slot"] for x in s.ok("vm slot list %s" % vm).where("slot") if x["gpa"] == "0x1000000"]
+        s.ok("vm slot del %s %s" % (vm, extra[0]))
+    _wait_progress(s, vm, "after 10 splits and merges under the running vCPUs")
+    r = s.cmd("check", timeout=s.scaled(60))
+    s.check(r.status == "ok", "check: %s" % r.error, r.text())
+    s.ok("vm destroy %s" % vm)
