@@ -16,7 +16,7 @@ SVM under QEMU TCG."""
 import time
 
 from harness.scenario import scenario
-from _targets import QEMU_SVM2, QEMU_SVM4
+from _targets import BOCHS_2, QEMU_SVM2, QEMU_SVM4
 
 GROUPS = ("virt",)
 
@@ -68,7 +68,7 @@ def _churn(s, vm, data, mover, rounds):
     return rec
 
 
-@scenario(targets=[QEMU_SVM4, QEMU_SVM2], timeout=1500)
+@scenario(targets=[QEMU_SVM4, QEMU_SVM2, BOCHS_2], timeout=1500)
 def slot_atomic_churn(s):
     vm, n, data, mover = _setup(s)
     before = s.ok("vm slot stat %s" % vm).records[0]
@@ -107,7 +107,7 @@ def slot_atomic_churn(s):
 @scenario(targets=[QEMU_SVM2], cmdline="memslot_update=naive", timeout=1500)
 def slot_atomic_naive_gap(s):
     vm, n, data, mover = _setup(s)
-    rec = _churn(s, vm, data, mover, 100)
+    rec = _churn(s, vm, data, mover, 250)
     stat = s.ok("vm slot stat %s" % vm).records[0]
     s.eq((stat["mode"], stat["inhibited"]), ("naive", "0"), "naive mode never inhibits")
     vmrec, _ = _stat(s, vm)
