@@ -372,3 +372,36 @@ class TransportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CloseTwiceTest(unittest.TestCase):
+    """A second close must not close a descriptor number the process has
+    since given to another file (under --jobs, another job's console)."""
+
+    def test_fd_transport_close_is_idempotent(self):
+        from harness.console import FdTransport
+        r, w = os.pipe()
+        t = FdTransport(r, w)
+        t.close()
+        r2, w2 = os.pipe()          # likely reuses the numbers just freed
+        try:
+            t.close()
+            os.write(w2, b"x")
+            self.assertEqual(os.read(r2, 1), b"x")
+        finally:
+            os.close(r2)
+            os.close(w2)
+
+    def test_console_close_is_idempotent(self):
+        from harness.console import FdTransport
+        r, w = os.pipe()
+        con = Console(FdTransport(r, w))
+        con.close()
+        r2, w2 = os.pipe()
+        try:
+            con.close()
+            os.write(w2, b"y")
+            self.assertEqual(os.read(r2, 1), b"y")
+        finally:
+            os.close(r2)
+            os.close(w2)

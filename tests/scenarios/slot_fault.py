@@ -133,3 +133,23 @@ def slot_fault_live_split_merge(s):
     r = s.cmd("check", timeout=s.scaled(60))
     s.check(r.status == "ok", "check: %s" % r.error, r.text())
     s.ok("vm destroy %s" % vm)
+
+
+FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=ns samples=(\d+)$"
+
+
+@scenario(targets=[QEMU_SVM2, BOCHS_2], shared="slot_fault")
+def slot_fault_bench(s):
+    """bench slot_live_move and slot_live_split (core/virt/slot_zap_bench.c):
+    one whole slot update under two running vCPUs each -- zap, flush
+    request and kick, wait, grace period.  Prints the figures; afterwards
+    no VM is left and `check` passes."""
+    for name in ("slot_live_move", "slot_live_split"):
+        r = s.ok("bench %s" % name, timeout=s.scaled(600))
+        m = s.match(FIGURE, r.lines[-1], "bench %s" % name)
+        s.eq(m.group(1), name, "bench name")
+        s.check(int(m.group(5)) > 0, "bench %s took samples" % name, r.text())
+        s.note(r.lines[-1])
+    s.eq(s.ok("vm list").records, [], "no VM left by the benches")
+    r = s.cmd("check", timeout=s.scaled(60))
+    s.check(r.status == "ok", "check: %s" % r.error, r.text())

@@ -152,7 +152,11 @@ class FdTransport(Transport):
             raise EOFError from e
 
     def close(self):
-        for fd in {self.rfd, self.wfd}:
+        # Idempotent: a second os.close() of a number the process has since
+        # handed to another file (another job's socket under --jobs) would
+        # close that one instead.
+        fds, self.rfd, self.wfd = {self.rfd, self.wfd} - {None}, None, None
+        for fd in fds:
             try:
                 os.close(fd)
             except OSError:
@@ -412,6 +416,7 @@ class Console:
         self.on_line = on_line
         self.panic_grace = panic_grace
         self.closed = False
+        self._released = False      # close() done: transport and log given back
         self.allow_panic = False
         self.panic_index = None      # index in lines of the first panic line
         self.boot_lines = None       # lines before the first prompt
@@ -433,6 +438,9 @@ class Console:
     # -- low level ---------------------------------------------------------
 
     def close(self):
+        if self._released:
+            return          # the transport's descriptor may be another file's by now
+        self._released = True
         self.closed = True
         if self._log:
             if self._pending_notes:
