@@ -16,6 +16,7 @@
 #include <vigil/cpu.h>
 #include <vigil/memslot.h>
 #include <vigil/string.h>
+#include <vigil/task.h>
 #include <vigil/vcpu.h>
 #include <vigil/vm_gate.h>
 #include "virt_internal.h"
@@ -127,6 +128,36 @@ int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot,
 #define BENCH_AREAS 0x22000ULL     /* the pattern guest's areas (asm/vexit.h) */
 #define BENCH_AREA 0x4000ULL
 
+struct entered {
+	unsigned id;
+	uint64_t min;
+};
+
+static void least_entries(const struct vm *vm, void *arg)
+{
+	struct entered *e = arg;
+	if (vm->id != e->id || !vm->vcpus)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		uint64_t n = __atomic_load_n(&vm->vcpus[i]->entries, __ATOMIC_RELAXED);
+		if (n < e->min)
+			e->min = n;
+	}
+}
+
+/* Every vCPU of the VM has entered its guest a few times (bounded: 2 s),
+ * so that the samples time updates under vCPUs that really run. */
+static void wait_running(unsigned id)
+{
+	for (unsigned t = 0; t < 200; t++) {
+		struct entered e = { .id = id, .min = UINT64_MAX };
+		vm_for_each(least_entries, &e);
+		if (e.min != UINT64_MAX && e.min >= 4)
+			return;
+		sleep_ns(10000000ULL);
+	}
+}
+
 static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
 {
 	char why[WHY_MAX];
@@ -142,6 +173,7 @@ static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
 	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = BENCH_AREAS + nr * BENCH_AREA };
 	if (vm_slot_update(id, &txn, &res, why, sizeof(why)) || vm_start(id, why, sizeof(why)))
 		goto out;
+	wait_running(id);
 	uint64_t mid = BENCH_AREAS + nr * BENCH_AREA / 2;
 	for (; got < max; got++) {
 		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = mid };
