@@ -7,11 +7,13 @@ kernel, over 1,000 updates.
 - atomic (the default): every one inhibits entries (`vm slot stat`), no
   vCPU ever takes an MMIO exit, no guest memory error, every vCPU goes on;
 - add and delete of an unrelated slot in a loop: no inhibition, no MMIO exit;
+- (QEMU) a churn in a task of its own running across a CPU offline, online
+  and a simulated suspend: no deadlock, no MMIO exit, no guest error;
 - memslot_update=naive: the same churn, deletes and adds published as two
   steps: the vCPUs find their memory missing (MMIO exits > 0), which shows
   the test can fail.
 
-SVM under QEMU TCG."""
+SVM under QEMU TCG, VMX under Bochs; BENCH memslot_split_live_1|2|4."""
 
 import time
 
@@ -100,8 +102,37 @@ def slot_atomic_churn(s):
     s.eq(vmrec["mmio_exits"], "0", "no MMIO exit after unrelated adds and deletes")
     for v in now:
         s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s after unrelated adds/deletes" % v["vcpu"])
+    if s.target.kind == "qemu":
+        _offline_and_suspend_mid_churn(s, vm, data, mover)
     s.ok("vm stop %s" % vm)
     s.ok("vm destroy %s" % vm)
+
+
+def _offline_and_suspend_mid_churn(s, vm, data, mover):
+    """A churn in a task of its own while CPU 1 goes offline and comes back
+    and a simulated suspend freezes the vCPUs: no deadlock, no MMIO exit, no
+    guest error, and the vCPUs go on."""
+    before = s.ok("vm slot stat %s" % vm).records[0]
+    s.ok("vm slot churn %s %s rounds=20000 move=%s bg=1" % (vm, data, mover))
+    s.ok("cpu offline 1", timeout=s.scaled(120))
+    s.ok("cpu online 1", timeout=s.scaled(120))
+    s.ok("suspend", timeout=s.scaled(120))
+    mid = s.ok("vm slot stat %s" % vm).records[0]
+    rec = s.ok("vm slot churnwait %s" % vm, timeout=s.scaled(900)).records[0]
+    after = s.ok("vm slot stat %s" % vm).records[0]
+    s.check(int(before["updates"]) < int(mid["updates"]) < int(after["updates"]),
+            "the churn ran across the offline, online and suspend (updates %s -> %s -> %s)"
+            % (before["updates"], mid["updates"], after["updates"]))
+    s.note("churn across offline/online/suspend: %s; stat %s" % (rec, after))
+    s.eq(int(after["inhibited"]) - int(before["inhibited"]), int(rec["updates"]),
+         "every update of the background churn inhibited")
+    now = _wait_progress(s, vm, "after the churn across offline and suspend")
+    vmrec, _ = _stat(s, vm)
+    s.eq(vmrec["mmio_exits"], "0", "no MMIO exit across offline and suspend")
+    for v in now:
+        s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s after offline and suspend" % v["vcpu"])
+    r = s.cmd("check", timeout=s.scaled(60))
+    s.check(r.status == "ok", "check after the churn across offline and suspend: %s" % r.error, r.text())
 
 
 @scenario(targets=[QEMU_SVM2], cmdline="memslot_update=naive", timeout=1500)
