@@ -23,6 +23,7 @@
 #include <vigil/string.h>
 #include <vigil/vcpu.h>
 #include <vigil/virt.h>
+#include <vigil/vm_gate.h>
 #include "virt_internal.h"
 
 struct vm_memslots {
@@ -76,11 +77,44 @@ static void wait_readers(void *arg)
 		ms->user_wait(ms->user_arg);
 }
 
+/* The gate's kick: a request of every live vCPU of the VM, then a kick (an
+ * IPI to one in guest mode).  The request is what stops a vCPU whose
+ * indicator is set but that has not published guest mode yet: its re-check
+ * sees it (vigil/vcpu_request.h). */
+static void gate_kick(void *arg)
+{
+	struct vm *vm = arg;
+	if (vm->vcpus)
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i])
+				vcpu_make_request_and_kick(&vm->vcpus[i]->req, VCPU_REQ_SLOTS);
+}
+
+/* The gate opened: wake the vCPUs parked at it (they sleep on their
+ * request wait queue, as a paused vCPU does). */
+static void gate_wake(void *arg)
+{
+	struct vm *vm = arg;
+	if (vm->vcpus)
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i])
+				wake_up_all(&vm->vcpus[i]->req.wait);
+}
+
+/* The pair's inhibit hook, around the publish of a transaction whose
+ * deleted ranges overlap its added ones (memslot_pair.c decides): close the
+ * VM's entry gate and wait until no vCPU is between its entry and the end
+ * of its exit's handling, then open it again.  The caller holds the slots
+ * lock and nothing else; no vCPU takes that lock. */
 static void inhibit(void *arg, bool on)
 {
 	struct vm_memslots *ms = arg;
+	if (on)
+		vm_gate_close(ms->vm->gate, gate_kick, ms->vm);
 	if (ms->user_inhibit)
 		ms->user_inhibit(ms->user_arg, on);
+	if (!on)
+		vm_gate_open(ms->vm->gate, gate_wake, ms->vm);
 }
 
 struct zap_ctx {
@@ -322,6 +356,18 @@ int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *
 	*inhibited = ms->pair.inhibited;
 	*naive = ms->pair.naive;
 	mutex_unlock(&ms->lock);
+	put(ms);
+	return 0;
+}
+
+int vm_slot_gate_stats(unsigned vm_id, uint64_t *blocked, uint64_t *blocked_ns, char *why, size_t len)
+{
+	int r = 0;
+	struct vm_memslots *ms = get(vm_id, why, len, &r);
+	if (!ms)
+		return r;
+	*blocked = __atomic_load_n(&ms->vm->gate->blocked, __ATOMIC_RELAXED);
+	*blocked_ns = __atomic_load_n(&ms->vm->gate->blocked_ns, __ATOMIC_RELAXED);
 	put(ms);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <vigil/suspend.h>
 #include <vigil/task.h>
 #include <vigil/vcpu.h>
+#include <vigil/vm_gate.h>
 #include "virt_internal.h"
 
 /* A HLT sleeps at most this long: the guest's timer is the host's tick. */
@@ -134,8 +135,21 @@ static void handle_requests(struct vcpu *v)
 		stat_inc(&v->reloads);
 	if (vcpu_check_request(&v->req, VCPU_REQ_TLB_FLUSH))
 		stat_inc(&v->flushes);
+	/* SLOTS only brought it out; the gate itself says whether to wait. */
+	vcpu_check_request(&v->req, VCPU_REQ_SLOTS);
 	if (__atomic_exchange_n(&v->rebind, 0, __ATOMIC_SEQ_CST))
 		apply_pin(v);
+}
+
+/* An atomic slot update closed the VM's entry gate: sleep outside the guest,
+ * holding nothing, parked like a paused vCPU (a CPU going offline does not
+ * wait for it, the freezer and a stop wake it), until the update opens the
+ * gate again (it wakes every vCPU of the VM). */
+static void blocked_at_gate(struct vcpu *v, struct vm_gate *gate)
+{
+	uint64_t t0 = arch_time_ns();
+	vcpu_park(v, !vm_gate_is_closed(gate) || vcpu_request_pending(&v->req));
+	vm_gate_count_blocked(gate, arch_time_ns() - t0);
 }
 
 /* One entry and the handling of its exit.  Returns false when the vCPU
@@ -157,7 +171,19 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 		move_away(v, cpu);
 		return true;
 	}
+	/* The in-entry indicator, from here (preemption off, before the
+	 * request re-check) to after the exit's handling: an atomic slot
+	 * update waits for it, and never finds it set on a vCPU that sleeps
+	 * (vigil/vm_gate.h). */
+	struct vm_gate *gate = v->vm->gate;
+	if (!vm_gate_enter(gate)) {
+		__atomic_store_n(&v->where, -1, __ATOMIC_SEQ_CST);
+		preempt_enable();
+		blocked_at_gate(v, gate);
+		return true;
+	}
 	if (ops->vcpu_load(v, cpu, why, sizeof(why)) != 0) {
+		vm_gate_leave(gate);
 		preempt_enable();
 		fail(v, "vcpu_load", why);
 		return false;
@@ -165,6 +191,7 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 	unsigned long flags = arch_irq_save();
 	if (!vcpu_enter_guest_mode(&v->req, cpu, vcpu_work_pending, v)) {
 		arch_irq_restore(flags);
+		vm_gate_leave(gate);
 		preempt_enable();
 		return true;
 	}
@@ -175,6 +202,7 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 		/* Virtualization went off here between the load and the entry:
 		 * the next pass finds out why (closed CPU, reboot). */
 		__atomic_store_n(&v->where, -1, __ATOMIC_SEQ_CST);
+		vm_gate_leave(gate);
 		preempt_enable();
 		return true;
 	}
@@ -184,6 +212,7 @@ static bool run_once(struct vcpu *v, const struct virt_ops *ops, int *prev_cpu)
 	*prev_cpu = (int)cpu;
 	WRITE_ONCE(v->last_cpu, (int)cpu);
 	enum vcpu_exit_action a = ops->vcpu_handle_exit(v);
+	vm_gate_leave(gate);  /* the exit's slot lookups are done */
 	preempt_enable();
 	switch (a) {
 	case VCPU_EXIT_CONTINUE:

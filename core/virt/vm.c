@@ -15,6 +15,7 @@
 #include <vigil/vcpu.h>
 #include <vigil/vcpu_request.h>
 #include <vigil/virt.h>
+#include <vigil/vm_gate.h>
 #include <vigil/why.h>
 #include "virt_internal.h"
 
@@ -132,11 +133,15 @@ int vm_create_live(unsigned *id, unsigned nr_vcpus, uint64_t mem, char *why, siz
 	if (!vm)
 		return why_fail(why, len, WHY_NOMEM, "out of memory");
 	vm->req = kzalloc(sizeof(*vm->req));
-	if (!vm->req) {
+	vm->gate = kzalloc(sizeof(*vm->gate));
+	if (!vm->req || !vm->gate) {
+		kfree(vm->req);
+		kfree(vm->gate);
 		kfree(vm);
 		return why_fail(why, len, WHY_NOMEM, "out of memory");
 	}
 	vcpu_requests_init(vm->req);
+	vm_gate_init(vm->gate);
 	r = virt_get(why, len);
 	if (r != 0)
 		goto out_free;
@@ -159,6 +164,7 @@ out_put:
 	virt_put();
 out_free:
 	kfree(vm->req);
+	kfree(vm->gate);
 	kfree(vm);
 	return r; /* 0 or -cause (vigil/why.h): the cause survives for the caller */
 }
@@ -205,6 +211,7 @@ static int vm_destroy_locked(unsigned id, char *why, size_t len)
 	vm_vcpus_free(vm);
 	free_vm_memory(vm);
 	kfree(vm->req);
+	kfree(vm->gate);
 	kfree(vm);
 	virt_put();
 	return 0;

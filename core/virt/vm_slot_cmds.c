@@ -7,6 +7,7 @@
 #include <vigil/memslot.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
+#include <vigil/task.h>
 #include "virt_internal.h"
 
 static int vm_id_arg(struct shell_ctx *ctx, const char *s, unsigned *id)
@@ -53,20 +54,111 @@ static int update(struct shell_ctx *ctx, unsigned id, const struct memslot_txn *
 	return 0;
 }
 
+static void sort_u64(uint64_t *a, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && a[j - 1] > a[j]; j--) {
+			uint64_t t = a[j];
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+}
+
+/* A churn in a task of its own (bg=1), so that the console can take CPUs
+ * offline or suspend while updates are in progress; `vm slot churnwait`
+ * joins it.  One at a time (the console is single-threaded). */
+static struct {
+	struct task *task;
+	unsigned vm, slot, rounds;
+	int move;
+	int r;
+	char why[WHY_MAX];
+	struct vm_slot_churn_stats st;
+} bg;
+
+static void bg_churn(void *arg)
+{
+	(void)arg;
+	bg.r = vm_slot_churn(bg.vm, bg.slot, bg.rounds, bg.move, &bg.st, bg.why, sizeof(bg.why));
+}
+
+static int churn_reply(struct shell_ctx *ctx, unsigned id, struct vm_slot_churn_stats *st)
+{
+	unsigned n = st->splits < VM_SLOT_CHURN_SAMPLES ? (unsigned)st->splits : VM_SLOT_CHURN_SAMPLES;
+	sort_u64(st->split_ns, n);
+	shell_printf(ctx, "vm=%u op=churn updates=%lu split_median_ns=%lu split_max_ns=%lu\n", id,
+		     (unsigned long)st->updates, (unsigned long)(n ? st->split_ns[n / 2] : 0),
+		     (unsigned long)(n ? st->split_ns[n - 1] : 0));
+	return 0;
+}
+
+/* vm slot churnwait <vm>: wait for the background churn, reply as churn. */
+static int churnwait_cmd(struct shell_ctx *ctx, unsigned id)
+{
+	if (!bg.task || bg.vm != id)
+		return shell_error(ctx, "no background churn on VM %u (start one with 'vm slot churn %u <slot> bg=1')",
+				   id, id);
+	kthread_join(bg.task);
+	bg.task = NULL;
+	if (bg.r)
+		return shell_error(ctx, "%s (after %lu updates)", bg.why, (unsigned long)bg.st.updates);
+	return churn_reply(ctx, id, &bg.st);
+}
+
+/* vm slot churn <vm> <slot> [rounds=<n>] [move=<slot>] [bg=1]: the in-kernel
+ * stream of in-place changes (vm_slot_churn.c); replies with the updates
+ * made and the split latency (median and max of the first splits). */
+static int churn_cmd(struct shell_ctx *ctx, unsigned id, int argc, char **argv)
+{
+	char why[WHY_MAX];
+	if (argc < 1)
+		return shell_error(ctx, "usage: vm slot churn <vm> <slot> [rounds=<n>] [move=<slot>]");
+	uint64_t slot, rounds = 100, move = 0, background = 0;
+	bool move_given = false;
+	if (shell_arg_u64_range(ctx, argv[0], "<slot>", 0, MEMSLOT_MAX - 1, &slot))
+		return -1;
+	const struct shell_opt opts[] = {
+		SHELL_OPT_RANGE("rounds", 1, 100000, &rounds),
+		{ .key = "move", .type = SHELL_OPT_U64, .max = MEMSLOT_MAX - 1, .u64 = &move, .given = &move_given },
+		SHELL_OPT_RANGE("bg", 0, 1, &background),
+	};
+	if (shell_parse_opts(ctx, argc - 1, argv + 1, opts, ARRAY_SIZE(opts)))
+		return -1;
+	if (background) {
+		if (bg.task)
+			return shell_error(ctx, "a background churn is already running on VM %u ('vm slot churnwait %u')",
+					   bg.vm, bg.vm);
+		bg.vm = id;
+		bg.slot = (unsigned)slot;
+		bg.rounds = (unsigned)rounds;
+		bg.move = move_given ? (int)move : -1;
+		bg.r = 0;
+		bg.task = kthread_run(bg_churn, NULL, TASK_ANY_CPU, "slotchurn");
+		if (!bg.task)
+			return shell_error(ctx, "out of memory for the churn task");
+		shell_printf(ctx, "vm=%u op=churn started=1\n", id);
+		return 0;
+	}
+	static struct vm_slot_churn_stats st; /* the console is single-threaded */
+	if (vm_slot_churn(id, (unsigned)slot, (unsigned)rounds, move_given ? (int)move : -1, &st, why, sizeof(why)))
+		return shell_error(ctx, "%s (after %lu updates)", why, (unsigned long)st.updates);
+	return churn_reply(ctx, id, &st);
+}
+
 int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	/* argv: slot <what> <vm> [...] */
-	static const char usage[] = "vm slot add|del|move|resize|split|merge|list|txn|stat <vm> ...";
+	static const char usage[] = "vm slot add|del|move|resize|split|merge|list|txn|stat|churn|churnwait <vm> ...";
 	if (argc < 3)
 		return shell_error(ctx, "usage: %s", usage);
 	const char *what = argv[1];
-	static const char *const subs[] = { "add", "del", "move", "resize", "split", "merge", "txn", "list", "stat" };
+	static const char *const subs[] = { "add", "del", "move", "resize", "split", "merge", "txn", "list", "stat", "churn", "churnwait" };
 	bool known = false;
 	for (unsigned i = 0; i < ARRAY_SIZE(subs); i++)
 		known |= !strcmp(what, subs[i]);
 	if (!known)
 		return shell_error(ctx, "unknown vm slot subcommand '%s' (expected add, del, move, resize, split, merge, "
-				   "txn, list or stat)", what);
+				   "txn, list, stat, churn or churnwait)", what);
 	unsigned id;
 	if (vm_id_arg(ctx, argv[2], &id))
 		return -1;
@@ -83,10 +175,18 @@ int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv)
 		bool naive;
 		if (vm_slot_stats(id, &updates, &inhibited, &naive, why, sizeof(why)))
 			return shell_error(ctx, "%s", why);
-		shell_printf(ctx, "vm=%u updates=%lu inhibited=%lu mode=%s\n", id, (unsigned long)updates,
-			     (unsigned long)inhibited, naive ? "naive" : "atomic");
+		uint64_t blocked = 0, blocked_ns = 0;
+		if (vm_slot_gate_stats(id, &blocked, &blocked_ns, why, sizeof(why)))
+			return shell_error(ctx, "%s", why);
+		shell_printf(ctx, "vm=%u updates=%lu inhibited=%lu mode=%s blocked_entries=%lu blocked_us=%lu\n", id,
+			     (unsigned long)updates, (unsigned long)inhibited, naive ? "naive" : "atomic",
+			     (unsigned long)blocked, (unsigned long)(blocked_ns / 1000));
 		return 0;
 	}
+	if (!strcmp(what, "churn"))
+		return churn_cmd(ctx, id, argc - 3, argv + 3);
+	if (!strcmp(what, "churnwait"))
+		return argc == 3 ? churnwait_cmd(ctx, id) : shell_error(ctx, "usage: vm slot churnwait <vm>");
 	struct memslot_txn txn;
 	if (!strcmp(what, "txn")) {
 		if (memslot_parse_txn(argc - 3, argv + 3, &txn, why, sizeof(why)))

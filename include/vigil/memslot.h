@@ -239,5 +239,19 @@ const struct memslot_set *vm_slots_active(struct vm *vm);
  * read-only one) of the VM: vm->mmio_exits. */
 void vm_count_mmio_exit(struct vm *vm);
 int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
+/* Entries of the VM's vCPUs that found its gate closed (an atomic update in
+ * progress) and the time they spent blocked there, in ns. */
+int vm_slot_gate_stats(unsigned vm_id, uint64_t *blocked, uint64_t *blocked_ns, char *why, size_t len);
+
+/* `vm slot churn` (core/virt/vm_slot_churn.c): rounds of split + merge +
+ * grow + shrink of slot (and, with move_slot >= 0, a move of that slot one
+ * page up and back), each one transaction; the first splits' latencies. */
+#define VM_SLOT_CHURN_SAMPLES 64
+struct vm_slot_churn_stats {
+	uint64_t updates, splits;
+	uint64_t split_ns[VM_SLOT_CHURN_SAMPLES];
+};
+int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot, struct vm_slot_churn_stats *st,
+		  char *why, size_t len);
 
 #endif

@@ -62,6 +62,7 @@ enum vcpu_request {
 	VCPU_REQ_PAUSE,      /* park outside the guest until resumed */
 	VCPU_REQ_TLB_FLUSH,  /* flush the guest's TLB before the next entry */
 	VCPU_REQ_RELOAD,     /* reload per-CPU/VM state before the next entry */
+	VCPU_REQ_SLOTS,      /* an atomic slot update closes the entry gate: come out (vm_gate.h) */
 	VCPU_REQ_NR
 };
 

@@ -140,6 +140,9 @@ struct vm {
 	volatile int live_state;   /* enum vm_state; written under vm_life_lock and vm_list_lock */
 	uint64_t progress_seen;    /* the `check` invariant: progress at the previous check */
 	bool seen_running;         /* ... and whether the VM was running then */
+	/* Entries blocked during an atomic slot update (vigil/vm_gate.h);
+	 * allocated with the VM (a pointer: that header needs the wait queues). */
+	struct vm_gate *gate;
 };
 
 /* ---- the interface ---- */

@@ -9,43 +9,48 @@
  * memory and takes a spurious MMIO exit.  So a transaction whose deleted
  * ranges overlap its added ones inhibits vCPU entries around them.
  *
- * What it abstracts, by C function.  The code is planned (not on main yet);
- * the names are the ones it is being written under:
+ * What it abstracts, by C function:
  *
- *   core/virt/vcpu.c (planned)
- *     vcpu_enter_guest_mode      vcpu(): set the in-entry indicator; if an
- *                                inhibition is on, clear it again and sleep
- *                                until the inhibition ends, then retry; with
- *                                interrupts off, the mode store and the
- *                                re-check of the requests (Model 2 proves that
- *                                handshake: here it is one step), enter
- *     vcpu_exit_guest_mode       vcpu(): after the exit has been handled
- *                                (which looks the faulting address up in the
- *                                slots), clear the in-entry indicator and wake
- *                                an inhibitor waiting for it
- *     the vCPU task's loop       vcpu(): handle requests, enter, run the guest
- *                                until a kick or an exit of its own, handle
- *                                the exit; a vCPU that finds itself on another
- *                                CPU than last time takes cpus_read_lock
- *                                between its indicator and its entry (as a
- *                                cross-CPU VMCLEAR on its old CPU under the
- *                                hotplug read lock would; the vcpu_load in
- *                                progress makes that call with preemption off
- *                                and no lock: the model allows more waiting
- *                                than the code does, and BROKEN_HOTPLUG_LOCK
- *                                shows why the updater must hold nothing a
- *                                vCPU may wait for inside its indicator)
- *   core/virt/memslot_*.c (planned)
- *     the slot transaction's     updater(): under the slots lock, when a
- *     commit (inhibit begin,     deleted range overlaps an added one: set the
- *     kick, wait, apply every    inhibition, kick every vCPU (a request, and
- *     delete then every add,     an IPI to those in guest mode), wait until no
- *     inhibit end)               in-entry indicator is set, apply the deletes
- *                                (the slots are half changed), the adds, end
- *                                the inhibition and wake the blocked vCPUs
- *                                (in progress: memslot_pair_update calls an
- *                                inhibit hook around its publish and its wait
- *                                for the SRCU readers)
+ *   core/virt/vm_gate.c, core/virt/vcpu.c (run_once, blocked_at_gate)
+ *     vm_gate_enter              vcpu(): set the in-entry indicator (count on
+ *                                the VM's gate, seq_cst); if the gate is
+ *                                closed (an inhibition is on), drop it again,
+ *                                waking an updater waiting for it, and park
+ *                                (blocked_at_gate: asleep on the vCPU's request
+ *                                wait queue, holding nothing) until the gate
+ *                                opens, then retry; else vcpu_load, and with
+ *                                interrupts off the mode store and re-check of
+ *                                the requests (vcpu_enter_guest_mode: Model 2
+ *                                proves that handshake, here it is one step),
+ *                                enter
+ *     vm_gate_leave              vcpu(): after vcpu_handle_exit (which looks
+ *                                the faulting address up in the slots), drop
+ *                                the indicator and wake an updater waiting for
+ *                                the last one
+ *     the vCPU task's loop       vcpu(): handle requests (VCPU_REQ_SLOTS only
+ *     (vcpu_main)                brings it out), enter, run the guest until a
+ *                                kick or an exit of its own, handle the exit;
+ *                                a vCPU that finds itself on another CPU than
+ *                                last time takes cpus_read_lock between its
+ *                                indicator and its entry (as a cross-CPU
+ *                                VMCLEAR on its old CPU under the hotplug read
+ *                                lock would; the real vcpu_load makes that
+ *                                call with preemption off and no lock: the
+ *                                model allows more waiting than the code does,
+ *                                and BROKEN_HOTPLUG_LOCK shows why the updater
+ *                                must hold nothing a vCPU may wait for inside
+ *                                its indicator)
+ *   core/virt/memslot_pair.c, memslot_vm.c, vm_gate.c
+ *     memslot_pair_update        updater(): under the slots lock, when a
+ *     -> inhibit(on)             deleted range overlaps an added one:
+ *        = vm_gate_close         close the gate, make VCPU_REQ_SLOTS of every
+ *          (gate_kick)           vCPU and kick it (an IPI to those in guest
+ *                                mode), sleep until no indicator is set;
+ *     -> publish                 apply the deletes (the slots are half
+ *                                changed), the adds (one pointer swap, the
+ *                                zap, the SRCU wait);
+ *     -> inhibit(off)            open the gate and wake the blocked vCPUs
+ *        = vm_gate_open (gate_wake)
  *   core/hotplug/hotplug.c  cpu_down, cpu_up: offline() (cpus_write_lock; the
  *                       CPU stops taking tasks; the vCPU push step sends each
  *                       vCPU on it a reschedule request + IPI and moves it

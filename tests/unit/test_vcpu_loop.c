@@ -38,6 +38,7 @@
 #include <vigil/suspend.h>
 #include <vigil/task.h>
 #include <vigil/vcpu.h>
+#include <vigil/vm_gate.h>
 #include <vigil/waitqueue.h>
 
 #include "host_cpuhp_none.h"
@@ -324,6 +325,8 @@ static struct vm *make_vm(unsigned id, unsigned nr)
 	struct vm *vm = calloc(1, sizeof(*vm));
 	vm->id = id;
 	vm->guest = GUEST_PATTERN;
+	vm->gate = calloc(1, sizeof(*vm->gate));
+	vm_gate_init(vm->gate);
 	assert_int_equal(vm_vcpus_alloc(vm, nr, why, sizeof(why)), 0);
 	vm_vcpus_name(vm);
 	mutex_lock(&vm_list_lock);

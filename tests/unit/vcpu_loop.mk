@@ -9,7 +9,7 @@
 # every vCPU out.
 UNIT_TESTS += vcpu_loop
 vcpu_loop_SRCS = tests/unit/test_vcpu_loop.c tests/unit/host_cpuhp_none.c \
-	core/virt/vcpu.c core/virt/vm_live.c core/virt/vcpu_hotplug.c core/virt/vcpu_check.c \
+	core/virt/vcpu.c core/virt/vm_gate.c core/virt/vm_live.c core/virt/vcpu_hotplug.c core/virt/vcpu_check.c \
 	core/virt/vcpu_request.c core/check.c $(HOST_SMP_SRCS) $(SYNC_HOST_SRCS)
 vcpu_loop_SAN := thread
 vcpu_loop_CFLAGS := -Icore/virt
