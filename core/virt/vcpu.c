@@ -126,8 +126,10 @@ static void fail(struct vcpu *v, const char *what, const char *why)
 
 /* Requests, at the top of the loop.  STOP is sticky (its maker clears it
  * after the join); PAUSE only brings the vCPU out, v->state says whether to
- * stay out; RELOAD re-reads the pin; TLB_FLUSH is counted (the backends
- * flush the guest's translations on every CPU change on their own). */
+ * stay out; RELOAD re-reads the pin; TLB_FLUSH is counted and has done its
+ * work by bringing the vCPU out: the backend compares the VM's flush
+ * generation (bumped by every zap) at each entry and flushes then, as it
+ * does on every CPU change. */
 static void handle_requests(struct vcpu *v)
 {
 	vcpu_check_request(&v->req, VCPU_REQ_PAUSE);
