@@ -24,6 +24,7 @@
 #include <vigil/printk.h>
 #include <vigil/string.h>
 #include <vigil/task.h>
+#include <vigil/memslot.h>
 #include <vigil/vcpu.h>
 #include "virt_internal.h"
 
@@ -131,6 +132,14 @@ int vm_start(unsigned id, char *why, size_t len)
 	}
 	if (vcpu_entries_refused()) {
 		snprintf(why, len, "the system is rebooting");
+		goto out;
+	}
+	/* Its guest's code lives in slot memory: with none, every vCPU would
+	 * stop at its first instruction fetch.  Say so before starting any. */
+	struct memslot_pair *slots = vm_memslot_pair(vm);
+	const struct memslot_set *active = slots ? __atomic_load_n(&slots->active, __ATOMIC_ACQUIRE) : NULL;
+	if (slots && (!active || active->nr == 0)) {
+		snprintf(why, len, "vm %u has no memory slots (vm slot add)", id);
 		goto out;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {

@@ -135,6 +135,20 @@ def slot_fault_live_split_merge(s):
     s.ok("vm destroy %s" % vm)
 
 
+@scenario(targets=[QEMU_SVM2], shared="slot_fault")
+def slot_fault_start_without_slots(s):
+    """A live VM whose every slot was deleted is refused at `vm start` with a
+    clear error and stays stopped, its slots untouched."""
+    vm = s.ok("vm create vcpus=1").records[0]["vm"]
+    slots = s.ok("vm slot list %s" % vm).where("slot")
+    s.eq([x["slot"] for x in slots], ["0"], "a new VM has slot 0")
+    s.ok("vm slot del %s 0" % vm)
+    s.error("vm start %s" % vm, match=r"has no memory slots")
+    s.eq(s.ok("vm stat %s" % vm).records[0].get("state"), "stopped", "state after the refused start")
+    s.eq([x["slot"] for x in s.ok("vm slot list %s" % vm).where("slot")], [], "no slot after the refusal")
+    s.ok("vm destroy %s" % vm)
+
+
 FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=ns samples=(\d+)$"
 
 
