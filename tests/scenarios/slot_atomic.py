@@ -15,9 +15,9 @@ kernel, over 1,000 updates.
 
 SVM under QEMU TCG, VMX under Bochs; BENCH memslot_split_live_1|2|4."""
 
-import time
 
 from harness.scenario import scenario
+from _live import vm_stat, wait_progress
 from _targets import BOCHS_2, QEMU_SVM2, QEMU_SVM4
 
 GROUPS = ("virt",)
@@ -28,21 +28,11 @@ MOVER = 0x80000        # a slot that only moves (the guest never touches it)
 
 
 def _stat(s, vm):
-    r = s.ok("vm stat %s" % vm)
-    return r.records[0], r.where("vcpu")
+    return vm_stat(s, vm)
 
 
 def _wait_progress(s, vm, what):
-    _, before = _stat(s, vm)
-    deadline = time.monotonic() + s.scaled(60)
-    while True:
-        _, now = _stat(s, vm)
-        if all(int(n["progress"]) > int(b["progress"]) for n, b in zip(now, before)):
-            break
-        if time.monotonic() > deadline:
-            s.check(False, "no progress on every vCPU %s" % what, "%r -> %r" % (before, now))
-            break
-        time.sleep(0.3)
+    _, now = wait_progress(s, vm, what)
     return now
 
 

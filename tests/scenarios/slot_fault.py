@@ -15,9 +15,9 @@ Bochs' VMX.
 - GUEST_WILD's store (an instruction the MMIO emulation does not know)
   still stops the guest with a named error."""
 
-import time
 
 from harness.scenario import scenario
+from _live import vm_stat, wait_progress
 from _targets import BOCHS_2, QEMU_SVM2
 
 GROUPS = ("virt",)
@@ -89,25 +89,12 @@ def slot_fault_mmio_and_memory(s):
 
 
 def _stat(s, vm):
-    r = s.ok("vm stat %s" % vm)
-    return r.records[0], r.where("vcpu")
+    return vm_stat(s, vm)
 
 
 def _wait_progress(s, vm, what):
     """Every vCPU makes progress (bounded wait), none failed, no guest error."""
-    _, before = _stat(s, vm)
-    deadline = time.monotonic() + s.scaled(60)
-    while True:
-        head, now = _stat(s, vm)
-        if all(int(n["progress"]) > int(b["progress"]) for n, b in zip(now, before)):
-            break
-        if time.monotonic() > deadline:
-            s.check(False, "no progress on every vCPU %s" % what, "%r -> %r" % (before, now))
-            break
-        time.sleep(0.3)
-    for v in now:
-        s.eq((v["state"], v["errors"], v["mmio_exits"]), ("running", "0", "0"), "vCPU %s %s" % (v["vcpu"], what))
-    s.eq(head["mmio_exits"], "0", "the VM's MMIO exits %s" % what)
+    wait_progress(s, vm, what, no_mmio=True)
 
 
 @scenario(targets=[QEMU_SVM2, BOCHS_2], shared="slot_fault")

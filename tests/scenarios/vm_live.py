@@ -11,28 +11,19 @@ SVM under QEMU TCG (-cpu max and EPYC), VMX under Bochs (corei7_skylake_x)."""
 import time
 
 from harness.scenario import scenario
+from _live import vm_stat, wait_progress
 from _targets import BOCHS_2, BOCHS_VMX4, QEMU_SVM4, QEMU_SVM_LIVE
 
 GROUPS = ("virt",)
 
 
 def _stat(s, vm):
-    r = s.ok("vm stat %s" % vm)
-    return r.records[0], r.where("vcpu")
+    return vm_stat(s, vm)
 
 
 def _wait_progress(s, vm, what):
     """Every vCPU of vm makes progress (bounded wait, then a failure)."""
-    _, before = _stat(s, vm)
-    deadline = time.monotonic() + s.scaled(60)
-    while True:
-        _, now = _stat(s, vm)
-        if all(int(n["progress"]) > int(b["progress"]) for n, b in zip(now, before)):
-            break
-        if time.monotonic() > deadline:
-            s.check(False, "no progress on every vCPU %s" % what, "%r -> %r" % (before, now))
-            break
-        time.sleep(0.3)
+    _, now = wait_progress(s, vm, what)
     for v in now:
         s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s %s" % (v["vcpu"], what))
     return now
