@@ -268,11 +268,16 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 	memslot_set_copy(ms->pair.inactive, set);
 	ms->pair.naive = naive_updates();
 	spin_lock_init(&ms->mmu_lock);
-	snprintf(ms->name, sizeof(ms->name), "vm%u", vm->id);
 	mmu_invalidate_init(&ms->mi, mmu_invalidate_boot_mode(), &ms->mmu_lock, &inval_ops, ms, set, ms->name);
-	mmu_invalidate_register(&ms->mi);
 	vm->memslots = ms;
 	return 0;
+}
+
+void vm_memslots_named(struct vm *vm)
+{
+	struct vm_memslots *ms = vm->memslots;
+	snprintf(ms->name, sizeof(ms->name), "vm%u", vm->id);
+	mmu_invalidate_register(&ms->mi);
 }
 
 void vm_memslots_free(struct vm *vm)
@@ -287,7 +292,8 @@ void vm_memslots_free(struct vm *vm)
 	spin_unlock_irqrestore(&uses_lock, flags);
 	if (wait)
 		wait_for_completion(&ms->unused);
-	mmu_invalidate_unregister(&ms->mi);
+	if (ms->name[0])
+		mmu_invalidate_unregister(&ms->mi);
 	memslot_pair_destroy(&ms->pair);
 	kfree(ms);
 	vm->memslots = NULL;

@@ -287,8 +287,7 @@ static int mem_invalidate(struct shell_ctx *ctx, unsigned id, int argc, char **a
 	uint64_t pages = 0;
 	if (vm_mem_invalidate(id, gpa, size, migrate, &pages, why, sizeof(why)))
 		return shell_error(ctx, "%s", why);
-	shell_printf(ctx, "%s gpa=0x%lx size=0x%lx pages=%lu\n", migrate ? "migrated" : "reclaimed",
-		     (unsigned long)gpa, (unsigned long)size, (unsigned long)pages);
+	shell_printf(ctx, "op=%s gpa=0x%lx size=0x%lx pages=%lu\n", what, (unsigned long)gpa, (unsigned long)size, (unsigned long)pages);
 	return 0;
 }
 

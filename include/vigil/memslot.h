@@ -222,6 +222,9 @@ unsigned arch_virt_gpa_bits(void);
 /* vm_create: the VM's slots, with its existing guest memory as slot 0
  * (sharing its pages).  vm_destroy: before that memory is freed. */
 int vm_memslots_init(struct vm *vm, char *why, size_t len);
+/* Once the VM has its id: its invalidation state is named "vm<id>" and
+ * registered (`mmu_inval`, the `check` invariant). */
+void vm_memslots_named(struct vm *vm);
 void vm_memslots_free(struct vm *vm);
 
 /* The console and the self-test reach a VM's slots by VM id.  Each takes
