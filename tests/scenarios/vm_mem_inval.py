@@ -78,6 +78,15 @@ def vm_mem_migrate_live(s):
     s.error("vm mem migrate 99 gpa=0x%x size=0x1000" % SPARE, match=r"no VM with id 99")
     s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 8)).records[0]["val"], "0x1234abcd",
          "the errors changed nothing")
+    # Slot swaps go through the invalidation state (they wait for open
+    # invalidations there): they count in its swaps.
+    swaps = int(_inval_rec(s, vm).get("swaps", 0))
+    s.ok("vm slot add %s gpa=0x80000 size=0x1000" % vm)
+    sid = [x["slot"] for x in s.ok("vm slot list %s" % vm).where("slot") if x["gpa"] == "0x80000"][0]
+    s.ok("vm slot del %s %s" % (vm, sid))
+    rec = _inval_rec(s, vm)
+    s.eq(int(rec.get("swaps", 0)) - swaps, 2, "two slot updates, two swaps through mmu_invalidate")
+    s.eq(rec.get("mismatches"), "0", "no invalidation saw two slot arrays")
     _, vcpus = wait_progress(s, vm, "at the end", no_mmio=True)
     s.ok("check")
     s.ok("vm stop %s" % vm)
