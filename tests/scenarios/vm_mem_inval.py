@@ -36,8 +36,11 @@ def _inval_rec(s, vm):
     return recs[0] if recs else {}
 
 
-def _migrate_rounds(s, vm, rounds):
+def _migrate_rounds(s, vm, rounds, bench="vm_mem_migrate_8p_live"):
+    """rounds migrations over the pattern areas; the bench line of the
+    whole-area ones (8 pages) from their ns= figures."""
     size = 2 * AREA
+    ns = []
     for i in range(rounds):
         # Alternate the whole areas, one page, and each vCPU's area.
         if i % 3 == 0:
@@ -48,6 +51,11 @@ def _migrate_rounds(s, vm, rounds):
             gpa, sz = AREAS + (i % 2) * AREA, AREA
         r = s.ok("vm mem migrate %s gpa=0x%x size=0x%x" % (vm, gpa, sz))
         s.eq(r.records[0]["pages"], str(sz // 0x1000), "pages migrated")
+        if sz == size:
+            ns.append(int(r.records[0]["ns"]))
+    ns.sort()
+    s.note("bench=%s median=%d min=%d max=%d unit=ns samples=%d" %
+           (bench, ns[len(ns) // 2], ns[0], ns[-1], len(ns)))
 
 
 @scenario(targets=[QEMU_SVM2], cmdline="memslot_inval=rwsem", timeout=600)
@@ -55,7 +63,7 @@ def vm_mem_migrate_rwsem(s):
     vm = s.ok("vm create vcpus=2 mem=256K").records[0]["vm"]
     s.ok("vm start %s" % vm)
     wait_progress(s, vm, "after start", no_mmio=True)
-    _migrate_rounds(s, vm, 50)
+    _migrate_rounds(s, vm, 50, "vm_mem_migrate_8p_live_rwsem")
     wait_progress(s, vm, "after the migrations", no_mmio=True)
     s.ok("check")
     rec = _inval_rec(s, vm)
