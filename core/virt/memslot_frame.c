@@ -58,6 +58,25 @@ static void frame_put(struct memslot_frame *f)
 	kfree(f);
 }
 
+struct memslot_frame *memslot_backing_replace(struct memslot_backing *b, uint64_t i, bool copy)
+{
+	struct memslot_frame *f = frame_alloc_zeroed();
+	if (!f)
+		return NULL;
+	struct memslot_frame *old = b->frame[i];
+	if (copy)
+		memcpy(phys_to_virt(f->hpa), phys_to_virt(old->hpa), PAGE_SIZE);
+	/* A reader in the VM's SRCU domain may still load the old pointer:
+	 * store the new one whole. */
+	__atomic_store_n(&b->frame[i], f, __ATOMIC_RELEASE);
+	return old;
+}
+
+void memslot_frame_put(struct memslot_frame *f)
+{
+	frame_put(f);
+}
+
 static struct memslot_backing *backing_new(uint64_t npages)
 {
 	/* kmalloc's largest block bounds a slot (2^PMM_MAX_ORDER pages of frame

@@ -51,7 +51,10 @@ void memslot_pair_destroy(struct memslot_pair *p)
 static void publish(struct memslot_pair *p, struct memslot_set *set)
 {
 	struct memslot_set *before = p->active;
-	__atomic_store_n(&p->active, set, __ATOMIC_RELEASE);
+	if (p->swap)
+		p->swap(p->arg, set);
+	else
+		__atomic_store_n(&p->active, set, __ATOMIC_RELEASE);
 	if (p->changed)
 		p->changed(p->arg, before, set);
 	if (p->wait_readers)

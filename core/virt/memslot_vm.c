@@ -17,6 +17,7 @@
 #include <vigil/completion.h>
 #include <vigil/memslot.h>
 #include <vigil/mm.h>
+#include <vigil/mmu_invalidate.h>
 #include <vigil/mutex.h>
 #include <vigil/spinlock.h>
 #include <vigil/srcu.h>
@@ -39,6 +40,13 @@ struct vm_memslots {
 	void (*user_wait)(void *arg);
 	void (*user_inhibit)(void *arg, bool on);
 	void *user_arg;
+	/* Host invalidations of its guest memory (`vm mem migrate|reclaim`,
+	 * docs/invalidation.md).  mmu_lock is taken before the backend's
+	 * nested-page-table lock, never after: start zaps under it, the fault
+	 * path checks for a retry and maps under both. */
+	struct mmu_invalidate mi;
+	spinlock_t mmu_lock;
+	char name[16];
 };
 
 static DEFINE_SPINLOCK(uses_lock);
@@ -153,6 +161,50 @@ static void changed(void *arg, const struct memslot_set *before, const struct me
 				vcpu_request_and_wait(&vm->vcpus[i]->req, VCPU_REQ_TLB_FLUSH);
 }
 
+/* The published set and the swap: through the invalidation state, so a
+ * swap waits until no host invalidation is open and start and end of one
+ * always see the same set (mmu_invalidate_swap_slots).  The pair's active
+ * pointer follows, for the fault path and `vm mem`. */
+static void swap(void *arg, struct memslot_set *set)
+{
+	struct vm_memslots *ms = arg;
+	const void *old;
+	mmu_invalidate_swap_slots(&ms->mi, set, &old, NULL);
+	__atomic_store_n(&ms->pair.active, set, __ATOMIC_RELEASE);
+}
+
+static bool inval_range_hits(void *ctx, const void *slots, uint64_t gfn_start, uint64_t gfn_end)
+{
+	(void)ctx;
+	const struct memslot_set *set = slots;
+	for (unsigned i = 0; i < set->nr; i++) {
+		uint64_t s = set->slot[i].gpa >> PAGE_SHIFT, e = s + (set->slot[i].size >> PAGE_SHIFT);
+		if (s < gfn_end && gfn_start < e)
+			return true;
+	}
+	return false;
+}
+
+/* Under mmu_lock: the backend drops the range from the nested page tables
+ * and bumps its flush generation; the flush of CPUs inside the guest is the
+ * caller's, after start (it sleeps). */
+static void inval_zap(void *ctx, const void *slots, uint64_t gfn_start, uint64_t gfn_end)
+{
+	(void)slots;
+	struct vm_memslots *ms = ctx;
+	virt_ops_current()->vm_zap_range(ms->vm, gfn_start << PAGE_SHIFT, (gfn_end - gfn_start) << PAGE_SHIFT);
+}
+
+static const struct mmu_invalidate_ops inval_ops = {
+	.range_hits = inval_range_hits,
+	.zap = inval_zap,
+};
+
+struct mmu_invalidate *vm_mmu_invalidate(struct vm *vm)
+{
+	return &vm->memslots->mi;
+}
+
 void vm_slots_read_lock(struct vm *vm, int *idx)
 {
 	(void)vm;
@@ -191,6 +243,7 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 	ms->pair.wait_readers = wait_readers;
 	ms->pair.inhibit = inhibit;
 	ms->pair.changed = changed;
+	ms->pair.swap = swap;
 	ms->pair.arg = ms;
 	/* The memory the VM was built with, as slots at the same places. */
 	struct memslot_set *set = ms->pair.active;
@@ -214,8 +267,17 @@ int vm_memslots_init(struct vm *vm, char *why, size_t len)
 	}
 	memslot_set_copy(ms->pair.inactive, set);
 	ms->pair.naive = naive_updates();
+	spin_lock_init(&ms->mmu_lock);
+	mmu_invalidate_init(&ms->mi, mmu_invalidate_boot_mode(), &ms->mmu_lock, &inval_ops, ms, set, ms->name);
 	vm->memslots = ms;
 	return 0;
+}
+
+void vm_memslots_named(struct vm *vm)
+{
+	struct vm_memslots *ms = vm->memslots;
+	snprintf(ms->name, sizeof(ms->name), "vm%u", vm->id);
+	mmu_invalidate_register(&ms->mi);
 }
 
 void vm_memslots_free(struct vm *vm)
@@ -230,6 +292,8 @@ void vm_memslots_free(struct vm *vm)
 	spin_unlock_irqrestore(&uses_lock, flags);
 	if (wait)
 		wait_for_completion(&ms->unused);
+	if (ms->name[0])
+		mmu_invalidate_unregister(&ms->mi);
 	memslot_pair_destroy(&ms->pair);
 	kfree(ms);
 	vm->memslots = NULL;
@@ -370,4 +434,92 @@ int vm_slot_gate_stats(unsigned vm_id, uint64_t *blocked, uint64_t *blocked_ns, 
 	*blocked_ns = __atomic_load_n(&ms->vm->gate->blocked_ns, __ATOMIC_RELAXED);
 	put(ms);
 	return 0;
+}
+
+/* Every live vCPU of the VM flushes its guest TLB and is out of the guest
+ * when this returns (as after a slot change). */
+static void flush_vcpus(struct vm *vm)
+{
+	if (vm->vcpus)
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i])
+				vcpu_request_and_wait(&vm->vcpus[i]->req, VCPU_REQ_TLB_FLUSH);
+}
+
+/* Is every page of [gpa, gpa+size) in a slot, with a frame no other
+ * backing lists?  (What replacing it in one backing needs.) */
+static int check_range(const struct memslot_set *set, uint64_t gpa, uint64_t size, char *why, size_t len)
+{
+	if (!size)
+		return why_fail(why, len, WHY_ZERO_SIZE, "size=0: nothing to do");
+	if ((gpa | size) & (PAGE_SIZE - 1))
+		return why_fail(why, len, WHY_MISALIGNED, "gpa=0x%lx size=0x%lx: both must be multiples of 0x%lx",
+				(unsigned long)gpa, (unsigned long)size, (unsigned long)PAGE_SIZE);
+	if (gpa + size < gpa)
+		return why_fail(why, len, WHY_ADDR_WIDTH, "gpa+size wraps around");
+	for (uint64_t a = gpa; a < gpa + size; a += PAGE_SIZE) {
+		const struct memslot *s = memslot_lookup(set, a >> PAGE_SHIFT);
+		if (!s)
+			return why_fail(why, len, WHY_NO_SLOT, "guest-physical 0x%lx is in no memory slot",
+					(unsigned long)a);
+		if (s->backing->frame[(a - s->gpa) >> PAGE_SHIFT]->refs != 1)
+			return why_fail(why, len, WHY_BAD_CHANGE, "the frame at guest-physical 0x%lx is shared by two slots",
+					(unsigned long)a);
+	}
+	return 0;
+}
+
+int vm_mem_invalidate(unsigned vm_id, uint64_t gpa, uint64_t size, bool copy, uint64_t *pages, char *why,
+		      size_t len)
+{
+	int r = 0;
+	struct vm_memslots *ms = get(vm_id, why, len, &r);
+	if (!ms)
+		return r;
+	*pages = 0;
+	/* The slots lock for the whole bracket: no slot update changes the
+	 * backings under the replacement, and `vm mem` never reads a half
+	 * copied page.  A swap takes the same lock, so it never waits for one
+	 * of these; it would (mmu_invalidate_swap_slots) if it did not. */
+	mutex_lock(&ms->lock);
+	const struct memslot_set *set = memslot_pair_active(&ms->pair);
+	r = check_range(set, gpa, size, why, len);
+	if (r) {
+		mutex_unlock(&ms->lock);
+		put(ms);
+		return r;
+	}
+	uint64_t npages = size >> PAGE_SHIFT;
+	struct memslot_frame **old = kzalloc(npages * sizeof(*old));
+	if (!old) {
+		mutex_unlock(&ms->lock);
+		put(ms);
+		return why_fail(why, len, WHY_NOMEM, "out of memory for %lu pages", (unsigned long)npages);
+	}
+	struct mmu_inval_range ir = { .gfn_start = gpa >> PAGE_SHIFT, .gfn_end = (gpa + size) >> PAGE_SHIFT };
+	mmu_invalidate_range_start(&ms->mi, &ir);
+	/* No nested mapping of the range is left and faults on it retry; once
+	 * every vCPU flushed, no CPU writes the old frames any more. */
+	flush_vcpus(ms->vm);
+	for (uint64_t i = 0; i < npages; i++) {
+		uint64_t a = gpa + i * PAGE_SIZE;
+		const struct memslot *s = memslot_lookup(set, a >> PAGE_SHIFT);
+		old[i] = memslot_backing_replace(s->backing, (a - s->gpa) >> PAGE_SHIFT, copy);
+		if (!old[i]) {
+			r = why_fail(why, len, WHY_NOMEM, "out of memory after %lu of %lu pages (those moved)",
+				     (unsigned long)i, (unsigned long)npages);
+			break;
+		}
+		(*pages)++;
+	}
+	mmu_invalidate_range_end(&ms->mi, &ir);
+	/* The MMIO decode reads code through the set inside the SRCU domain
+	 * without mmu_lock: wait for those readers before the old frames go. */
+	synchronize_srcu_expedited(&vm_slots_srcu);
+	for (uint64_t i = 0; i < *pages; i++)
+		memslot_frame_put(old[i]);
+	kfree(old);
+	mutex_unlock(&ms->lock);
+	put(ms);
+	return r;
 }

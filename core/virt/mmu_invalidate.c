@@ -317,6 +317,14 @@ unsigned mmu_invalidate_fault(struct mmu_invalidate *mi, uint64_t gfn,
 	return retries;
 }
 
+void mmu_invalidate_count_fault(struct mmu_invalidate *mi, bool retry)
+{
+	if (retry)
+		STAT_INC(mi, retries);
+	else
+		STAT_INC(mi, faults);
+}
+
 /* ---- state and the invariant ---- */
 
 void mmu_invalidate_snapshot(struct mmu_invalidate *mi, struct mmu_invalidate_snapshot *s)

@@ -151,6 +151,7 @@ int vm_create_live(unsigned *id, unsigned nr_vcpus, uint64_t mem, char *why, siz
 	mutex_lock(&vm_list_lock);
 	vm->id = next_vm_id++;
 	vm_vcpus_name(vm);
+	vm_memslots_named(vm);
 	vm->next = vm_list;
 	vm_list = vm;
 	nr_vms++;

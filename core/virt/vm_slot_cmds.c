@@ -4,6 +4,7 @@
  * that split, merge, resize and move keep the guest's data).  Both are
  * sub-commands of `vm` (virt_cmds.c).  docs/console.md lists the replies.
  */
+#include <vigil/arch.h>
 #include <vigil/memslot.h>
 #include <vigil/shell.h>
 #include <vigil/string.h>
@@ -268,11 +269,37 @@ static int mem_range(struct shell_ctx *ctx, unsigned id, int argc, char **argv, 
 	return 0;
 }
 
+/* `vm mem migrate|reclaim <vm> gpa=<a> size=<s>`: host invalidation of a
+ * range (docs/invalidation.md). */
+static int mem_invalidate(struct shell_ctx *ctx, unsigned id, int argc, char **argv, bool migrate)
+{
+	uint64_t gpa = 0, size = 0;
+	bool have_gpa = false, have_size = false;
+	const struct shell_opt opts[] = {
+		{ .key = "gpa", .type = SHELL_OPT_U64, .u64 = &gpa, .given = &have_gpa },
+		{ .key = "size", .type = SHELL_OPT_U64, .u64 = &size, .given = &have_size },
+	};
+	const char *what = migrate ? "migrate" : "reclaim";
+	if (shell_parse_opts(ctx, argc, argv, opts, 2))
+		return -1;
+	if (!have_gpa || !have_size)
+		return shell_error(ctx, "usage: vm mem %s <vm> gpa=<a> size=<s> (page multiples)", what);
+	char why[WHY_MAX];
+	uint64_t pages = 0, t0 = arch_time_ns();
+	if (vm_mem_invalidate(id, gpa, size, migrate, &pages, why, sizeof(why)))
+		return shell_error(ctx, "%s", why);
+	/* ns: the whole bracket (start, flush, copy, end, grace period), a
+	 * figure for the scenarios' benches. */
+	shell_printf(ctx, "op=%s gpa=0x%lx size=0x%lx pages=%lu ns=%lu\n", what, (unsigned long)gpa,
+		     (unsigned long)size, (unsigned long)pages, (unsigned long)(arch_time_ns() - t0));
+	return 0;
+}
+
 int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	/* argv: mem <what> <vm> [...] */
 	if (argc < 3)
-		return shell_error(ctx, "usage: vm mem read|write|fill|check <vm> gpa=<a> ...");
+		return shell_error(ctx, "usage: vm mem read|write|fill|check|migrate|reclaim <vm> gpa=<a> ...");
 	const char *what = argv[1];
 	unsigned id;
 	if (vm_id_arg(ctx, argv[2], &id))
@@ -280,9 +307,11 @@ int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	char why[WHY_MAX];
 	if (!strcmp(what, "fill") || !strcmp(what, "check"))
 		return mem_range(ctx, id, argc - 3, argv + 3, !strcmp(what, "fill"));
+	if (!strcmp(what, "migrate") || !strcmp(what, "reclaim"))
+		return mem_invalidate(ctx, id, argc - 3, argv + 3, !strcmp(what, "migrate"));
 	bool write = !strcmp(what, "write");
 	if (!write && strcmp(what, "read"))
-		return shell_error(ctx, "unknown vm mem subcommand '%s' (expected read, write, fill or check)", what);
+		return shell_error(ctx, "unknown vm mem subcommand '%s' (expected read, write, fill, check, migrate or reclaim)", what);
 	uint64_t gpa = 0, val = 0;
 	bool have_gpa = false, have_val = false;
 	const struct shell_opt opts[] = {

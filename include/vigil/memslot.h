@@ -75,6 +75,14 @@ struct memslot_backing *memslot_backing_slice(const struct memslot_backing *src,
 struct memslot_backing *memslot_backing_concat(const struct memslot_backing *a, const struct memslot_backing *b);
 void memslot_backing_get(struct memslot_backing *b);
 void memslot_backing_put(struct memslot_backing *b);
+/* Host invalidation (`vm mem migrate|reclaim`): put a fresh frame at index
+ * i of b -- a copy of the old page when copy, else zeroed -- and return the
+ * old frame, which the caller drops with memslot_frame_put() once no reader
+ * can still reach it; NULL (nothing changed) when out of memory.  b is
+ * shared by the active and the inactive set, so both see the new frame.
+ * Under the VM's slots lock. */
+struct memslot_frame *memslot_backing_replace(struct memslot_backing *b, uint64_t i, bool copy);
+void memslot_frame_put(struct memslot_frame *f);
 /* Frames allocated here and not yet freed (for the tests' leak checks). */
 uint64_t memslot_frames_live(void);
 
@@ -177,6 +185,10 @@ struct memslot_pair {
 	 * tables drop the mappings of what before had and after lacks
 	 * (memslot_for_each_change).  NULL: nothing to do. */
 	void (*changed)(void *arg, const struct memslot_set *before, const struct memslot_set *after);
+	/* The swap itself, in place of the plain store of active (NULL: the
+	 * store): a VM's pair publishes through mmu_invalidate_swap_slots(),
+	 * which waits for open host invalidations (docs/invalidation.md). */
+	void (*swap)(void *arg, struct memslot_set *set);
 	void *arg;
 	/* Publish a transaction as two steps -- every delete, then every add --
 	 * with a wait after each and never an inhibition: the gap atomic
@@ -210,6 +222,9 @@ unsigned arch_virt_gpa_bits(void);
 /* vm_create: the VM's slots, with its existing guest memory as slot 0
  * (sharing its pages).  vm_destroy: before that memory is freed. */
 int vm_memslots_init(struct vm *vm, char *why, size_t len);
+/* Once the VM has its id: its invalidation state is named "vm<id>" and
+ * registered (`mmu_inval`, the `check` invariant). */
+void vm_memslots_named(struct vm *vm);
 void vm_memslots_free(struct vm *vm);
 
 /* The console and the self-test reach a VM's slots by VM id.  Each takes
@@ -238,6 +253,16 @@ const struct memslot_set *vm_slots_active(struct vm *vm);
 /* One MMIO exit (a guest access outside every slot, or a write to a
  * read-only one) of the VM: vm->mmio_exits. */
 void vm_count_mmio_exit(struct vm *vm);
+/* The VM's host-invalidation state (vigil/mmu_invalidate.h): the fault
+ * path reads its seq before the lookup and retries under its mmu_lock. */
+struct mmu_invalidate *vm_mmu_invalidate(struct vm *vm);
+/* `vm mem migrate` (copy true: each page moves to a new frame with its
+ * data) and `vm mem reclaim` (copy false: each page's frame is dropped and
+ * a zeroed one takes its place), bracketed by range start/end.  *pages:
+ * pages done.  A named error changes nothing, but out of memory midway
+ * (the pages before it are done). */
+int vm_mem_invalidate(unsigned vm_id, uint64_t gpa, uint64_t size, bool copy, uint64_t *pages, char *why,
+		      size_t len);
 int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
 /* Entries of the VM's vCPUs that found its gate closed (an atomic update in
  * progress) and the time they spent blocked there, in ns. */

@@ -158,6 +158,10 @@ unsigned mmu_invalidate_fault(struct mmu_invalidate *mi, uint64_t gfn,
 			      uint64_t (*resolve)(void *ctx, uint64_t gfn),
 			      void (*install)(void *ctx, uint64_t gfn, uint64_t frame), void *ctx);
 
+/* A fault path that does its own loop (a real vCPU retries by re-entering
+ * the guest): one fault mapped (retry false) or one retry (true). */
+void mmu_invalidate_count_fault(struct mmu_invalidate *mi, bool retry);
+
 /* ---- state, for checks, commands and tests ---- */
 
 struct mmu_invalidate_snapshot {

@@ -556,6 +556,66 @@ static void test_changes_and_naive(void **state)
 
 /* ---- the text form ---- */
 
+/* ---- host invalidation: replacing frames, the swap hook ---- */
+
+/* migrate (copy) keeps the bytes in a new frame, reclaim (no copy) leaves
+ * zeros; both copies of the set see the new frame (they share the backing);
+ * the old frame lives until the caller drops it. */
+static void test_backing_replace(void **state)
+{
+	(void)state;
+	OK("add gpa=0x10000 size=0x2000");
+	put64(0x10008, 0x1234abcd);
+	put64(0x11008, 0x55);
+	const struct memslot *s = memslot_lookup(memslot_pair_active(&pair), 0x10);
+	uint64_t hpa = memslot_gfn_to_hpa(s, 0x10), frames = memslot_frames_live();
+	struct memslot_frame *old = memslot_backing_replace(s->backing, 0, true);
+	assert_non_null(old);
+	assert_int_equal(old->hpa, hpa);
+	assert_int_not_equal(memslot_gfn_to_hpa(s, 0x10), hpa);
+	assert_int_equal(memslot_frames_live(), frames + 1);
+	assert_int_equal(get64(0x10008), 0x1234abcd);
+	const struct memslot *t = memslot_lookup(pair.inactive, 0x10);
+	assert_int_equal(memslot_gfn_to_hpa(t, 0x10), memslot_gfn_to_hpa(s, 0x10));
+	memslot_frame_put(old);
+	assert_int_equal(memslot_frames_live(), frames);
+	old = memslot_backing_replace(s->backing, 1, false);
+	assert_non_null(old);
+	memslot_frame_put(old);
+	assert_int_equal(get64(0x11008), 0);
+	assert_int_equal(get64(0x10008), 0x1234abcd);
+	assert_int_equal(memslot_frames_live(), frames);
+	check_copies_equal();
+}
+
+static struct memslot_set *swapped_to;
+static unsigned swaps;
+
+static void swap_hook(void *arg, struct memslot_set *set)
+{
+	struct memslot_pair *p = arg;
+	swapped_to = set;
+	swaps++;
+	__atomic_store_n(&p->active, set, __ATOMIC_RELEASE);
+}
+
+/* A pair with a swap hook publishes through it, once per update. */
+static void test_swap_hook(void **state)
+{
+	(void)state;
+	pair.swap = swap_hook;
+	pair.arg = &pair;
+	swaps = 0;
+	OK("add gpa=0x10000 size=0x4000");
+	assert_int_equal(swaps, 1);
+	assert_ptr_equal(swapped_to, pair.active);
+	OK("split 0 at=0x11000");
+	assert_int_equal(swaps, 2);
+	assert_ptr_equal(swapped_to, pair.active);
+	assert_string_equal(dump(), "0:10000+1000 1:11000+3000");
+	pair.swap = NULL;
+}
+
 static void test_parse(void **state)
 {
 	(void)state;
@@ -606,6 +666,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_publish_growth_keeps_old_array, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_naive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backing_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swap_hook, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

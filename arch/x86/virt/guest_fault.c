@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <asm/guest_fault.h>
 #include <vigil/memslot.h>
+#include <vigil/mmu_invalidate.h>
 #include <vigil/spinlock.h>
 #include <vigil/string.h>
 
@@ -49,9 +50,22 @@ enum vcpu_exit_action guest_fault_handle(struct vm *vm, struct vcpu_run *run, co
 	insn->len = 0;
 	vcpu_run_count_exit(run, VEXIT_MEM_FAULT);
 	uint64_t gfn = f->gpa >> PAGE_SHIFT;
+	/* Host invalidations (docs/invalidation.md): seq before the lookup;
+	 * under the invalidation lock, which start holds while it zaps, a
+	 * fault on a range being invalidated, or one that overlapped the end
+	 * of one, maps nothing: the guest re-enters and faults again. */
+	struct mmu_invalidate *mi = vm_mmu_invalidate(vm);
+	uint64_t seq = mmu_invalidate_fault_seq(mi);
 	int idx;
 	vm_slots_read_lock(vm, &idx);
-	unsigned long flags;
+	unsigned long flags, iflags;
+	spin_lock_irqsave(mi->mmu_lock, iflags);
+	if (mmu_invalidate_retry_gfn(mi, seq, gfn)) {
+		spin_unlock_irqrestore(mi->mmu_lock, iflags);
+		vm_slots_read_unlock(vm, idx);
+		mmu_invalidate_count_fault(mi, true);
+		return VCPU_EXIT_CONTINUE;
+	}
 	spin_lock_irqsave(f->lock, flags);
 	const struct memslot_set *set = vm_slots_active(vm);
 	const struct memslot *s = memslot_lookup(set, gfn);
@@ -60,6 +74,9 @@ enum vcpu_exit_action guest_fault_handle(struct vm *vm, struct vcpu_run *run, co
 	if (s && !(f->write && ro))
 		r = f->map(vm, gfn << PAGE_SHIFT, memslot_gfn_to_hpa(s, gfn), !ro);
 	spin_unlock_irqrestore(f->lock, flags);
+	spin_unlock_irqrestore(mi->mmu_lock, iflags);
+	if (r == 0)
+		mmu_invalidate_count_fault(mi, false);
 	if (r <= 0) {
 		vm_slots_read_unlock(vm, idx);
 		if (r == 0)
