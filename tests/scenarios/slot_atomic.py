@@ -27,10 +27,6 @@ AREA = 0x4000          # one vCPU's area (16 KiB) in a VM of 256 KiB
 MOVER = 0x80000        # a slot that only moves (the guest never touches it)
 
 
-def _stat(s, vm):
-    return vm_stat(s, vm)
-
-
 def _wait_progress(s, vm, what):
     _, now = wait_progress(s, vm, what)
     return now
@@ -72,7 +68,7 @@ def slot_atomic_churn(s):
     s.eq(stat["mode"], "atomic", "mode")
     s.eq(int(stat["inhibited"]) - int(before["inhibited"]), updates, "every in-place change inhibited")
     now = _wait_progress(s, vm, "after the churn")
-    vmrec, _ = _stat(s, vm)
+    vmrec, _ = vm_stat(s, vm)
     s.eq(vmrec["mmio_exits"], "0", "no MMIO exit in atomic mode")
     for v in now:
         s.eq((v["state"], v["errors"], v["mmio_exits"]), ("running", "0", "0"), "vCPU %s after the churn" % v["vcpu"])
@@ -88,7 +84,7 @@ def slot_atomic_churn(s):
     stat = s.ok("vm slot stat %s" % vm).records[0]
     s.eq(int(stat["inhibited"]), inhibited, "unrelated adds and deletes inhibit nothing")
     now = _wait_progress(s, vm, "after unrelated adds and deletes")
-    vmrec, _ = _stat(s, vm)
+    vmrec, _ = vm_stat(s, vm)
     s.eq(vmrec["mmio_exits"], "0", "no MMIO exit after unrelated adds and deletes")
     for v in now:
         s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s after unrelated adds/deletes" % v["vcpu"])
@@ -117,7 +113,7 @@ def _offline_and_suspend_mid_churn(s, vm, data, mover):
     s.eq(int(after["inhibited"]) - int(before["inhibited"]), int(rec["updates"]),
          "every update of the background churn inhibited")
     now = _wait_progress(s, vm, "after the churn across offline and suspend")
-    vmrec, _ = _stat(s, vm)
+    vmrec, _ = vm_stat(s, vm)
     s.eq(vmrec["mmio_exits"], "0", "no MMIO exit across offline and suspend")
     for v in now:
         s.eq((v["state"], v["errors"]), ("running", "0"), "vCPU %s after offline and suspend" % v["vcpu"])
@@ -131,7 +127,7 @@ def slot_atomic_naive_gap(s):
     rec = _churn(s, vm, data, mover, 250)
     stat = s.ok("vm slot stat %s" % vm).records[0]
     s.eq((stat["mode"], stat["inhibited"]), ("naive", "0"), "naive mode never inhibits")
-    vmrec, _ = _stat(s, vm)
+    vmrec, _ = vm_stat(s, vm)
     s.note("naive: updates=%s vm mmio_exits=%s" % (rec["updates"], vmrec["mmio_exits"]))
     s.check(int(vmrec["mmio_exits"]) > 0, "naive updates leave a gap the vCPUs fall into (mmio_exits > 0)")
     s.cmd("vm stop %s" % vm)

@@ -88,10 +88,6 @@ def slot_fault_mmio_and_memory(s):
                   r"opcode 0xa3 is not emulated.*vm %s destroyed" % vm)
 
 
-def _stat(s, vm):
-    return vm_stat(s, vm)
-
-
 def _wait_progress(s, vm, what):
     """Every vCPU makes progress (bounded wait), none failed, no guest error."""
     wait_progress(s, vm, what, no_mmio=True)

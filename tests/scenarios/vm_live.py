@@ -17,10 +17,6 @@ from _targets import BOCHS_2, BOCHS_VMX4, QEMU_SVM4, QEMU_SVM_LIVE
 GROUPS = ("virt",)
 
 
-def _stat(s, vm):
-    return vm_stat(s, vm)
-
-
 def _wait_progress(s, vm, what):
     """Every vCPU of vm makes progress (bounded wait, then a failure)."""
     _, now = wait_progress(s, vm, what)
@@ -51,7 +47,7 @@ def vm_live_hotplug_suspend(s):
         s.ok("vcpu pin %s.0 cpu=%d" % (vm, cpu))
         _wait_progress(s, vm, "pinned to cpu %d" % cpu)
         s.ok("cpu offline %d" % cpu)
-        _, vcpus = _stat(s, vm)
+        _, vcpus = vm_stat(s, vm)
         s.eq(vcpus[0]["pin"], "-1", "vCPU 0's pin after its CPU went offline")
         s.log_has(r"vcpu%s\.0: cpu %d is going offline: its pin to it is dropped" % (vm, cpu), "pin dropped")
         now = _wait_progress(s, vm, "with cpu %d offline" % cpu)
@@ -68,9 +64,9 @@ def vm_live_hotplug_suspend(s):
         _check(s, "after suspend %d" % (i + 1))
     # Pause: no progress while paused; resume: progress again.
     s.ok("vm pause %s" % vm)
-    _, a = _stat(s, vm)
+    _, a = vm_stat(s, vm)
     time.sleep(1)
-    _, b = _stat(s, vm)
+    _, b = vm_stat(s, vm)
     s.eq([v["progress"] for v in b], [v["progress"] for v in a], "progress while paused")
     s.eq({v["state"] for v in b}, {"paused"}, "vCPU states while paused")
     _check(s, "while paused")
@@ -178,7 +174,7 @@ def vm_live_panic(s):
         s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, i))
     deadline = time.monotonic() + s.scaled(60)
     while True:
-        _, vcpus = _stat(s, vm)
+        _, vcpus = vm_stat(s, vm)
         if all(v["cpu"] == v["vcpu"] for v in vcpus) or time.monotonic() > deadline:
             break
         time.sleep(0.3)
