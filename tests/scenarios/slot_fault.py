@@ -17,7 +17,7 @@ Bochs' VMX.
 
 
 from harness.scenario import scenario
-from _live import vm_stat, wait_progress
+from _live import wait_progress
 from _targets import BOCHS_2, QEMU_SVM2
 
 GROUPS = ("virt",)
