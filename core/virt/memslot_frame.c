@@ -14,11 +14,25 @@
 #include <vigil/mm.h>
 #include <vigil/string.h>
 
-static uint64_t frames_live;  /* allocated here, not yet freed (under the slots locks) */
+static uint64_t frames_live;   /* pages allocated here, not yet freed */
+static uint64_t frames_saved;  /* frames not resident (reclaimed) */
+static uint64_t faulted_back;  /* reclaimed pages faulted back in */
+
+#define COUNT(var, d) __atomic_add_fetch(&(var), (uint64_t)(d), __ATOMIC_RELAXED)
 
 uint64_t memslot_frames_live(void)
 {
 	return __atomic_load_n(&frames_live, __ATOMIC_RELAXED);
+}
+
+uint64_t memslot_frames_saved(void)
+{
+	return __atomic_load_n(&frames_saved, __ATOMIC_RELAXED);
+}
+
+uint64_t memslot_frames_faulted_back(void)
+{
+	return __atomic_load_n(&faulted_back, __ATOMIC_RELAXED);
 }
 
 static struct memslot_frame *frame_new(uint64_t hpa, bool borrowed)
@@ -29,21 +43,34 @@ static struct memslot_frame *frame_new(uint64_t hpa, bool borrowed)
 	f->hpa = hpa;
 	f->refs = 1;
 	f->borrowed = borrowed;
+	f->saved = NULL;
 	return f;
+}
+
+static uint64_t page_alloc_zeroed(void)
+{
+	uint64_t hpa = pmm_alloc_page();
+	if (hpa) {
+		memset(phys_to_virt(hpa), 0, PAGE_SIZE);
+		COUNT(frames_live, 1);
+	}
+	return hpa;
+}
+
+static void page_free(uint64_t hpa)
+{
+	pmm_free_page(hpa);
+	COUNT(frames_live, -1);
 }
 
 static struct memslot_frame *frame_alloc_zeroed(void)
 {
-	uint64_t hpa = pmm_alloc_page();
+	uint64_t hpa = page_alloc_zeroed();
 	if (!hpa)
 		return NULL;
 	struct memslot_frame *f = frame_new(hpa, false);
-	if (!f) {
-		pmm_free_page(hpa);
-		return NULL;
-	}
-	memset(phys_to_virt(hpa), 0, PAGE_SIZE);
-	__atomic_add_fetch(&frames_live, 1, __ATOMIC_RELAXED);
+	if (!f)
+		page_free(hpa);
 	return f;
 }
 
@@ -51,25 +78,86 @@ static void frame_put(struct memslot_frame *f)
 {
 	if (--f->refs)
 		return;
-	if (!f->borrowed) {
-		pmm_free_page(f->hpa);
-		__atomic_sub_fetch(&frames_live, 1, __ATOMIC_RELAXED);
+	if (!f->hpa) {
+		kfree(f->saved);
+		COUNT(frames_saved, -1);
+	} else if (!f->borrowed) {
+		page_free(f->hpa);
 	}
 	kfree(f);
 }
 
-struct memslot_frame *memslot_backing_replace(struct memslot_backing *b, uint64_t i, bool copy)
+/* Readers without the MMU lock (a vCPU's fault before it takes it, the
+ * host tests' threads) load hpa whole. */
+static void set_page(struct memslot_frame *f, uint64_t hpa, bool borrowed)
 {
-	struct memslot_frame *f = frame_alloc_zeroed();
-	if (!f)
-		return NULL;
-	struct memslot_frame *old = b->frame[i];
-	if (copy)
-		memcpy(phys_to_virt(f->hpa), phys_to_virt(old->hpa), PAGE_SIZE);
-	/* A reader in the VM's SRCU domain may still load the old pointer:
-	 * store the new one whole. */
-	__atomic_store_n(&b->frame[i], f, __ATOMIC_RELEASE);
-	return old;
+	f->borrowed = borrowed;
+	__atomic_store_n(&f->hpa, hpa, __ATOMIC_RELEASE);
+}
+
+uint64_t memslot_frame_page(struct memslot_frame *f)
+{
+	uint64_t hpa = __atomic_load_n(&f->hpa, __ATOMIC_ACQUIRE);
+	if (hpa)
+		return hpa;
+	/* Reclaimed: fault it back in with what it held. */
+	hpa = page_alloc_zeroed();
+	if (!hpa)
+		return 0;
+	if (f->saved)
+		memcpy(phys_to_virt(hpa), f->saved, PAGE_SIZE);
+	kfree(f->saved);
+	f->saved = NULL;
+	set_page(f, hpa, false);
+	COUNT(frames_saved, -1);
+	COUNT(faulted_back, 1);
+	return hpa;
+}
+
+bool memslot_frame_migrate(struct memslot_frame *f, uint64_t new_hpa, struct memslot_retired *old)
+{
+	*old = (struct memslot_retired){ 0 };
+	if (!f->hpa)
+		return false;
+	memcpy(phys_to_virt(new_hpa), phys_to_virt(f->hpa), PAGE_SIZE);
+	*old = (struct memslot_retired){ .hpa = f->hpa, .borrowed = f->borrowed };
+	/* The caller's page is ours now (it came from the page allocator). */
+	COUNT(frames_live, 1);
+	set_page(f, new_hpa, false);
+	return true;
+}
+
+static bool page_is_zero(const void *p)
+{
+	const uint64_t *w = p;
+	for (size_t i = 0; i < PAGE_SIZE / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+bool memslot_frame_reclaim(struct memslot_frame *f, void **spare, struct memslot_retired *old)
+{
+	*old = (struct memslot_retired){ 0 };
+	if (!f->hpa)
+		return false;
+	const void *page = phys_to_virt(f->hpa);
+	if (!page_is_zero(page)) {
+		memcpy(*spare, page, PAGE_SIZE);
+		f->saved = *spare;
+		*spare = NULL;
+	}
+	*old = (struct memslot_retired){ .hpa = f->hpa, .borrowed = f->borrowed };
+	set_page(f, 0, false);
+	COUNT(frames_saved, 1);
+	return true;
+}
+
+void memslot_retired_free(struct memslot_retired *r)
+{
+	if (r->hpa && !r->borrowed)
+		page_free(r->hpa);
+	*r = (struct memslot_retired){ 0 };
 }
 
 void memslot_frame_put(struct memslot_frame *f)

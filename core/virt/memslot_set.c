@@ -126,7 +126,13 @@ static int copy_through(const struct memslot_set *set, uint64_t gpa, void *buf, 
 		if (write && (s->flags & MEMSLOT_RO) && !force)
 			return why_fail(why, wlen, WHY_READ_ONLY, "slot %u at gpa 0x%lx is read-only", s->id,
 					(unsigned long)a);
-		uint64_t n = MIN(left, s->gpa + s->size - a);
+		uint64_t n = MIN(left, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
+		/* A reclaimed page is faulted back in here, before anything is
+		 * copied (memslot_gfn_to_hpa), so running out of memory for it
+		 * changes nothing either. */
+		if (!memslot_gfn_to_hpa(s, a >> PAGE_SHIFT))
+			return why_fail(why, wlen, WHY_NOMEM, "out of memory to fault gpa 0x%lx back in",
+					(unsigned long)a);
 		a += n;
 		left -= n;
 	}

@@ -383,11 +383,17 @@ int vm_mem_access(unsigned vm_id, uint64_t gpa, void *buf, size_t n, bool write,
 	struct vm_memslots *ms = get(vm_id, why, len, &r);
 	if (!ms)
 		return r;
-	/* Under the slots lock: no update frees a frame while it is read. */
+	/* Under the slots lock: no update frees a frame while it is read.
+	 * Under the MMU lock: a host invalidation changes a frame's page under
+	 * it (memslot_frame_migrate() copies there), so the copy here comes
+	 * wholly before or after that, never lands in a page being retired. */
 	mutex_lock(&ms->lock);
 	const struct memslot_set *set = memslot_pair_active(&ms->pair);
+	unsigned long flags;
+	spin_lock_irqsave(&ms->mmu_lock, flags);
 	/* The host writes read-only slots too (as it loads a guest's code). */
 	r = write ? memslot_write(set, gpa, buf, n, true, why, len) : memslot_read(set, gpa, buf, n, why, len);
+	spin_unlock_irqrestore(&ms->mmu_lock, flags);
 	mutex_unlock(&ms->lock);
 	put(ms);
 	return r;
@@ -446,8 +452,7 @@ static void flush_vcpus(struct vm *vm)
 				vcpu_request_and_wait(&vm->vcpus[i]->req, VCPU_REQ_TLB_FLUSH);
 }
 
-/* Is every page of [gpa, gpa+size) in a slot, with a frame no other
- * backing lists?  (What replacing it in one backing needs.) */
+/* Is every page of [gpa, gpa+size) in a slot? */
 static int check_range(const struct memslot_set *set, uint64_t gpa, uint64_t size, char *why, size_t len)
 {
 	if (!size)
@@ -457,69 +462,106 @@ static int check_range(const struct memslot_set *set, uint64_t gpa, uint64_t siz
 				(unsigned long)gpa, (unsigned long)size, (unsigned long)PAGE_SIZE);
 	if (gpa + size < gpa)
 		return why_fail(why, len, WHY_ADDR_WIDTH, "gpa+size wraps around");
-	for (uint64_t a = gpa; a < gpa + size; a += PAGE_SIZE) {
-		const struct memslot *s = memslot_lookup(set, a >> PAGE_SHIFT);
-		if (!s)
+	for (uint64_t a = gpa; a < gpa + size; a += PAGE_SIZE)
+		if (!memslot_lookup(set, a >> PAGE_SHIFT))
 			return why_fail(why, len, WHY_NO_SLOT, "guest-physical 0x%lx is in no memory slot",
 					(unsigned long)a);
-		if (s->backing->frame[(a - s->gpa) >> PAGE_SHIFT]->refs != 1)
-			return why_fail(why, len, WHY_BAD_CHANGE, "the frame at guest-physical 0x%lx is shared by two slots",
-					(unsigned long)a);
-	}
 	return 0;
 }
 
-int vm_mem_invalidate(unsigned vm_id, uint64_t gpa, uint64_t size, bool copy, uint64_t *pages, char *why,
-		      size_t len)
+/* Move or take away one page, under the MMU lock: the frame is shared by
+ * every set that lists it, so the active set, the inactive one and a swap
+ * that is about to publish all see the change. */
+static int change_page(struct vm_memslots *ms, const struct memslot_set *set, uint64_t gpa, bool migrate,
+		       struct memslot_retired *old, struct vm_mem_inval_res *res, char *why, size_t len)
 {
+	uint64_t page = migrate ? pmm_alloc_page() : 0;
+	void *spare = migrate ? NULL : kmalloc(PAGE_SIZE);
+	if (!page && !spare)
+		return why_fail(why, len, WHY_NOMEM, "out of memory at guest-physical 0x%lx after %lu pages (those done)",
+				(unsigned long)gpa, (unsigned long)res->pages);
+	unsigned long flags;
+	spin_lock_irqsave(&ms->mmu_lock, flags);
+	const struct memslot *s = memslot_lookup(set, gpa >> PAGE_SHIFT);
+	struct memslot_frame *f = s->backing->frame[(gpa - s->gpa) >> PAGE_SHIFT];
+	bool done = migrate ? memslot_frame_migrate(f, page, old) : memslot_frame_reclaim(f, &spare, old);
+	spin_unlock_irqrestore(&ms->mmu_lock, flags);
+	if (done)
+		res->pages++;
+	else
+		res->absent++;
+	if (!migrate && done && !spare)
+		res->kept++;
+	if (migrate && !done)
+		pmm_free_page(page);
+	kfree(spare);
+	return 0;
+}
+
+static int invalidate(struct vm_memslots *ms, const struct vm_mem_inval_req *req, struct vm_mem_inval_res *res,
+		      char *why, size_t len)
+{
+	/* The bad-input checks first, on the set as it is now, so a refusal
+	 * opens no bracket; the range is checked again on the set the bracket
+	 * saw (a swap may come in between). */
+	int idx;
+	vm_slots_read_lock(ms->vm, &idx);
+	const struct memslot_set *now = vm_slots_active(ms->vm);
+	int r = check_range(now, req->gpa, req->size, why, len);
+	if (!r && req->nest_size)
+		r = check_range(now, req->nest_gpa, req->nest_size, why, len);
+	vm_slots_read_unlock(ms->vm, idx);
+	if (r)
+		return r;
+	uint64_t npages = req->size >> PAGE_SHIFT;
+	struct memslot_retired *old = kzalloc(npages * sizeof(*old));
+	if (!old)
+		return why_fail(why, len, WHY_NOMEM, "out of memory for %lu pages", (unsigned long)npages);
+
+	struct mmu_inval_range ir = { .gfn_start = req->gpa >> PAGE_SHIFT,
+				      .gfn_end = (req->gpa + req->size) >> PAGE_SHIFT };
+	mmu_invalidate_range_start(&ms->mi, &ir);
+	/* From here until our end no swap publishes (it waits for us), so the
+	 * set start saw stays the active one and its frames stay alive. */
+	const struct memslot_set *set = ir.slots;
+	r = check_range(set, req->gpa, req->size, why, len);
+	if (!r) {
+		/* start zapped the range's nested mappings and faults on it
+		 * retry; once every vCPU has flushed, no CPU writes the old
+		 * pages through a stale translation. */
+		flush_vcpus(ms->vm);
+		for (uint64_t i = 0; i < npages && !r; i++) {
+			if (req->nest_size && i == npages / 2) {
+				struct vm_mem_inval_req in = { .migrate = true, .gpa = req->nest_gpa,
+							       .size = req->nest_size };
+				struct vm_mem_inval_res ires = { 0 };
+				r = invalidate(ms, &in, &ires, why, len);
+				res->nested_pages += ires.pages;
+				if (r)
+					break;
+			}
+			r = change_page(ms, set, req->gpa + i * PAGE_SIZE, req->migrate, &old[i], res, why, len);
+		}
+	}
+	mmu_invalidate_range_end(&ms->mi, &ir);
+	/* Every access to a frame's page is under the MMU lock or through a
+	 * nested mapping, which start zapped and the flush emptied: nobody
+	 * holds the retired pages any more. */
+	for (uint64_t i = 0; i < npages; i++)
+		memslot_retired_free(&old[i]);
+	kfree(old);
+	return r;
+}
+
+int vm_mem_invalidate(unsigned vm_id, const struct vm_mem_inval_req *req, struct vm_mem_inval_res *res,
+		      char *why, size_t len)
+{
+	*res = (struct vm_mem_inval_res){ 0 };
 	int r = 0;
 	struct vm_memslots *ms = get(vm_id, why, len, &r);
 	if (!ms)
 		return r;
-	*pages = 0;
-	/* The slots lock for the whole bracket: no slot update changes the
-	 * backings under the replacement, and `vm mem` never reads a half
-	 * copied page.  A swap takes the same lock, so it never waits for one
-	 * of these; it would (mmu_invalidate_swap_slots) if it did not. */
-	mutex_lock(&ms->lock);
-	const struct memslot_set *set = memslot_pair_active(&ms->pair);
-	r = check_range(set, gpa, size, why, len);
-	if (r) {
-		mutex_unlock(&ms->lock);
-		put(ms);
-		return r;
-	}
-	uint64_t npages = size >> PAGE_SHIFT;
-	struct memslot_frame **old = kzalloc(npages * sizeof(*old));
-	if (!old) {
-		mutex_unlock(&ms->lock);
-		put(ms);
-		return why_fail(why, len, WHY_NOMEM, "out of memory for %lu pages", (unsigned long)npages);
-	}
-	struct mmu_inval_range ir = { .gfn_start = gpa >> PAGE_SHIFT, .gfn_end = (gpa + size) >> PAGE_SHIFT };
-	mmu_invalidate_range_start(&ms->mi, &ir);
-	/* No nested mapping of the range is left and faults on it retry; once
-	 * every vCPU flushed, no CPU writes the old frames any more. */
-	flush_vcpus(ms->vm);
-	for (uint64_t i = 0; i < npages; i++) {
-		uint64_t a = gpa + i * PAGE_SIZE;
-		const struct memslot *s = memslot_lookup(set, a >> PAGE_SHIFT);
-		old[i] = memslot_backing_replace(s->backing, (a - s->gpa) >> PAGE_SHIFT, copy);
-		if (!old[i]) {
-			r = why_fail(why, len, WHY_NOMEM, "out of memory after %lu of %lu pages (those moved)",
-				     (unsigned long)i, (unsigned long)npages);
-			break;
-		}
-		(*pages)++;
-	}
-	mmu_invalidate_range_end(&ms->mi, &ir);
-	/* The MMIO decode reads code through the set inside the SRCU domain
-	 * without mmu_lock: wait for those readers before the old frames go. */
-	synchronize_srcu_expedited(&vm_slots_srcu);
-	for (uint64_t i = 0; i < *pages; i++)
-		memslot_frame_put(old[i]);
-	kfree(old);
-	mutex_unlock(&ms->lock);
+	r = invalidate(ms, req, res, why, len);
 	put(ms);
 	return r;
 }

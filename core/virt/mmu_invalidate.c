@@ -317,12 +317,14 @@ unsigned mmu_invalidate_fault(struct mmu_invalidate *mi, uint64_t gfn,
 	return retries;
 }
 
-void mmu_invalidate_count_fault(struct mmu_invalidate *mi, bool retry)
+void mmu_invalidate_count_retry(struct mmu_invalidate *mi)
 {
-	if (retry)
-		STAT_INC(mi, retries);
-	else
-		STAT_INC(mi, faults);
+	STAT_INC(mi, retries);
+}
+
+void mmu_invalidate_count_mapped(struct mmu_invalidate *mi, unsigned retries)
+{
+	note_retries(mi, retries);
 }
 
 /* ---- state and the invariant ---- */

@@ -269,29 +269,37 @@ static int mem_range(struct shell_ctx *ctx, unsigned id, int argc, char **argv, 
 	return 0;
 }
 
-/* `vm mem migrate|reclaim <vm> gpa=<a> size=<s>`: host invalidation of a
- * range (docs/invalidation.md). */
+/* `vm mem migrate|reclaim <vm> gpa=<a> size=<s> [nest_gpa=<a> nest_size=<s>]`:
+ * host invalidation of a range (docs/invalidation.md). */
 static int mem_invalidate(struct shell_ctx *ctx, unsigned id, int argc, char **argv, bool migrate)
 {
-	uint64_t gpa = 0, size = 0;
-	bool have_gpa = false, have_size = false;
+	struct vm_mem_inval_req req = { .migrate = migrate };
+	bool have_gpa = false, have_size = false, have_ngpa = false, have_nsize = false;
 	const struct shell_opt opts[] = {
-		{ .key = "gpa", .type = SHELL_OPT_U64, .u64 = &gpa, .given = &have_gpa },
-		{ .key = "size", .type = SHELL_OPT_U64, .u64 = &size, .given = &have_size },
+		{ .key = "gpa", .type = SHELL_OPT_U64, .u64 = &req.gpa, .given = &have_gpa },
+		{ .key = "size", .type = SHELL_OPT_U64, .u64 = &req.size, .given = &have_size },
+		{ .key = "nest_gpa", .type = SHELL_OPT_U64, .u64 = &req.nest_gpa, .given = &have_ngpa },
+		{ .key = "nest_size", .type = SHELL_OPT_U64, .u64 = &req.nest_size, .given = &have_nsize },
 	};
 	const char *what = migrate ? "migrate" : "reclaim";
-	if (shell_parse_opts(ctx, argc, argv, opts, 2))
+	if (shell_parse_opts(ctx, argc, argv, opts, 4))
 		return -1;
-	if (!have_gpa || !have_size)
-		return shell_error(ctx, "usage: vm mem %s <vm> gpa=<a> size=<s> (page multiples)", what);
+	if (!have_gpa || !have_size || have_ngpa != have_nsize)
+		return shell_error(ctx, "usage: vm mem %s <vm> gpa=<a> size=<s> [nest_gpa=<a> nest_size=<s>] "
+				   "(page multiples)", what);
+	if (have_nsize && !req.nest_size)
+		return shell_error(ctx, "nest_size=0: nothing to nest");
 	char why[WHY_MAX];
-	uint64_t pages = 0, t0 = arch_time_ns();
-	if (vm_mem_invalidate(id, gpa, size, migrate, &pages, why, sizeof(why)))
+	struct vm_mem_inval_res res;
+	uint64_t t0 = arch_time_ns();
+	if (vm_mem_invalidate(id, &req, &res, why, sizeof(why)))
 		return shell_error(ctx, "%s", why);
-	/* ns: the whole bracket (start, flush, copy, end, grace period), a
-	 * figure for the scenarios' benches. */
-	shell_printf(ctx, "op=%s gpa=0x%lx size=0x%lx pages=%lu ns=%lu\n", what, (unsigned long)gpa,
-		     (unsigned long)size, (unsigned long)pages, (unsigned long)(arch_time_ns() - t0));
+	/* ns: the whole bracket (start, flush, copy, end), a figure for the
+	 * scenarios' benches. */
+	shell_printf(ctx, "op=%s gpa=0x%lx size=0x%lx pages=%lu kept=%lu absent=%lu nested_pages=%lu ns=%lu\n", what,
+		     (unsigned long)req.gpa, (unsigned long)req.size, (unsigned long)res.pages,
+		     (unsigned long)res.kept, (unsigned long)res.absent, (unsigned long)res.nested_pages,
+		     (unsigned long)(arch_time_ns() - t0));
 	return 0;
 }
 

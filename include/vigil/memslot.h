@@ -33,10 +33,23 @@
 
 #define MEMSLOT_RO 1u              /* flags: guest writes are refused */
 
+/*
+ * A frame is what a slot lists at one guest page: the analogue of a host
+ * virtual page behind a KVM memslot.  The host page behind it (hpa) may
+ * change while every backing that lists the frame keeps listing it -- host
+ * invalidation (`vm mem migrate|reclaim`) moves or takes away the page, as
+ * Linux changes the page-table entry behind an address.  hpa 0 means not
+ * resident: reclaimed, its contents kept in `saved` (NULL when they were all
+ * zeros), and the next touch faults a fresh page back in
+ * (memslot_frame_page()).  hpa, borrowed and saved change only under the
+ * VM's MMU lock, inside an invalidation that covers the frame's guest pages
+ * (or by the frame's sole owner, in the host tests).
+ */
 struct memslot_frame {
-	uint64_t hpa;
+	uint64_t hpa;              /* the host page, 0 when not resident */
 	uint32_t refs;
 	bool borrowed;             /* someone else's page: never freed here */
+	void *saved;               /* not resident: its contents (PAGE_SIZE bytes), or NULL for zeros */
 };
 
 struct memslot_backing {
@@ -75,16 +88,39 @@ struct memslot_backing *memslot_backing_slice(const struct memslot_backing *src,
 struct memslot_backing *memslot_backing_concat(const struct memslot_backing *a, const struct memslot_backing *b);
 void memslot_backing_get(struct memslot_backing *b);
 void memslot_backing_put(struct memslot_backing *b);
-/* Host invalidation (`vm mem migrate|reclaim`): put a fresh frame at index
- * i of b -- a copy of the old page when copy, else zeroed -- and return the
- * old frame, which the caller drops with memslot_frame_put() once no reader
- * can still reach it; NULL (nothing changed) when out of memory.  b is
- * shared by the active and the inactive set, so both see the new frame.
- * Under the VM's slots lock. */
-struct memslot_frame *memslot_backing_replace(struct memslot_backing *b, uint64_t i, bool copy);
+/* ---- host invalidation of frames (docs/invalidation.md) ----
+ *
+ * All under the VM's MMU lock (nothing here sleeps; the allocations are the
+ * heap's and the page allocator's leaf locks). */
+
+/* The page a frame retired: the caller frees it with memslot_retired_free()
+ * once no CPU can reach it any more (after its invalidation's end). */
+struct memslot_retired {
+	uint64_t hpa;              /* 0: nothing to free */
+	bool borrowed;             /* someone else's page: not freed */
+};
+void memslot_retired_free(struct memslot_retired *r);
+
+/* The resident page of f, faulting it back in (a fresh page with the saved
+ * contents, or zeros) when it was reclaimed; 0 when out of memory. */
+uint64_t memslot_frame_page(struct memslot_frame *f);
+/* Migration: copy f's page to new_hpa (a page the caller allocated) and
+ * make it f's page; the old one goes to *old.  A frame that is not resident
+ * has nothing to move: false, and new_hpa stays the caller's. */
+bool memslot_frame_migrate(struct memslot_frame *f, uint64_t new_hpa, struct memslot_retired *old);
+/* Reclaim: take f's page away, keeping its contents in *spare (a PAGE_SIZE
+ * heap block the caller allocated; *spare becomes NULL when it is used --
+ * not for a page of zeros, which keeps nothing).  The page goes to *old.
+ * False when f was not resident (nothing changed). */
+bool memslot_frame_reclaim(struct memslot_frame *f, void **spare, struct memslot_retired *old);
+
 void memslot_frame_put(struct memslot_frame *f);
-/* Frames allocated here and not yet freed (for the tests' leak checks). */
+/* Pages allocated here and not yet freed (for the tests' leak checks). */
 uint64_t memslot_frames_live(void);
+/* Frames not resident right now, and the reclaimed pages faulted back in
+ * (for `vm mem stat`-like reports and the tests). */
+uint64_t memslot_frames_saved(void);
+uint64_t memslot_frames_faulted_back(void);
 
 /* ---- sets (memslot_set.c) ---- */
 
@@ -102,10 +138,11 @@ void memslot_set_clear(struct memslot_set *set);
 /* The slot holding gfn, or NULL (binary search). */
 const struct memslot *memslot_lookup(const struct memslot_set *set, uint64_t gfn);
 /* The host page backing gfn in s, which holds gfn (what a nested page
- * fault maps). */
+ * fault maps): memslot_frame_page(), so a reclaimed page is faulted back
+ * in; 0 when out of memory.  For a VM's slots: under its MMU lock. */
 static inline uint64_t memslot_gfn_to_hpa(const struct memslot *s, uint64_t gfn)
 {
-	return s->backing->frame[gfn - (s->gpa >> PAGE_SHIFT)]->hpa;
+	return memslot_frame_page(s->backing->frame[gfn - (s->gpa >> PAGE_SHIFT)]);
 }
 /* The slot with this id, or NULL; its index in *idx when found. */
 struct memslot *memslot_by_id(const struct memslot_set *set, unsigned id, unsigned *idx);
@@ -256,13 +293,35 @@ void vm_count_mmio_exit(struct vm *vm);
 /* The VM's host-invalidation state (vigil/mmu_invalidate.h): the fault
  * path reads its seq before the lookup and retries under its mmu_lock. */
 struct mmu_invalidate *vm_mmu_invalidate(struct vm *vm);
-/* `vm mem migrate` (copy true: each page moves to a new frame with its
- * data) and `vm mem reclaim` (copy false: each page's frame is dropped and
- * a zeroed one takes its place), bracketed by range start/end.  *pages:
- * pages done.  A named error changes nothing, but out of memory midway
- * (the pages before it are done). */
-int vm_mem_invalidate(unsigned vm_id, uint64_t gpa, uint64_t size, bool copy, uint64_t *pages, char *why,
-		      size_t len);
+/*
+ * Host invalidation of guest memory (docs/invalidation.md), bracketed by
+ * the VM's invalidation range start and end and never under its slots
+ * lock, so a slot swap really waits for it:
+ *   migrate  each resident page of [gpa, gpa+size) moves to a new host
+ *            page with its data;
+ *   reclaim  each resident page is taken away, its contents kept aside
+ *            (nothing for a page of zeros); the next touch, by the guest or
+ *            the host, faults a fresh page back in with them.
+ * nest_size > 0: halfway through, the same task migrates
+ * [nest_gpa, nest_gpa+nest_size) inside its own bracket (an invalidation
+ * nested in another, as reclaim that compacts).  Several tasks may run
+ * these at once on one VM.
+ */
+struct vm_mem_inval_req {
+	bool migrate;              /* else reclaim */
+	uint64_t gpa, size;
+	uint64_t nest_gpa, nest_size;
+};
+struct vm_mem_inval_res {
+	uint64_t pages;            /* pages moved or taken away */
+	uint64_t kept;             /* reclaim: pages whose contents were kept aside */
+	uint64_t absent;           /* pages already not resident (nothing to do) */
+	uint64_t nested_pages;     /* pages the nested migration moved */
+};
+/* 0, or -cause with why: a named error changes nothing, except out of
+ * memory midway (the pages before it are done, res says how many). */
+int vm_mem_invalidate(unsigned vm_id, const struct vm_mem_inval_req *req, struct vm_mem_inval_res *res,
+		      char *why, size_t len);
 int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
 /* Entries of the VM's vCPUs that found its gate closed (an atomic update in
  * progress) and the time they spent blocked there, in ns. */

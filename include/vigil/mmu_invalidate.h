@@ -159,8 +159,9 @@ unsigned mmu_invalidate_fault(struct mmu_invalidate *mi, uint64_t gfn,
 			      void (*install)(void *ctx, uint64_t gfn, uint64_t frame), void *ctx);
 
 /* A fault path that does its own loop (a real vCPU retries by re-entering
- * the guest): one fault mapped (retry false) or one retry (true). */
-void mmu_invalidate_count_fault(struct mmu_invalidate *mi, bool retry);
+ * the guest): one retry, and one fault mapped after `retries` of them. */
+void mmu_invalidate_count_retry(struct mmu_invalidate *mi);
+void mmu_invalidate_count_mapped(struct mmu_invalidate *mi, unsigned retries);
 
 /* ---- state, for checks, commands and tests ---- */
 

@@ -100,6 +100,10 @@ struct vcpu_run {
 	uint64_t guest_errors;     /* GUEST_PATTERN: memory errors the guest reported */
 	uint64_t mmio_exits;       /* nested page faults outside every slot that the
 				      exit layer reported and the guest survived */
+	uint64_t fault_retries;    /* nested page faults that mapped nothing because a
+				      host invalidation covered them (the guest retried) */
+	unsigned fault_streak;     /* retries since the last fault that mapped */
+	unsigned max_fault_retries; /* the longest such streak */
 	/* GUEST_PROBE: what its loads from GUEST_PROBE_GPA returned -- the
 	 * pass it had just stored (memory), the MMIO marker, or anything else
 	 * (a read-only slot's own contents) -- and the last pass and value. */

@@ -10,7 +10,9 @@ range start/end; a nested page fault inside the range retries.
   `mmu_inval` record shows the starts, faults and no open invalidation;
 - a value written with `vm mem write`, then migrated, reads back (no
   write lost);
-- a reclaimed range the guest does not use reads zeros;
+- reclaim takes pages away and the next touch faults them back with their
+  data (zeros for a page that held zeros); reclaims that migrate another
+  range inside their bracket (nested) leave the guest unharmed;
 - bad ranges are named errors that change nothing;
 - the same migrations in the old design (memslot_inval=rwsem): the guest
   is unharmed there too (no nesting on this path).
@@ -93,18 +95,39 @@ def vm_mem_migrate_live(s):
     s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 8)).records[0]["val"], "0x1234abcd",
          "the value written before the migration")
 
-    # Reclaim: the range reads zeros afterwards.
+    # Reclaim takes the pages away; their contents come back at the next
+    # touch (a page of zeros keeps nothing), and a second reclaim finds
+    # nothing resident.
     s.ok("vm mem write %s gpa=0x%x val=0x55" % (vm, SPARE + 0x1000))
-    s.ok("vm mem reclaim %s gpa=0x%x size=0x1000" % (vm, SPARE + 0x1000))
-    s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 0x1000)).records[0]["val"], "0x0", "reclaimed: zeros")
+    s.ok("vm mem write %s gpa=0x%x val=0" % (vm, SPARE + 0x2000))
+    r = s.ok("vm mem reclaim %s gpa=0x%x size=0x2000" % (vm, SPARE + 0x1000)).records[0]
+    s.eq((r["pages"], r["kept"], r["absent"]), ("2", "1", "0"), "two pages taken, one kept aside (one was zeros)")
+    r = s.ok("vm mem reclaim %s gpa=0x%x size=0x2000" % (vm, SPARE + 0x1000)).records[0]
+    s.eq((r["pages"], r["absent"]), ("0", "2"), "nothing resident to take the second time")
+    s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 0x1000)).records[0]["val"], "0x55",
+         "reclaimed: faulted back in with its data")
+    s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 0x2000)).records[0]["val"], "0x0",
+         "reclaimed page of zeros: back as zeros")
     s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 8)).records[0]["val"], "0x1234abcd",
-         "the page next to the reclaimed one keeps its data")
+         "the page next to the reclaimed ones keeps its data")
+
+    # Nested: a reclaim of the guest's areas that migrates the spare range
+    # halfway, inside its own bracket; the guest goes on unharmed.
+    for _ in range(10):
+        r = s.ok("vm mem reclaim %s gpa=0x%x size=0x%x nest_gpa=0x%x nest_size=0x2000"
+                 % (vm, AREAS, 2 * AREA, SPARE)).records[0]
+        s.eq(r["nested_pages"], "2", "the nested migration moved its pages")
+    s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 8)).records[0]["val"], "0x1234abcd",
+         "a nested migration keeps the data")
 
     # Named errors, changing nothing.
     s.error("vm mem migrate %s gpa=0x%x size=0x1000" % (vm, SPARE + 1), match=r"multiples of")
     s.error("vm mem migrate %s gpa=0x%x size=0" % (vm, SPARE), match=r"size=0")
     s.error("vm mem reclaim %s gpa=0x%x size=0x2000" % (vm, 0x3f000), match=r"in no memory slot")
     s.error("vm mem migrate 99 gpa=0x%x size=0x1000" % SPARE, match=r"no VM with id 99")
+    s.error("vm mem reclaim %s gpa=0x%x size=0x1000 nest_gpa=0x%x nest_size=0x2000" % (vm, SPARE, 0x3f000),
+            match=r"in no memory slot")
+    s.error("vm mem reclaim %s gpa=0x%x size=0x1000 nest_gpa=0x%x" % (vm, SPARE, SPARE), match=r"usage")
     s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 8)).records[0]["val"], "0x1234abcd",
          "the errors changed nothing")
     # Slot swaps go through the invalidation state (they wait for open

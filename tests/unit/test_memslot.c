@@ -558,33 +558,72 @@ static void test_changes_and_naive(void **state)
 
 /* ---- host invalidation: replacing frames, the swap hook ---- */
 
-/* migrate (copy) keeps the bytes in a new frame, reclaim (no copy) leaves
- * zeros; both copies of the set see the new frame (they share the backing);
- * the old frame lives until the caller drops it. */
-static void test_backing_replace(void **state)
+/* A frame's page changes under every backing that lists it: migrate keeps
+ * the bytes in a new page; reclaim takes the page away, keeping nonzero
+ * contents aside, and the next touch faults a fresh page back in with them;
+ * the retired page lives until the caller frees it. */
+static void test_frame_migrate_reclaim(void **state)
 {
 	(void)state;
-	OK("add gpa=0x10000 size=0x2000");
+	OK("add gpa=0x10000 size=0x3000");
 	put64(0x10008, 0x1234abcd);
 	put64(0x11008, 0x55);
 	const struct memslot *s = memslot_lookup(memslot_pair_active(&pair), 0x10);
+	struct memslot_frame *f0 = s->backing->frame[0], *f1 = s->backing->frame[1], *f2 = s->backing->frame[2];
 	uint64_t hpa = memslot_gfn_to_hpa(s, 0x10), frames = memslot_frames_live();
-	struct memslot_frame *old = memslot_backing_replace(s->backing, 0, true);
-	assert_non_null(old);
-	assert_int_equal(old->hpa, hpa);
-	assert_int_not_equal(memslot_gfn_to_hpa(s, 0x10), hpa);
+	uint64_t saved = memslot_frames_saved(), back = memslot_frames_faulted_back();
+
+	/* migrate */
+	uint64_t page = pmm_alloc_page();
+	struct memslot_retired old;
+	assert_true(memslot_frame_migrate(f0, page, &old));
+	assert_int_equal(old.hpa, hpa);
+	assert_int_equal(memslot_gfn_to_hpa(s, 0x10), page);
 	assert_int_equal(memslot_frames_live(), frames + 1);
 	assert_int_equal(get64(0x10008), 0x1234abcd);
 	const struct memslot *t = memslot_lookup(pair.inactive, 0x10);
-	assert_int_equal(memslot_gfn_to_hpa(t, 0x10), memslot_gfn_to_hpa(s, 0x10));
-	memslot_frame_put(old);
+	assert_int_equal(memslot_gfn_to_hpa(t, 0x10), page);  /* the other set lists the same frame */
+	memslot_retired_free(&old);
+	assert_int_equal(old.hpa, 0);
 	assert_int_equal(memslot_frames_live(), frames);
-	old = memslot_backing_replace(s->backing, 1, false);
-	assert_non_null(old);
-	memslot_frame_put(old);
-	assert_int_equal(get64(0x11008), 0);
+
+	/* reclaim of a page with data: kept aside, faulted back in on a read */
+	void *spare = kmalloc(PAGE_SIZE);
+	assert_true(memslot_frame_reclaim(f1, &spare, &old));
+	assert_null(spare);
+	assert_int_equal(f1->hpa, 0);
+	assert_int_equal(memslot_frames_saved(), saved + 1);
+	memslot_retired_free(&old);
+	assert_int_equal(memslot_frames_live(), frames - 1);
+	/* not resident: nothing to move or take */
+	page = pmm_alloc_page();
+	assert_false(memslot_frame_migrate(f1, page, &old));
+	assert_int_equal(old.hpa, 0);
+	pmm_free_page(page);
+	spare = kmalloc(PAGE_SIZE);
+	assert_false(memslot_frame_reclaim(f1, &spare, &old));
+	assert_non_null(spare);
+	assert_int_equal(get64(0x11008), 0x55);
+	assert_int_not_equal(f1->hpa, 0);
+	assert_int_equal(memslot_frames_faulted_back(), back + 1);
+	assert_int_equal(memslot_frames_saved(), saved);
+	assert_int_equal(memslot_frames_live(), frames);
+
+	/* reclaim of a page of zeros keeps nothing; it comes back zeroed */
+	assert_true(memslot_frame_reclaim(f2, &spare, &old));
+	assert_non_null(spare);
+	assert_null(f2->saved);
+	memslot_retired_free(&old);
+	kfree(spare);
+	assert_int_equal(get64(0x12008), 0);
+	assert_int_equal(memslot_frames_live(), frames);
+
+	/* a frame freed while not resident frees what it kept */
+	spare = kmalloc(PAGE_SIZE);
+	put64(0x11010, 7);
+	assert_true(memslot_frame_reclaim(f1, &spare, &old));
+	memslot_retired_free(&old);
 	assert_int_equal(get64(0x10008), 0x1234abcd);
-	assert_int_equal(memslot_frames_live(), frames);
 	check_copies_equal();
 }
 
@@ -666,7 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_publish_growth_keeps_old_array, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_naive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backing_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frame_migrate_reclaim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swap_hook, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

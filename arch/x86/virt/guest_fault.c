@@ -63,7 +63,11 @@ enum vcpu_exit_action guest_fault_handle(struct vm *vm, struct vcpu_run *run, co
 	if (mmu_invalidate_retry_gfn(mi, seq, gfn)) {
 		spin_unlock_irqrestore(mi->mmu_lock, iflags);
 		vm_slots_read_unlock(vm, idx);
-		mmu_invalidate_count_fault(mi, true);
+		/* The guest re-enters and faults again: one fault, many
+		 * retries, until a map ends the streak. */
+		run->fault_retries++;
+		run->fault_streak++;
+		mmu_invalidate_count_retry(mi);
 		return VCPU_EXIT_CONTINUE;
 	}
 	spin_lock_irqsave(f->lock, flags);
@@ -71,18 +75,26 @@ enum vcpu_exit_action guest_fault_handle(struct vm *vm, struct vcpu_run *run, co
 	const struct memslot *s = memslot_lookup(set, gfn);
 	bool ro = s && (s->flags & MEMSLOT_RO);
 	int r = 1;
-	if (s && !(f->write && ro))
-		r = f->map(vm, gfn << PAGE_SHIFT, memslot_gfn_to_hpa(s, gfn), !ro);
+	uint64_t hpa = 0;
+	if (s && !(f->write && ro)) {
+		/* A reclaimed page is faulted back in here, under the MMU lock. */
+		hpa = memslot_gfn_to_hpa(s, gfn);
+		r = hpa ? f->map(vm, gfn << PAGE_SHIFT, hpa, !ro) : -1;
+	}
 	spin_unlock_irqrestore(f->lock, flags);
 	spin_unlock_irqrestore(mi->mmu_lock, iflags);
-	if (r == 0)
-		mmu_invalidate_count_fault(mi, false);
+	if (r == 0) {
+		mmu_invalidate_count_mapped(mi, run->fault_streak);
+		if (run->fault_streak > run->max_fault_retries)
+			run->max_fault_retries = run->fault_streak;
+		run->fault_streak = 0;
+	}
 	if (r <= 0) {
 		vm_slots_read_unlock(vm, idx);
 		if (r == 0)
 			return VCPU_EXIT_CONTINUE;   /* the guest repeats the access */
-		snprintf(run->why, sizeof(run->why), "out of memory for nested page tables at guest-physical 0x%lx",
-			 (unsigned long)f->gpa);
+		snprintf(run->why, sizeof(run->why), "out of memory for %s at guest-physical 0x%lx",
+			 hpa ? "nested page tables" : "a reclaimed page", (unsigned long)f->gpa);
 		return VCPU_EXIT_HOST_FAILED;
 	}
 
@@ -94,7 +106,11 @@ enum vcpu_exit_action guest_fault_handle(struct vm *vm, struct vcpu_run *run, co
 				  "memory slots)", (unsigned long)f->gpa);
 	}
 	uint8_t b[15];
+	/* Under the MMU lock: a host invalidation may be changing the code
+	 * page's frame (memslot_frame_migrate()). */
+	spin_lock_irqsave(mi->mmu_lock, iflags);
 	size_t n = read_insn(set, f->insn_gpa, b, sizeof(b));
+	spin_unlock_irqrestore(mi->mmu_lock, iflags);
 	vm_slots_read_unlock(vm, idx);
 	char why[64];
 	if (mmio_insn_decode(b, n, insn, why, sizeof(why))) {
