@@ -335,3 +335,11 @@ void memslot_for_each_change(const struct memslot_set *before, const struct mems
 		if (!memslot_kept(&after->slot[j], before))
 			fn(&after->slot[j], true, arg);
 }
+
+unsigned memslot_txn_other_added(const struct memslot_txn_result *res, unsigned slot)
+{
+	for (unsigned id = 0; id < MEMSLOT_MAX; id++)
+		if (id != slot && (res->added_ids[id / 64] & (1ull << (id % 64))))
+			return id;
+	return MEMSLOT_MAX;
+}

@@ -165,6 +165,19 @@ static bool aborted(const int *abort)
 	return abort && __atomic_load_n(abort, __ATOMIC_ACQUIRE);
 }
 
+/* Under mi->lock, at the end of a swap's wait: account it (the figures of
+ * docs/invalidation.md's swap latency) and clear the start time. */
+static void note_swap_wait(struct mmu_invalidate *mi)
+{
+	if (!mi->swap_wait_since_ns)
+		return;
+	uint64_t ns = arch_time_ns() - mi->swap_wait_since_ns;
+	mi->swap_wait_since_ns = 0;
+	__atomic_add_fetch(&mi->st.swap_wait_ns_total, ns, __ATOMIC_RELAXED);
+	if (ns > mi->st.swap_wait_ns_max)
+		__atomic_store_n(&mi->st.swap_wait_ns_max, ns, __ATOMIC_RELAXED);
+}
+
 /* Wait until no invalidation is open, then publish, in one critical section
  * of mi->lock.  Starts get in while we wait (they never look at us). */
 static int swap_counted(struct mmu_invalidate *mi, const void *new_slots, const void **old_out,
@@ -194,7 +207,7 @@ static int swap_counted(struct mmu_invalidate *mi, const void *new_slots, const 
 		spin_lock(&mi->lock);
 	}
 	mi->swap_waiter = NULL;
-	mi->swap_wait_since_ns = 0;
+	note_swap_wait(mi);
 	if (!ret)
 		publish(mi, new_slots, old_out);
 	spin_unlock(&mi->lock);
@@ -214,7 +227,7 @@ static int swap_rwsem(struct mmu_invalidate *mi, const void *new_slots, const vo
 	int ret = down_write_abortable(&mi->slots_rwsem, abort ? abort : &never);
 	spin_lock(&mi->lock);
 	mi->swap_waiter = NULL;
-	mi->swap_wait_since_ns = 0;
+	note_swap_wait(mi);
 	if (!ret)
 		publish(mi, new_slots, old_out);
 	spin_unlock(&mi->lock);

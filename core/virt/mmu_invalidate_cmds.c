@@ -6,7 +6,8 @@
  *     design=count
  *     vm=<name> design=<d> active=<k> in_progress=<k> range=<a>-<b> seq=<k> swap_waiting=<0|1>
  *        swap_wait_ms=<k> starts=<k> swaps=<k> swap_waits=<k> mismatches=<k> faults=<k> retries=<k>
- *        max_retries=<k>                       (one line per registered instance)
+ *        max_retries=<k> swap_wait_us_total=<k> swap_wait_us_max=<k>
+ *                                              (one line per registered instance)
  *     ok
  */
 #include <vigil/check.h>
@@ -56,13 +57,14 @@ static int cmd_mmu_inval(struct shell_ctx *ctx, int argc, char **argv)
 		shell_printf(ctx,
 			     "vm=%s design=%s active=%ld in_progress=%ld range=%lu-%lu seq=%lu swap_waiting=%d "
 			     "swap_wait_ms=%lu starts=%lu swaps=%lu swap_waits=%lu mismatches=%lu faults=%lu "
-			     "retries=%lu max_retries=%lu\n",
+			     "retries=%lu max_retries=%lu swap_wait_us_total=%lu swap_wait_us_max=%lu\n",
 			     l.e[i].name, mmu_inval_mode_name(l.e[i].mode), s->active_invalidations, s->in_progress,
 			     (unsigned long)s->range_start, (unsigned long)s->range_end, (unsigned long)s->seq,
 			     s->swap_waiting, (unsigned long)(s->swap_waiting_ns / 1000000),
 			     (unsigned long)s->st.starts, (unsigned long)s->st.swaps, (unsigned long)s->st.swap_waits,
 			     (unsigned long)s->st.mismatches, (unsigned long)s->st.faults,
-			     (unsigned long)s->st.retries, (unsigned long)s->st.max_retries);
+			     (unsigned long)s->st.retries, (unsigned long)s->st.max_retries,
+			     (unsigned long)(s->st.swap_wait_ns_total / 1000), (unsigned long)(s->st.swap_wait_ns_max / 1000));
 	}
 	return 0;
 }

@@ -13,6 +13,8 @@ struct vcpu_requests *vm_requests(unsigned id);
 struct shell_ctx;
 int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv);
 int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv);
+/* `vm mem churn|churnstop` (vm_mem_churn.c). */
+int vm_mem_churn_cmd(struct shell_ctx *ctx, unsigned id, bool start, int argc, char **argv);
 
 /* Per-CPU state (virt_cpu_enabled() & co. read it).  Written on the CPU
  * concerned under usage_lock, or by syscore/emergency code that runs

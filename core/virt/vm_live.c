@@ -336,12 +336,13 @@ int vm_stat(unsigned id, void (*fn)(const char *line, void *arg), void *arg, cha
 			total[e] += rd(&v->run.exit_count[e]);
 		int n = snprintf(line, sizeof(line),
 				 "vcpu=%u state=%s cpu=%d entries=%lu exits=%lu migrations=%lu kicks=%d progress=%lu "
-				 "errors=%lu halts=%lu moves=%lu pin=%d mmio_exits=%lu",
+				 "errors=%lu halts=%lu moves=%lu pin=%d mmio_exits=%lu fault_retries=%lu max_fault_retries=%u",
 				 i, vcpu_state_name(READ_ONCE(v->state)), READ_ONCE(v->last_cpu), (unsigned long)rd(&v->entries),
 				 (unsigned long)rd(&v->run.exits), (unsigned long)rd(&v->migrations),
 				 atomic_read(&v->req.kicks), (unsigned long)rd(&v->run.progress),
 				 (unsigned long)rd(&v->run.guest_errors), (unsigned long)rd(&v->halts),
-				 (unsigned long)rd(&v->moves), READ_ONCE(v->pin), (unsigned long)rd(&v->run.mmio_exits));
+				 (unsigned long)rd(&v->moves), READ_ONCE(v->pin), (unsigned long)rd(&v->run.mmio_exits),
+				 (unsigned long)rd(&v->run.fault_retries), READ_ONCE(v->run.max_fault_retries));
 		if (READ_ONCE(v->state) == VCPU_FAILED && n > 0 && (size_t)n < sizeof(line))
 			snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"", v->error);
 		append(line, sizeof(line), "\n");

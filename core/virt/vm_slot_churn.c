@@ -60,15 +60,6 @@ static int one(unsigned vm_id, struct memslot_change c, struct memslot_txn_resul
 	return r;
 }
 
-/* The id the split gave the upper half: the added one that is not slot. */
-static unsigned other_added(const struct memslot_txn_result *res, unsigned slot)
-{
-	for (unsigned id = 0; id < MEMSLOT_MAX; id++)
-		if (id != slot && (res->added_ids[id / 64] & (1ull << (id % 64))))
-			return id;
-	return MEMSLOT_MAX;
-}
-
 int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot, struct vm_slot_churn_stats *st,
 		  char *why, size_t len)
 {
@@ -92,7 +83,7 @@ int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot,
 		if (st->splits < VM_SLOT_CHURN_SAMPLES)
 			st->split_ns[st->splits] = ns;
 		st->splits++;
-		unsigned upper = other_added(&res, slot);
+		unsigned upper = memslot_txn_other_added(&res, slot);
 		r = one(vm_id, (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = slot, .slot2 = upper }, NULL, NULL,
 			why, len);
 		if (!r)
@@ -171,7 +162,7 @@ static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
 	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = 0, .gpa = BENCH_AREAS };
 	if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
 		goto out;
-	unsigned data = other_added(&res, 0);
+	unsigned data = memslot_txn_other_added(&res, 0);
 	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = BENCH_AREAS + nr * BENCH_AREA };
 	if (vm_slot_update(id, &txn, &res, why, sizeof(why)) || vm_start(id, why, sizeof(why)))
 		goto out;
@@ -183,7 +174,7 @@ static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
 		if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
 			break;
 		samples[got] = arch_time_ns() - t0;
-		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = data, .slot2 = other_added(&res, data) };
+		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = data, .slot2 = memslot_txn_other_added(&res, data) };
 		if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
 			break;
 	}

@@ -307,7 +307,7 @@ int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv)
 {
 	/* argv: mem <what> <vm> [...] */
 	if (argc < 3)
-		return shell_error(ctx, "usage: vm mem read|write|fill|check|migrate|reclaim <vm> gpa=<a> ...");
+		return shell_error(ctx, "usage: vm mem read|write|fill|check|migrate|reclaim|churn|churnstop <vm> ...");
 	const char *what = argv[1];
 	unsigned id;
 	if (vm_id_arg(ctx, argv[2], &id))
@@ -315,11 +315,13 @@ int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv)
 	char why[WHY_MAX];
 	if (!strcmp(what, "fill") || !strcmp(what, "check"))
 		return mem_range(ctx, id, argc - 3, argv + 3, !strcmp(what, "fill"));
+	if (!strcmp(what, "churn") || !strcmp(what, "churnstop"))
+		return vm_mem_churn_cmd(ctx, id, !strcmp(what, "churn"), argc - 3, argv + 3);
 	if (!strcmp(what, "migrate") || !strcmp(what, "reclaim"))
 		return mem_invalidate(ctx, id, argc - 3, argv + 3, !strcmp(what, "migrate"));
 	bool write = !strcmp(what, "write");
 	if (!write && strcmp(what, "read"))
-		return shell_error(ctx, "unknown vm mem subcommand '%s' (expected read, write, fill, check, migrate or reclaim)", what);
+		return shell_error(ctx, "unknown vm mem subcommand '%s' (expected read, write, fill, check, migrate, reclaim, churn or churnstop)", what);
 	uint64_t gpa = 0, val = 0;
 	bool have_gpa = false, have_val = false;
 	const struct shell_opt opts[] = {

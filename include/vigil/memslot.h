@@ -188,6 +188,9 @@ struct memslot_txn_result {
  * caller must restore it (memslot_pair does: it works on the inactive copy
  * and copies the active one back). */
 int memslot_txn_apply(struct memslot_set *set, const struct memslot_txn *txn, char *why, size_t len);
+/* The id, other than slot, that a transaction added (the upper half of a
+ * split of slot), or MEMSLOT_MAX when none. */
+unsigned memslot_txn_other_added(const struct memslot_txn_result *res, unsigned slot);
 /* Compare two sets as above. */
 void memslot_diff(const struct memslot_set *old, const struct memslot_set *new, struct memslot_txn_result *res);
 /* s (a slot of one set) is in other unchanged: same id, range, flags, backing. */
@@ -322,6 +325,30 @@ struct vm_mem_inval_res {
  * memory midway (the pages before it are done, res says how many). */
 int vm_mem_invalidate(unsigned vm_id, const struct vm_mem_inval_req *req, struct vm_mem_inval_res *res,
 		      char *why, size_t len);
+/* Background invalidations (`vm mem churn`, core/virt/vm_mem_churn.c):
+ * tasks that migrate and reclaim random ranges of [gpa, gpa+size) until
+ * vm_mem_churn_end().  One churn at a time on the machine. */
+#define VM_MEM_CHURN_TASKS_MAX 8
+struct vm_mem_churn_cfg {
+	unsigned vm, tasks;
+	uint64_t gpa, size;
+	uint64_t max_pages;        /* a range is 1..max_pages pages */
+	unsigned reclaim_pct;      /* reclaims among the invalidations (else migrations) */
+	unsigned nest_pct;         /* reclaims that nest a migration */
+	uint64_t seed;
+};
+struct vm_mem_churn_stats {
+	unsigned tasks;
+	uint64_t invalidations;    /* brackets, nested ones included */
+	uint64_t migrations, reclaims, nested;
+	uint64_t pages, kept, nested_pages;
+	uint64_t errors;           /* refused invalidations (the first is logged) */
+	uint64_t ns;               /* from begin to end */
+};
+int vm_mem_churn_begin(const struct vm_mem_churn_cfg *cfg, char *why, size_t len);
+/* Invalidations so far (a snapshot while it runs). */
+uint64_t vm_mem_churn_count(void);
+int vm_mem_churn_end(unsigned vm, struct vm_mem_churn_stats *st, char *why, size_t len);
 int vm_slot_stats(unsigned vm_id, uint64_t *updates, uint64_t *inhibited, bool *naive, char *why, size_t len);
 /* Entries of the VM's vCPUs that found its gate closed (an atomic update in
  * progress) and the time they spent blocked there, in ns. */

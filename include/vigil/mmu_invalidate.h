@@ -80,6 +80,8 @@ struct mmu_invalidate_stats {
 	uint64_t swap_aborts;          /* swaps given up (abort flag) */
 	uint64_t faults, retries;      /* faults resolved; retries among them */
 	uint64_t max_retries;          /* most retries of one fault */
+	uint64_t swap_wait_ns_total;   /* time swaps spent waiting for the count */
+	uint64_t swap_wait_ns_max;     /* the longest wait of one swap */
 };
 
 struct mmu_invalidate {
