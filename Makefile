@@ -55,6 +55,13 @@ model: $(BUILD)/.tools-ok
 check-many-cpus: all
 	$(HARNESS) check --junit $(BUILD)/junit-many-cpus.xml tests/many-cpus
 
+# The large host-invalidation stress: >= 10,000 invalidations on a live VM
+# under QEMU (SVM) and Bochs (VMX), with slot updates, hotplug and suspend
+# (docs/invalidation.md, "Stress").  Not in `make check` (it takes minutes).
+.PHONY: stress-inval
+stress-inval: all iso
+	$(HARNESS) check --jobs 2 --junit $(BUILD)/junit-stress-inval.xml tests/stress
+
 # The harness's own tests (no emulator needed).
 harness-selftest:
 	python3 -m unittest discover -s tests/harness

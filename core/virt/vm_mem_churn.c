@@ -33,6 +33,7 @@ static struct {
 	unsigned vm, ntasks;
 	uint64_t gpa, size, max_pages;
 	unsigned reclaim_pct, nest_pct;
+	uint64_t gap_ns;
 	int stop;                      /* atomic: the tasks finish their invalidation and return */
 	uint64_t t0;
 	struct churn_task t[VM_MEM_CHURN_TASKS_MAX];
@@ -85,7 +86,10 @@ static void churn_fn(void *arg)
 			snprintf(ct->why, sizeof(ct->why), "%s", why);
 		/* Let the console, the vCPUs and the slot churn in on a machine
 		 * with fewer CPUs than busy tasks. */
-		schedule();
+		if (churn.gap_ns)
+			sleep_ns(churn.gap_ns);
+		else
+			schedule();
 	}
 }
 
@@ -112,6 +116,7 @@ int vm_mem_churn_begin(const struct vm_mem_churn_cfg *cfg, char *why, size_t len
 	churn.max_pages = cfg->max_pages;
 	churn.reclaim_pct = cfg->reclaim_pct;
 	churn.nest_pct = cfg->nest_pct;
+	churn.gap_ns = cfg->gap_ns;
 	churn.t0 = arch_time_ns();
 	for (unsigned i = 0; i < cfg->tasks; i++) {
 		struct churn_task *ct = &churn.t[i];
@@ -170,7 +175,7 @@ int vm_mem_churn_end(unsigned vm, struct vm_mem_churn_stats *st, char *why, size
 
 static int churn_start(struct shell_ctx *ctx, unsigned id, int argc, char **argv)
 {
-	uint64_t tasks = 2, pages = 4, reclaim = 30, nest = 20, seed = 1;
+	uint64_t tasks = 2, pages = 4, reclaim = 30, nest = 20, seed = 1, gap_us = 0;
 	struct vm_mem_churn_cfg cfg = { .vm = id };
 	bool have_gpa = false, have_size = false;
 	const struct shell_opt opts[] = {
@@ -181,17 +186,19 @@ static int churn_start(struct shell_ctx *ctx, unsigned id, int argc, char **argv
 		SHELL_OPT_RANGE("reclaim", 0, 100, &reclaim),
 		SHELL_OPT_RANGE("nest", 0, 100, &nest),
 		SHELL_OPT_RANGE("seed", 1, UINT64_MAX, &seed),
+		SHELL_OPT_RANGE("gap_us", 0, 1000000, &gap_us),
 	};
 	if (shell_parse_opts(ctx, argc, argv, opts, ARRAY_SIZE(opts)))
 		return -1;
 	if (!have_gpa || !have_size)
 		return shell_error(ctx, "usage: vm mem churn <vm> gpa=<a> size=<s> [tasks=<1-%u>] [pages=<max>] "
-				   "[reclaim=<%%>] [nest=<%% of reclaims>] [seed=<k>]", VM_MEM_CHURN_TASKS_MAX);
+				   "[reclaim=<%%>] [nest=<%% of reclaims>] [gap_us=<pause>] [seed=<k>]", VM_MEM_CHURN_TASKS_MAX);
 	cfg.tasks = (unsigned)tasks;
 	cfg.max_pages = pages;
 	cfg.reclaim_pct = (unsigned)reclaim;
 	cfg.nest_pct = (unsigned)nest;
 	cfg.seed = seed;
+	cfg.gap_ns = gap_us * 1000;
 	char why[WHY_MAX];
 	if (vm_mem_churn_begin(&cfg, why, sizeof(why)))
 		return shell_error(ctx, "%s", why);

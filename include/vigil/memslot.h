@@ -335,6 +335,7 @@ struct vm_mem_churn_cfg {
 	uint64_t max_pages;        /* a range is 1..max_pages pages */
 	unsigned reclaim_pct;      /* reclaims among the invalidations (else migrations) */
 	unsigned nest_pct;         /* reclaims that nest a migration */
+	uint64_t gap_ns;           /* each task sleeps this long between two (0: only yields) */
 	uint64_t seed;
 };
 struct vm_mem_churn_stats {

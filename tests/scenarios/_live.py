@@ -1,5 +1,6 @@
-"""What the scenarios with live vCPUs share: reading `vm stat` and waiting
-until every vCPU of a VM has made progress."""
+"""What the scenarios with live vCPUs share: reading `vm stat`, waiting
+until every vCPU of a VM has made progress, and a VM whose vCPUs' pattern
+areas sit alone in one slot."""
 
 import time
 
@@ -30,3 +31,26 @@ def wait_progress(s, vm, what, no_mmio=False):
                  "vCPU %s %s" % (v["vcpu"], what))
         s.eq(head["mmio_exits"], "0", "the VM's MMIO exits %s" % what)
     return head, now
+
+
+AREAS = 0x22000        # the pattern guest's areas start here (asm/vexit.h)
+AREA = 0x4000          # one vCPU's area (16 KiB) in a VM of 256 KiB
+MOVER = 0x80000        # a slot that only moves (the guest never touches it)
+
+
+def data_slot_vm(s):
+    """A VM of 2-4 vCPUs (as many as the machine's CPUs allow) whose slot
+    `data` is exactly its vCPUs' pattern areas, with nothing above them but
+    the slot `mover`; started, every vCPU making progress.  Returns
+    (vm, vcpus, data, mover)."""
+    n = max(2, min(s.smp, 4))
+    vm = s.ok("vm create vcpus=%d mem=256K" % n).records[0]["vm"]
+    end = AREAS + n * AREA
+    s.ok("vm slot split %s 0 at=0x%x" % (vm, AREAS))
+    s.ok("vm slot split %s 1 at=0x%x" % (vm, end))
+    s.ok("vm slot add %s gpa=0x%x size=0x2000" % (vm, MOVER))
+    slots = {r["gpa"]: r["slot"] for r in s.ok("vm slot list %s" % vm).where("slot")}
+    s.ok("vm slot del %s %s" % (vm, slots["0x%x" % end]))
+    s.ok("vm start %s" % vm)
+    wait_progress(s, vm, "after start")
+    return vm, n, slots["0x%x" % AREAS], slots["0x%x" % MOVER]

@@ -17,36 +17,15 @@ SVM under QEMU TCG, VMX under Bochs; BENCH memslot_split_live_1|2|4|8."""
 
 
 from harness.scenario import scenario
-from _live import vm_stat, wait_progress
+from _live import data_slot_vm, vm_stat, wait_progress
 from _targets import BOCHS_2, QEMU_SVM2, QEMU_SVM4
 
 GROUPS = ("virt",)
-
-AREAS = 0x22000        # the pattern guest's areas start here (asm/vexit.h)
-AREA = 0x4000          # one vCPU's area (16 KiB) in a VM of 256 KiB
-MOVER = 0x80000        # a slot that only moves (the guest never touches it)
 
 
 def _wait_progress(s, vm, what):
     _, now = wait_progress(s, vm, what)
     return now
-
-
-def _setup(s):
-    """A VM whose slot 1 is exactly its vCPUs' pattern areas, nothing above
-    them but the mover; started, every vCPU making progress."""
-    n = max(2, min(s.smp, 4))
-    vm = s.ok("vm create vcpus=%d mem=256K" % n).records[0]["vm"]
-    end = AREAS + n * AREA
-    s.ok("vm slot split %s 0 at=0x%x" % (vm, AREAS))
-    s.ok("vm slot split %s 1 at=0x%x" % (vm, end))
-    s.ok("vm slot add %s gpa=0x%x size=0x2000" % (vm, MOVER))
-    slots = {r["gpa"]: r["slot"] for r in s.ok("vm slot list %s" % vm).where("slot")}
-    # The rest (never touched by the guest) goes: slot 1 grows into the gap.
-    s.ok("vm slot del %s %s" % (vm, slots["0x%x" % end]))
-    s.ok("vm start %s" % vm)
-    _wait_progress(s, vm, "after start")
-    return vm, n, slots["0x%x" % AREAS], slots["0x%x" % MOVER]
 
 
 def _churn(s, vm, data, mover, rounds):
@@ -58,7 +37,7 @@ def _churn(s, vm, data, mover, rounds):
 
 @scenario(targets=[QEMU_SVM4, QEMU_SVM2, BOCHS_2], timeout=1500)
 def slot_atomic_churn(s):
-    vm, n, data, mover = _setup(s)
+    vm, n, data, mover = data_slot_vm(s)
     before = s.ok("vm slot stat %s" % vm).records[0]
     rec = _churn(s, vm, data, mover, 170)
     updates = int(rec["updates"])
@@ -123,7 +102,7 @@ def _offline_and_suspend_mid_churn(s, vm, data, mover):
 
 @scenario(targets=[QEMU_SVM2], cmdline="memslot_update=naive", timeout=1500)
 def slot_atomic_naive_gap(s):
-    vm, n, data, mover = _setup(s)
+    vm, n, data, mover = data_slot_vm(s)
     rec = _churn(s, vm, data, mover, 250)
     stat = s.ok("vm slot stat %s" % vm).records[0]
     s.eq((stat["mode"], stat["inhibited"]), ("naive", "0"), "naive mode never inhibits")
