@@ -44,6 +44,7 @@ void kernel_main(const struct boot_info *bi)
 	arch_cpu_hotplug_events_init();
 	selftest_boot(bp->selftest);
 	shell_init(console_sink, NULL);
+	shell_set_resumable_sink(console_write_resumable);
 	if (boot_params()->autorun[0]) {
 		console_cmd_begin();
 		shell_autorun(boot_params()->autorun);

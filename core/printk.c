@@ -12,6 +12,11 @@
 
 static int console_lock;
 static bool at_line_start = true;
+/* The unfinished line on the console is console output (the shell's prompt
+ * and echo), not a printk line being continued. */
+static bool partial_is_output;
+/* printk lines that had to break such a line (console_write_resumable()). */
+static uint64_t line_breaks;
 
 static void lock_console(unsigned long *flags)
 {
@@ -41,8 +46,25 @@ void console_write(const char *s, size_t n)
 	unsigned long flags;
 	lock_console(&flags);
 	arch_console_write(s, n);
-	if (n)
+	if (n) {
 		at_line_start = s[n - 1] == '\n';
+		partial_is_output = !at_line_start;
+	}
+	unlock_console(flags);
+}
+
+void console_write_resumable(uint64_t *seen, const char *s, size_t n, const char *again, size_t again_n)
+{
+	unsigned long flags;
+	lock_console(&flags);
+	const char *out = *seen != line_breaks ? again : s;
+	size_t len = *seen != line_breaks ? again_n : n;
+	*seen = line_breaks;
+	arch_console_write(out, len);
+	if (len) {
+		at_line_start = out[len - 1] == '\n';
+		partial_is_output = !at_line_start;
+	}
 	unlock_console(flags);
 }
 
@@ -60,6 +82,15 @@ void vprintk(const char *fmt, va_list ap)
 
 	unsigned long flags;
 	lock_console(&flags);
+	/* A message never continues the shell's prompt or echo: it would hide
+	 * its timestamp and run into the command line.  It gets a line of its
+	 * own, and the shell prints its line again before it echoes more. */
+	if (!at_line_start && partial_is_output) {
+		arch_console_write("\n", 1);
+		at_line_start = true;
+		line_breaks++;
+	}
+	partial_is_output = false;
 	/* Timestamp each new line (a message may hold several). */
 	size_t pos = 0;
 	while (pos < len) {

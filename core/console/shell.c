@@ -28,6 +28,8 @@ static struct {
 	bool prompt_shown;  /* a prompt is up and no line has ended since */
 	bool at_line_start; /* the last byte written was '\n' (or nothing yet) */
 	bool busy;          /* a command is running */
+	shell_resumable_sink_fn resumable;
+	uint64_t breaks_seen; /* for resumable */
 } sh;
 
 /* Bracket the "shell_cmds" section (kernel.ld, or the host linker). */
@@ -51,10 +53,40 @@ static void out_str(const char *s)
 	out(s, strlen(s));
 }
 
+/* The prompt and the echo: through the resumable sink when there is one,
+ * with the whole command line (prompt and what the editor holds, plus s
+ * when s ends the line) to print instead if a log line broke it. */
+static void command_line_out(const char *s, size_t n, bool prompt)
+{
+	if (!sh.resumable || !n) {
+		out(s, n);
+		return;
+	}
+	static char again[sizeof(SHELL_PROMPT) + LE_MAX_LINE + 8];
+	size_t a = 0;
+	const char *typed = prompt ? "" : le_line(&sh.le);
+	size_t typed_n = strlen(typed);
+	memcpy(again, SHELL_PROMPT, sizeof(SHELL_PROMPT) - 1);
+	a += sizeof(SHELL_PROMPT) - 1;
+	memcpy(again + a, typed, typed_n);
+	a += typed_n;
+	if (s[n - 1] == '\n' && n <= 3) {
+		memcpy(again + a, s, n);
+		a += n;
+	}
+	sh.resumable(&sh.breaks_seen, s, n, again, a);
+	sh.at_line_start = s[n - 1] == '\n';  /* again ends as s does */
+}
+
 static void le_echo(const char *s, size_t n, void *arg)
 {
 	(void)arg;
-	out(s, n);
+	command_line_out(s, n, false);
+}
+
+void shell_set_resumable_sink(shell_resumable_sink_fn fn)
+{
+	sh.resumable = fn;
 }
 
 void shell_init(shell_sink_fn sink, void *arg)
@@ -71,7 +103,7 @@ void shell_prompt(void)
 {
 	if (sh.prompt_shown)
 		return;
-	out_str(SHELL_PROMPT);
+	command_line_out(SHELL_PROMPT, sizeof(SHELL_PROMPT) - 1, true);
 	sh.prompt_shown = true;
 }
 

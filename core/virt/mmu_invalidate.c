@@ -38,6 +38,7 @@ const char *mmu_inval_mode_name(enum mmu_inval_mode m)
 	case MMU_INVAL_COUNT: return "count";
 	case MMU_INVAL_RWSEM: return "rwsem";
 	case MMU_INVAL_NOWAIT: return "nowait";
+	case MMU_INVAL_NORETRY: return "noretry";
 	}
 	return "?";
 }
@@ -291,6 +292,8 @@ uint64_t mmu_invalidate_fault_seq(struct mmu_invalidate *mi)
 bool mmu_invalidate_retry_gfn(struct mmu_invalidate *mi, uint64_t seq, uint64_t gfn)
 {
 	lockdep_assert_held(mi->mmu_lock);
+	if (mi->mode == MMU_INVAL_NORETRY)
+		return false;  /* broken on purpose (memslot_inval=noretry) */
 	if (mi->in_progress && gfn >= mi->range_start && gfn < mi->range_end)
 		return true;
 	return mi->seq != seq;

@@ -56,9 +56,12 @@ enum mmu_inval_mode {
 	MMU_INVAL_COUNT = 0,   /* the default: count + unfair wait (KVM) */
 	MMU_INVAL_RWSEM = 1,   /* the old design: rw-semaphore, deadlocks on nesting */
 	MMU_INVAL_NOWAIT = 2,  /* broken on purpose (tests only): the swap does not wait */
+	MMU_INVAL_NORETRY = 3, /* broken on purpose (tests only): count, but a fault never retries */
 };
 
-/* The memslot_inval= boot parameter: "count" (default) or "rwsem". */
+/* The memslot_inval= boot parameter: "count" (default), "rwsem", or
+ * "noretry" (broken on purpose: shows that the live-VM tests catch a fault
+ * path that maps during an invalidation). */
 enum mmu_inval_mode mmu_invalidate_boot_mode(void);
 const char *mmu_inval_mode_name(enum mmu_inval_mode m);
 

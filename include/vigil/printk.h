@@ -16,6 +16,14 @@ void vprintk(const char *fmt, va_list ap);
 /* Print without the timestamp prefix (console replies, raw output). */
 __printf(1, 2) void kprintf(const char *fmt, ...);
 void console_write(const char *s, size_t n);
+/*
+ * For the shell's prompt and echo: write s, or `again` instead when a printk
+ * line broke the console's unfinished line since *seen was last updated
+ * (the shell passes its prompt and the line typed so far, so the command
+ * line is whole again below the log line); *seen is updated.  Both under
+ * the console lock, so no printk can fall between the look and the write.
+ */
+void console_write_resumable(uint64_t *seen, const char *s, size_t n, const char *again, size_t again_n);
 
 /* Print the message and a backtrace, then stop the machine (under QEMU, exit
  * with a failure status). */

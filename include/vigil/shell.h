@@ -99,6 +99,13 @@ typedef void (*shell_sink_fn)(const char *s, size_t n, void *arg);
 
 /* (Re)start the shell: empty line, no prompt shown yet.  Prints nothing. */
 void shell_init(shell_sink_fn sink, void *arg);
+/* Where the prompt and the echo go instead of the sink, when set: a writer
+ * that prints `again` (the prompt and the line typed so far) in place of s
+ * when a kernel log line broke the command line since *seen
+ * (console_write_resumable(), vigil/printk.h). */
+typedef void (*shell_resumable_sink_fn)(uint64_t *seen, const char *s, size_t n, const char *again,
+					size_t again_n);
+void shell_set_resumable_sink(shell_resumable_sink_fn fn);
 
 /* Print the prompt unless it is already showing.  Call once after boot
  * messages (and after autorun) to hand the console to the user. */

@@ -122,6 +122,34 @@ class ParseReplyTest(unittest.TestCase):
         r = parse_reply(["vigil> x", "ok", "a=1"], "x")
         self.assertTrue(any("after the status" in p for p in r.problems))
 
+    def test_log_line_breaks_the_prompt(self):
+        # The kernel broke the prompt line for a log line and printed the
+        # prompt and the typed text again below it.
+        lines = ["vigil> ", "[    2.000001] vm 1: guest memory error", "vigil> vm stat 1",
+                 "vm=1 state=running", "ok"]
+        r = parse_reply(lines, "vm stat 1")
+        self.assertTrue(r.ok, r.problems)
+        self.assertEqual(r.echo, "vm stat 1")
+        self.assertEqual(r.logs, ["[    2.000001] vm 1: guest memory error"])
+        self.assertEqual(r.records, [{"vm": "1", "state": "running"}])
+
+    def test_log_line_breaks_the_typed_line(self):
+        lines = ["vigil> vm st", "[    2.000001] one", "vigil> vm st", "[    2.000002] two",
+                 "vigil> vm stat 1", "ok"]
+        r = parse_reply(lines, "vm stat 1")
+        self.assertTrue(r.ok, r.problems)
+        self.assertEqual(r.echo, "vm stat 1")
+        self.assertEqual(len(r.logs), 2)
+
+    def test_log_line_after_bare_prompt_then_lone_echo(self):
+        r = parse_reply(["vigil> ", "[    2.000001] x", "vm stat 1", "ok"], "vm stat 1")
+        self.assertTrue(r.ok, r.problems)
+        self.assertEqual(r.echo, "vm stat 1")
+
+    def test_bare_prompt_is_not_the_echo(self):
+        r = parse_reply(["vigil> ", "[    2.000001] x", "ok"], "vm stat 1")
+        self.assertTrue(any("echo" in p for p in r.problems), r.problems)
+
     def test_no_echo(self):
         r = parse_reply(["ok"], "x")
         self.assertIn("no echo of the command line", r.problems)

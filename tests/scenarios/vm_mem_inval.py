@@ -143,3 +143,26 @@ def vm_mem_migrate_live(s):
     s.ok("check")
     s.ok("vm stop %s" % vm)
     s.ok("vm destroy %s" % vm)
+
+
+@scenario(targets=[QEMU_SVM2], cmdline="memslot_inval=noretry", timeout=1200)
+def vm_mem_noretry_caught(s):
+    """memslot_inval=noretry (broken on purpose): a fault during an
+    invalidation maps the page that is about to be retired, the guest's
+    later writes go there and are lost in the copy -- the guest reports
+    memory errors.  Shows that the live tests above and the stress can fail."""
+    vm = s.ok("vm create vcpus=2 mem=256K").records[0]["vm"]
+    s.ok("vm start %s" % vm)
+    wait_progress(s, vm, "after start", no_mmio=True)
+    errors = 0
+    for i in range(ROUNDS):
+        s.ok("vm mem migrate %s gpa=0x%x size=0x%x" % (vm, AREAS, 2 * AREA))
+        if i % 10 == 9:
+            _, vcpus = vm_stat(s, vm)
+            errors = sum(int(v["errors"]) for v in vcpus)
+            if errors:
+                break
+    s.note("guest memory errors after %d migrations without the retry: %d" % (i + 1, errors))
+    s.check(errors > 0, "without the fault retry the guest loses writes (errors > 0)")
+    s.cmd("vm stop %s" % vm)
+    s.cmd("vm destroy %s" % vm)

@@ -340,6 +340,11 @@ def parse_reply(lines, command=None, check_echo=True):
     # The echo is the first line that starts with the prompt; log lines may
     # come before it, and line editing (Ctrl-C) may have printed more prompt
     # lines right after it: the last of those holds the command that ran.
+    # A log line that arrives while the command line is being typed gets a
+    # line of its own and the kernel prints the prompt and what was typed
+    # again below it (console_write_resumable()): prompt lines and log lines
+    # may alternate before the reply, and the last prompt line holds the
+    # command.
     p = PROMPT.rstrip()
     start = 0
     pre_logs = []
@@ -347,16 +352,17 @@ def parse_reply(lines, command=None, check_echo=True):
         if line.startswith(p):
             rep.echo = line[len(p):].strip()
             start = i + 1
-        elif rep.echo is None and classify(line) == "log":
+        elif classify(line) == "log":
             pre_logs.append(line)
             start = i + 1
         else:
             break
     rep.logs.extend(pre_logs)
-    if rep.echo is None and command is not None and start < len(lines) and \
+    if not rep.echo and command is not None and start < len(lines) and \
             lines[start].strip() == render(command).strip():
         # A log line printed while the console sat at the prompt ate the
-        # prompt (the kernel did not reprint it): the echo stands alone.
+        # prompt (a kernel that does not print it again): the echo stands
+        # alone.
         rep.echo = lines[start].strip()
         start += 1
     if rep.echo is None:
