@@ -9,6 +9,13 @@
  *
  * Counts are plain integers: only the updater, under the VM's slots lock,
  * takes and drops references (vigil/memslot.h).
+ *
+ * The page behind a frame is another matter: host invalidation
+ * (`vm mem migrate|reclaim`, docs/invalidation.md) moves it or takes it
+ * away under the VM's MMU lock, without the slots lock, and every backing
+ * that lists the frame sees the change.  A reclaimed frame keeps its
+ * contents aside (none for a page of zeros) and gets a fresh page at the
+ * next touch (memslot_frame_page()).
  */
 #include <vigil/memslot.h>
 #include <vigil/mm.h>

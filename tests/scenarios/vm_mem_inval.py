@@ -17,12 +17,12 @@ range start/end; a nested page fault inside the range retries.
 - the same migrations in the old design (memslot_inval=rwsem): the guest
   is unharmed there too (no nesting on this path).
 
-SVM under QEMU TCG."""
+SVM under QEMU TCG; the live migrations also VMX under Bochs."""
 
 
 from harness.scenario import scenario
 from _live import vm_stat, wait_progress
-from _targets import QEMU_SVM2
+from _targets import BOCHS_2, QEMU_SVM2
 
 GROUPS = ("virt",)
 
@@ -75,7 +75,7 @@ def vm_mem_migrate_rwsem(s):
     s.ok("vm destroy %s" % vm)
 
 
-@scenario(targets=[QEMU_SVM2], timeout=1200)
+@scenario(targets=[QEMU_SVM2, BOCHS_2], timeout=1200)
 def vm_mem_migrate_live(s):
     vm = s.ok("vm create vcpus=2 mem=256K").records[0]["vm"]
     s.ok("vm start %s" % vm)
