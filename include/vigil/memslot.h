@@ -290,6 +290,11 @@ int vm_slot_set_hooks(unsigned vm_id, void (*wait_readers)(void *arg), void (*in
 void vm_slots_read_lock(struct vm *vm, int *idx);
 void vm_slots_read_unlock(struct vm *vm, int idx);
 const struct memslot_set *vm_slots_active(struct vm *vm);
+/* n bytes of guest-physical memory at gpa through the active slots, as the
+ * vCPU sees it (a reclaimed page is faulted back in; under the SRCU read
+ * side and the MMU lock, so a migration is wholly before or after): what an
+ * exit handler decodes.  False when a byte is outside every slot. */
+bool vm_guest_read(struct vm *vm, uint64_t gpa, void *buf, size_t n);
 /* One MMIO exit (a guest access outside every slot, or a write to a
  * read-only one) of the VM: vm->mmio_exits. */
 void vm_count_mmio_exit(struct vm *vm);

@@ -15,6 +15,7 @@
  */
 #include "svm_internal.h"
 #include <asm/vexit.h>
+#include <vigil/memslot.h>
 #include <vigil/printk.h>
 #include <vigil/string.h>
 
@@ -42,15 +43,15 @@ unsigned svm_nrip_length(uint32_t features, uint64_t rip, uint64_t next_rip)
 
 /* Without NRIPS: the length of the intercepted instruction read from guest
  * memory at CS.base + RIP, or 0 when it is not what the exit code says. */
-static unsigned decode_length(const struct vm *vm, const struct vmcb *v)
+static unsigned decode_length(struct vm *vm, const struct vmcb *v)
 {
 	uint8_t b[X86_MAX_INSN_LEN];
 	uint64_t at = v->save.cs.base + v->save.rip;
 	/* Three bytes hold every instruction we skip when it has no prefix
 	 * (the usual case); the whole 15 only with prefixes. */
 	size_t have = 3;
-	if (!svm_guest_read(vm, at, b, have) || is_legacy_prefix(b[0]))
-		for (have = sizeof(b); have && !svm_guest_read(vm, at, b, have); have--)
+	if (!vm_guest_read(vm, at, b, have) || is_legacy_prefix(b[0]))
+		for (have = sizeof(b); have && !vm_guest_read(vm, at, b, have); have--)
 			;               /* the instruction ends a slot */
 	unsigned p = 0;
 	while (p < have && is_legacy_prefix(b[p]))

@@ -70,23 +70,3 @@ int svm_guest_load(struct vm *vm, enum guest_kind kind, unsigned index, unsigned
 	return 0;
 }
 
-bool svm_guest_read(const struct vm *vm, uint64_t gpa, void *buf, size_t n)
-{
-	uint8_t *out = buf;
-	while (n) {
-		const struct vm_slot *hit = NULL;
-		for (unsigned k = 0; k < VM_MAX_SLOTS && !hit; k++) {
-			const struct vm_slot *s = &vm->slots[k];
-			if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size)
-				hit = s;
-		}
-		if (!hit)
-			return false;
-		size_t here = (size_t)MIN((uint64_t)n, hit->size - (gpa - hit->gpa));
-		memcpy(out, (const uint8_t *)phys_to_virt(hit->hpa) + (gpa - hit->gpa), here);
-		out += here;
-		gpa += here;
-		n -= here;
-	}
-	return true;
-}

@@ -94,9 +94,6 @@ struct svm_guest_start {
  * where vCPU index of nr starts.  0, or -1 with why. */
 int svm_guest_load(struct vm *vm, enum guest_kind kind, unsigned index, unsigned nr, struct svm_guest_start *st,
 		   char *why, size_t len);
-/* Copy n bytes of guest-physical memory at gpa (through the slots); false
- * when some byte is outside every slot. */
-bool svm_guest_read(const struct vm *vm, uint64_t gpa, void *buf, size_t n);
 
 /* ---- svm_entry.asm: one VMRUN ---- */
 /* Guest GPRs that the VMCB does not hold (RAX and RSP live in the VMCB). */
