@@ -128,6 +128,20 @@ def vm_mem_migrate_live(s):
     s.error("vm mem reclaim %s gpa=0x%x size=0x1000 nest_gpa=0x%x nest_size=0x2000" % (vm, SPARE, 0x3f000),
             match=r"in no memory slot")
     s.error("vm mem reclaim %s gpa=0x%x size=0x1000 nest_gpa=0x%x" % (vm, SPARE, SPARE), match=r"usage")
+    # The churn's own errors: nothing starts.
+    s.error("vm mem churn %s gpa=0x%x size=0x2000" % (vm, 0x3f000), match=r"in no memory slot")
+    s.error("vm mem churn %s gpa=0x%x size=0x2000 tasks=0" % (vm, SPARE), match=r"tasks")
+    s.error("vm mem churn %s gpa=0x%x" % (vm, SPARE), match=r"usage")
+    s.error("vm mem churnstop %s" % vm, match=r"no memory churn on VM")
+    s.error("vm mem churn 99 gpa=0x%x size=0x2000" % SPARE, match=r"no VM with id 99")
+    starts = int(_inval_rec(s, vm).get("starts", 0))
+    # A short churn of the spare range: started, stopped, counted.
+    s.ok("vm mem churn %s gpa=0x%x size=0x2000 tasks=3 pages=2 gap_us=100" % (vm, SPARE))
+    s.error("vm mem churn %s gpa=0x%x size=0x2000" % (vm, SPARE), match=r"already running")
+    st = s.ok("vm mem churnstop %s" % vm).records[0]
+    s.eq((st["tasks"], st["errors"]), ("3", "0"), "three tasks, no refused invalidation")
+    s.check(int(_inval_rec(s, vm).get("starts", 0)) - starts >= int(st["invalidations"]),
+            "every churn invalidation went through the VM's start/end (%s)" % st)
     s.eq(s.ok("vm mem read %s gpa=0x%x" % (vm, SPARE + 8)).records[0]["val"], "0x1234abcd",
          "the errors changed nothing")
     # Slot swaps go through the invalidation state (they wait for open
