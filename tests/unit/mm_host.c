@@ -24,7 +24,9 @@ char mm_panic_msg[512];
 
 static unsigned char *arena;
 static uint64_t arena_size;
-static bool irqs_on = true;
+/* Each thread is a CPU here, with its own interrupt flag (allocations from
+ * several threads at once save and restore it concurrently). */
+static _Thread_local bool irqs_on = true;
 
 void mm_host_setup(uint64_t bytes)
 {
