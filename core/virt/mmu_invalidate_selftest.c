@@ -127,21 +127,34 @@ static void nester_init(struct nester *n, struct fakevm *vm)
 	init_completion(&n->go_end);
 }
 
+/* The interleaving both designs are tried on: a nester task opens
+ * invalidation 1 on st_vm, then a swapper task queues a swap behind it
+ * (the caller waits for that and releases the nested start).  0, or the
+ * selftest failure when a task cannot be made. */
+static int start_nester_and_swapper(struct selftest_ctx *ctx, enum mmu_inval_mode mode, const char *name,
+				    struct nester *n, struct swapper *s, struct task **tn, struct task **ts)
+{
+	fakevm_init(&st_vm, mode, name);
+	nester_init(n, &st_vm);
+	*s = (struct swapper){ .vm = &st_vm };
+	init_completion(&s->finished);
+	*tn = kthread_run(nester_fn, n, other_cpu(0), "inval_nester");
+	ST_ASSERT(ctx, *tn, "out of memory");
+	wait_for_completion(&n->started);
+	*ts = kthread_run(swapper_fn, s, other_cpu(1), "inval_swapper");
+	ST_ASSERT(ctx, *ts, "out of memory");
+	return 0;
+}
+
 static int st_nested_swap(struct selftest_ctx *ctx)
 {
 	static struct nester n;
 	static struct swapper s;
 	char why[128];
+	struct task *tn, *ts;
 
-	fakevm_init(&st_vm, MMU_INVAL_COUNT, "st_nested");
-	nester_init(&n, &st_vm);
-	s = (struct swapper){ .vm = &st_vm };
-	init_completion(&s.finished);
-	struct task *tn = kthread_run(nester_fn, &n, other_cpu(0), "inval_nester");
-	ST_ASSERT(ctx, tn, "out of memory");
-	wait_for_completion(&n.started);
-	struct task *ts = kthread_run(swapper_fn, &s, other_cpu(1), "inval_swapper");
-	ST_ASSERT(ctx, ts, "out of memory");
+	if (start_nester_and_swapper(ctx, MMU_INVAL_COUNT, "st_nested", &n, &s, &tn, &ts))
+		return -1;
 	bool queued = wait_until(swap_queued, &st_vm);
 	complete(&n.go_nested);
 	bool nested = wait_until(done, &n.nested_done);
@@ -209,16 +222,10 @@ static int st_rwsem_deadlock(struct selftest_ctx *ctx)
 	static struct nester n;
 	static struct swapper s;
 	char why[128];
+	struct task *tn, *ts;
 
-	fakevm_init(&st_vm, MMU_INVAL_RWSEM, "st_rwsem");
-	nester_init(&n, &st_vm);
-	s = (struct swapper){ .vm = &st_vm };
-	init_completion(&s.finished);
-	struct task *tn = kthread_run(nester_fn, &n, other_cpu(0), "inval_nester");
-	ST_ASSERT(ctx, tn, "out of memory");
-	wait_for_completion(&n.started);
-	struct task *ts = kthread_run(swapper_fn, &s, other_cpu(1), "inval_swapper");
-	ST_ASSERT(ctx, ts, "out of memory");
+	if (start_nester_and_swapper(ctx, MMU_INVAL_RWSEM, "st_rwsem", &n, &s, &tn, &ts))
+		return -1;
 	bool queued = wait_until(rwsem_queued, &st_vm);
 
 	lockdep_expect_begin();

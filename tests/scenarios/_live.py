@@ -54,3 +54,18 @@ def data_slot_vm(s):
     s.ok("vm start %s" % vm)
     wait_progress(s, vm, "after start")
     return vm, n, slots["0x%x" % AREAS], slots["0x%x" % MOVER]
+
+
+def pinned_vm_running(s, vm, pins):
+    """Pin vCPU i of vm to CPU pins[i] and wait (bounded) until each has
+    entered its guest on that CPU and made progress.  Returns the `vm stat`
+    vCPU records; the caller checks them."""
+    for i, cpu in enumerate(pins):
+        s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, cpu))
+    deadline = time.monotonic() + s.scaled(120)
+    while True:
+        vcpus = s.ok("vm stat %s" % vm).where("vcpu")
+        if all(v["cpu"] == str(pins[int(v["vcpu"])]) and int(v["progress"]) > 0 for v in vcpus) \
+                or time.monotonic() > deadline:
+            return vcpus
+        time.sleep(0.5)

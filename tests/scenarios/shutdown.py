@@ -18,14 +18,10 @@ the console to ask.)"""
 import re
 
 from harness.scenario import scenario
+from _panic import all_off, expect_panic_stop, panic_report
 from _targets import BOCHS_VMX4, QEMU_SVM4
 
 GROUPS = ("virt", "power")
-
-# panic_report_cpus() in core/panic_stop.c.
-_CPU_LINE = re.compile(r"panic: cpu (\d+) (\(this CPU\)|stopped(?: \(it panicked too\))?|did not answer the NMI)"
-                       r"(?:, (.*))?$")
-
 
 def _all(n):
     return "0" if n == 1 else "0-%d" % (n - 1)
@@ -40,34 +36,10 @@ def _vm_everywhere(s):
 def _panic(s, command):
     """Type a crash command; the machine must stop with the failure status.
     Returns {cpu: (how, virt)} from the per-CPU lines."""
-    s.allow_panic(True)
-    s.con.wait_prompt()
-    s.send(command + "\r")
-    info = s.expect_exit(clean=False)
-    s.note("stopped: %s" % info.reason)
-    if s.target.kind == "qemu":
-        s.eq(info.status, 3, "QEMU exit status (isa-debug-exit 1: panic)")
-    else:
-        s.check("Bochs panic" in info.reason, "Bochs did not stop through the BIOS panic port: %s" % info.reason)
-    cpus = {}
-    for line in s.con.search(r"panic: cpu \d+ "):
-        m = _CPU_LINE.search(line.rstrip())
-        s.check(m is not None, "malformed per-CPU panic line: %r" % line)
-        cpu = int(m.group(1))
-        s.check(cpu not in cpus, "CPU %d reported twice" % cpu)
-        cpus[cpu] = (m.group(2), m.group(3))
-    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
+    expect_panic_stop(s, command)
+    cpus = panic_report(s)
     s.log_has(r"KERNEL PANIC: stopping the machine", "final panic line")
     return cpus
-
-
-def _all_off(s, cpus, panicker, virt="virtualization off"):
-    for cpu, (how, state) in sorted(cpus.items()):
-        if cpu == panicker:
-            s.eq(how, "(this CPU)", "how CPU %d is reported" % cpu)
-        else:
-            s.check(how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
-        s.eq(state, virt, "CPU %d after the panic" % cpu)
 
 
 @scenario(targets=[QEMU_SVM4, BOCHS_VMX4])
@@ -75,7 +47,7 @@ def panic_stops_every_cpu(s):
     """The shell's CPU panics with a VM present: every CPU stopped, all off."""
     _vm_everywhere(s)
     cpus = _panic(s, "crash panic")
-    _all_off(s, cpus, 0)
+    all_off(s, cpus, 0)
     s.log_has(r"KERNEL PANIC: crash command: panic requested from the console", "panic message")
 
 
@@ -85,7 +57,7 @@ def panic_on_ap(s):
     (running the shell) is one of those stopped by NMI."""
     _vm_everywhere(s)
     cpus = _panic(s, "crash panic cpu=2")
-    _all_off(s, cpus, 2)
+    all_off(s, cpus, 2)
     s.log_has(r"KERNEL PANIC: crash command: panic on CPU 2 in a cross-CPU call", "panic message")
 
 
@@ -94,7 +66,7 @@ def panic_in_nmi(s):
     """A panic in NMI context (NMIs blocked on the panicking CPU) on an AP."""
     _vm_everywhere(s)
     cpus = _panic(s, "crash panic cpu=3 in=nmi")
-    _all_off(s, cpus, 3)
+    all_off(s, cpus, 3)
     s.log_has(r"KERNEL PANIC: crash command: panic in NMI context on CPU 3", "panic message")
 
 
@@ -104,7 +76,7 @@ def second_panic(s):
     take the NMI, so its own panic must stop it; one report only."""
     _vm_everywhere(s)
     cpus = _panic(s, "crash panic also=1")
-    _all_off(s, cpus, 0)
+    all_off(s, cpus, 0)
     s.eq(cpus[1][0], "stopped (it panicked too)", "how CPU 1 is reported")
     s.eq(len(s.con.search(r"KERNEL PANIC: crash command")), 1, "panic messages printed")
     s.eq(len(s.con.search(r"KERNEL PANIC: stopping the machine")), 1, "final panic lines")
@@ -116,7 +88,7 @@ def nested_panic(s):
     stops every CPU and reports them."""
     _vm_everywhere(s)
     cpus = _panic(s, "crash panic nested=1")
-    _all_off(s, cpus, 0)
+    all_off(s, cpus, 0)
     s.log_has(r"KERNEL PANIC: while panicking: unhandled exception 14 \(page fault\)", "the nested panic")
 
 
@@ -126,7 +98,7 @@ def panic_waits_for_a_late_cpu(s):
     panic starts: the panicking CPU waits for it, and it is stopped."""
     _vm_everywhere(s)
     cpus = _panic(s, "crash panic slow=2")
-    _all_off(s, cpus, 0)
+    all_off(s, cpus, 0)
     s.eq(cpus[2][0], "stopped", "how the late CPU is reported")
 
 
@@ -138,14 +110,14 @@ def panic_with_a_stuck_cpu(s):
     cpus = _panic(s, "crash panic stuck=3")
     s.eq(cpus[3], ("did not answer the NMI", None), "CPU 3 in the report")
     del cpus[3]
-    _all_off(s, cpus, 0)
+    all_off(s, cpus, 0)
 
 
 @scenario(targets=[QEMU_SVM4], cmdline="virt=off")
 def panic_without_virt(s):
     """No virtualization backend: the CPUs are still stopped and say so."""
     cpus = _panic(s, "crash panic")
-    _all_off(s, cpus, 0, virt="no virtualization backend")
+    all_off(s, cpus, 0, virt="no virtualization backend")
 
 
 def _reboot(s, command):
@@ -216,7 +188,7 @@ def panic_in_nmi_with_a_stuck_cpu(s):
     s.log_has(r"KERNEL PANIC: crash command: panic in NMI context on CPU 1", "panic message")
     s.eq(cpus[3], ("did not answer the NMI", None), "CPU 3 in the report")
     del cpus[3]
-    _all_off(s, cpus, 1)
+    all_off(s, cpus, 1)
 
 
 @scenario(targets=[QEMU_SVM4])
@@ -231,4 +203,4 @@ def panic_with_a_stuck_cpu_under_the_shell(s):
     s.log_has(r"KERNEL PANIC: crash command: panic on CPU 1 in a cross-CPU call", "panic message")
     s.eq(cpus[3], ("did not answer the NMI", None), "CPU 3 in the report")
     del cpus[3]
-    _all_off(s, cpus, 1)
+    all_off(s, cpus, 1)

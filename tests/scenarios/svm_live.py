@@ -9,10 +9,10 @@ report as notes; they are never asserted (emulated time is noisy).
 svm_live_panic: a panic with live vCPUs running on every CPU leaves SVM on
 every CPU."""
 
-import re
-import time
 
 from harness.scenario import scenario
+from _live import pinned_vm_running
+from _panic import all_off, expect_panic_stop, panic_report
 from _targets import BOCHS_SVM, QEMU_SVM4, QEMU_SVM_LIVE
 
 GROUPS = ("virt", "bench")
@@ -51,10 +51,6 @@ def svm_live(s):
     s.eq((v.get("usage"), v.get("enabled")), ("0", "none"), "usage and enabled CPUs after the tests")
 
 
-_CPU_LINE = re.compile(r"panic: cpu (\d+) (\(this CPU\)|stopped(?: \(it panicked too\))?|did not answer the NMI)"
-                       r"(?:, (.*))?$")
-
-
 @scenario(targets=[QEMU_SVM4], timeout=600)
 def svm_live_panic(s):
     """A panic while live vCPUs of the pattern guest run on every CPU (one
@@ -67,28 +63,8 @@ def svm_live_panic(s):
         return
     vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
     s.ok("vm start %s" % vm)
-    for i in range(s.smp):
-        s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, i))
-    # Every vCPU has entered its guest on its own CPU before the panic.
-    deadline = time.monotonic() + s.scaled(60)
-    while True:
-        vcpus = s.ok("vm stat %s" % vm).where("vcpu")
-        if all(v["cpu"] == v["vcpu"] and int(v["progress"]) > 0 for v in vcpus) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    vcpus = pinned_vm_running(s, vm, list(range(s.smp)))
     s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
          [(str(i), "0", "running") for i in range(s.smp)], "vCPUs running on their CPUs before the panic")
-    s.allow_panic(True)
-    s.con.wait_prompt()
-    s.send("crash panic cpu=2\r")
-    info = s.expect_exit(clean=False)
-    s.eq(info.status, 3, "QEMU exit status (isa-debug-exit 1: panic)")
-    cpus = {}
-    for line in s.con.search(r"panic: cpu \d+ "):
-        m = _CPU_LINE.search(line.rstrip())
-        s.check(m is not None, "malformed per-CPU panic line: %r" % line)
-        cpus[int(m.group(1))] = (m.group(2), m.group(3))
-    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
-    for cpu, (how, state) in sorted(cpus.items()):
-        s.check(how == "(this CPU)" if cpu == 2 else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
-        s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)
+    expect_panic_stop(s, "crash panic cpu=2")
+    all_off(s, panic_report(s), 2)

@@ -12,6 +12,8 @@ import re
 import time
 
 from harness.scenario import scenario
+from _live import pinned_vm_running
+from _panic import all_off, expect_panic_stop, panic_report
 from _targets import BOCHS_VMX4, BOCHS_VMX_MODELS
 
 GROUPS = ("virt",)
@@ -57,10 +59,6 @@ def vmx_live(s):
 
 
 # panic_report_cpus() in core/panic_stop.c.
-_CPU_LINE = re.compile(r"panic: cpu (\d+) (\(this CPU\)|stopped(?: \(it panicked too\))?|did not answer the NMI)"
-                       r"(?:, (.*))?$")
-
-
 @scenario(targets=[BOCHS_VMX4], timeout=1200)
 def vmx_live_panic(s):
     """A panic with live vCPUs' VMCSs active on two CPUs (the injected panic
@@ -78,30 +76,7 @@ def vmx_live_panic(s):
     s.note(line)
     m = re.search(r"with (\d+) VMCS\(s\) active on CPU (\d+) and (\d+) on CPU (\d+)", line)
     s.check(int(m.group(1)) >= 1 and int(m.group(3)) >= 1, "VMCSs active on both CPUs at the panic", line)
-    panicker = int(m.group(2))
-    cpus = {}
-    for l in s.con.search(r"panic: cpu \d+ "):
-        c = _CPU_LINE.search(l.rstrip())
-        s.check(c is not None, "malformed per-CPU panic line: %r" % l)
-        cpus[int(c.group(1))] = (c.group(2), c.group(3))
-    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
-    for cpu, (how, state) in sorted(cpus.items()):
-        s.check(how == "(this CPU)" if cpu == panicker else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
-        s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)
-
-
-def _live_vm_running(s, vm, pins):
-    """Pin vCPU i to pins[i] and wait until each has entered on its CPU and
-    made progress.  Returns the `vm stat` vCPU records."""
-    for i, cpu in enumerate(pins):
-        s.ok("vcpu pin %s.%d cpu=%d" % (vm, i, cpu))
-    deadline = time.monotonic() + s.scaled(120)
-    while True:
-        vcpus = s.ok("vm stat %s" % vm).where("vcpu")
-        if all(v["cpu"] == str(pins[int(v["vcpu"])]) and int(v["progress"]) > 0 for v in vcpus) \
-                or time.monotonic() > deadline:
-            return vcpus
-        time.sleep(0.5)
+    all_off(s, panic_report(s), int(m.group(2)))
 
 
 def _has_live_vms(s):
@@ -123,14 +98,14 @@ def vmx_live_core(s):
     vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
     s.ok("vm start %s" % vm)
     n = s.smp
-    vcpus = _live_vm_running(s, vm, list(range(n)))
+    vcpus = pinned_vm_running(s, vm, list(range(n)))
     s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
          [(str(i), "0", "running") for i in range(n)], "vCPUs running on their CPUs")
     s.ok("check")
     # Rotate: vCPU i to CPU i+1, twice.
     for shift in (1, 2):
         before = {v["vcpu"]: int(v["progress"]) for v in vcpus}
-        vcpus = _live_vm_running(s, vm, [(i + shift) % n for i in range(n)])
+        vcpus = pinned_vm_running(s, vm, [(i + shift) % n for i in range(n)])
         s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
              [(str((i + shift) % n), "0", "running") for i in range(n)], "vCPUs after moving by %d" % shift)
         s.check(all(int(v["progress"]) > before[v["vcpu"]] for v in vcpus), "progress after moving by %d" % shift,
@@ -189,20 +164,8 @@ def vmx_live_core_panic(s):
         return
     vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
     s.ok("vm start %s" % vm)
-    vcpus = _live_vm_running(s, vm, list(range(s.smp)))
+    vcpus = pinned_vm_running(s, vm, list(range(s.smp)))
     s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
          [(str(i), "0", "running") for i in range(s.smp)], "vCPUs running on their CPUs before the panic")
-    s.allow_panic(True)
-    s.con.wait_prompt()
-    s.send("crash panic cpu=2\r")
-    info = s.expect_exit(clean=False)
-    s.check("Bochs panic" in info.reason, "Bochs did not stop through the BIOS panic port: %s" % info.reason)
-    cpus = {}
-    for l in s.con.search(r"panic: cpu \d+ "):
-        c = _CPU_LINE.search(l.rstrip())
-        s.check(c is not None, "malformed per-CPU panic line: %r" % l)
-        cpus[int(c.group(1))] = (c.group(2), c.group(3))
-    s.eq(sorted(cpus), list(range(s.smp)), "CPUs in the panic report")
-    for cpu, (how, state) in sorted(cpus.items()):
-        s.check(how == "(this CPU)" if cpu == 2 else how.startswith("stopped"), "CPU %d: %s" % (cpu, how))
-        s.eq(state, "virtualization off", "CPU %d after the panic" % cpu)
+    expect_panic_stop(s, "crash panic cpu=2")
+    all_off(s, panic_report(s), 2)
