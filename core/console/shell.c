@@ -70,7 +70,8 @@ static void command_line_out(const char *s, size_t n, bool prompt)
 	a += sizeof(SHELL_PROMPT) - 1;
 	memcpy(again + a, typed, typed_n);
 	a += typed_n;
-	if (s[n - 1] == '\n' && n <= 3) {
+	/* A line end ("\n", or "^C\n") is printed after the line again. */
+	if (s[n - 1] == '\n' && n <= sizeof(again) - a) {
 		memcpy(again + a, s, n);
 		a += n;
 	}

@@ -8,16 +8,11 @@
 
 #define HP_BENCH_ROUNDS 8
 
-static unsigned hp_bench(uint64_t *samples, unsigned max, bool measure_down)
+unsigned cpuhp_bench_cycles(unsigned cpu, unsigned rounds, uint64_t *samples, unsigned max, bool measure_down)
 {
-	unsigned cpu = nr_possible_cpus - 1;
-	if (cpu == 0 || !cpu_is_online(cpu))
-		return 0;
-	unsigned id;
 	char why[WHY_MAX];
-	bool vm = vm_create(&id, why, sizeof(why)) == 0; /* without a backend: plain hotplug */
 	unsigned n = 0;
-	for (; n < max && n < HP_BENCH_ROUNDS; n++) {
+	for (; n < max && n < rounds; n++) {
 		uint64_t t0 = arch_time_ns();
 		if (cpu_down(cpu, why, sizeof(why)) != 0)
 			break;
@@ -27,6 +22,18 @@ static unsigned hp_bench(uint64_t *samples, unsigned max, bool measure_down)
 		uint64_t t2 = arch_time_ns();
 		samples[n] = (measure_down ? t1 - t0 : t2 - t1) / 1000;
 	}
+	return n;
+}
+
+static unsigned hp_bench(uint64_t *samples, unsigned max, bool measure_down)
+{
+	unsigned cpu = nr_possible_cpus - 1;
+	if (cpu == 0 || !cpu_is_online(cpu))
+		return 0;
+	unsigned id;
+	char why[WHY_MAX];
+	bool vm = vm_create(&id, why, sizeof(why)) == 0; /* without a backend: plain hotplug */
+	unsigned n = cpuhp_bench_cycles(cpu, HP_BENCH_ROUNDS, samples, max, measure_down);
 	if (vm)
 		vm_destroy(id, why, sizeof(why));
 	return n;

@@ -127,17 +127,7 @@ static unsigned hp_bench(uint64_t *samples, unsigned max, bool down)
 	if (cpu == 0 || !cpu_is_online(cpu))
 		return 0;
 	unsigned id = live_vm(4 < nr_possible_cpus ? 4 : nr_possible_cpus);
-	char why[WHY_MAX];
-	unsigned n = 0;
-	for (; id && n < max && n < VB_ROUNDS / 2; n++) {
-		uint64_t t0 = arch_time_ns();
-		if (cpu_down(cpu, why, sizeof(why)) != 0)
-			break;
-		uint64_t t1 = arch_time_ns();
-		if (cpu_up(cpu, why, sizeof(why)) != 0)
-			break;
-		samples[n] = ((down ? t1 - t0 : arch_time_ns() - t1)) / 1000;
-	}
+	unsigned n = id ? cpuhp_bench_cycles(cpu, VB_ROUNDS / 2, samples, max, down) : 0;
 	drop_vm(id);
 	return n;
 }

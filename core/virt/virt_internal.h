@@ -13,6 +13,13 @@ struct vcpu_requests *vm_requests(unsigned id);
 struct shell_ctx;
 int vm_slot_cmd(struct shell_ctx *ctx, int argc, char **argv);
 int vm_mem_cmd(struct shell_ctx *ctx, int argc, char **argv);
+/* Benches (vm_slot_churn.c): a started live VM of nr vCPUs of the pattern
+ * guest whose slot *data is exactly their areas (from guest-physical
+ * 0x22000, asm/vexit.h), every vCPU entered; 0, or -1 with why (also when
+ * the machine has fewer CPUs than nr). */
+int vm_bench_areas_vm(unsigned nr, unsigned *id, unsigned *data, char *why, size_t len);
+#define BENCH_AREAS 0x22000ULL     /* the pattern guest's areas (asm/vexit.h) */
+#define BENCH_AREA 0x4000ULL       /* one vCPU's area */
 /* `vm mem churn|churnstop` (vm_mem_churn.c). */
 int vm_mem_churn_cmd(struct shell_ctx *ctx, unsigned id, bool start, int argc, char **argv);
 

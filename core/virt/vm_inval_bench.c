@@ -32,14 +32,12 @@
 #include <vigil/vcpu.h>
 #include "virt_internal.h"
 
-#define AREAS 0x22000ULL           /* the pattern guest's areas (asm/vexit.h) */
-#define AREA 0x4000ULL             /* one vCPU's area */
 #define VCPUS 2
 #define WINDOW_NS 50000000ULL      /* 50 ms of emulated time per sample */
 
 struct probe {
 	unsigned id;
-	uint64_t progress, entries_min, retries;
+	uint64_t progress, retries;
 };
 
 static void look(const struct vm *vm, void *arg)
@@ -47,14 +45,8 @@ static void look(const struct vm *vm, void *arg)
 	struct probe *p = arg;
 	if (vm->id != p->id || !vm->vcpus)
 		return;
-	p->entries_min = UINT64_MAX;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = vm->vcpus[i];
-		p->progress += __atomic_load_n(&v->run.progress, __ATOMIC_RELAXED);
-		uint64_t e = __atomic_load_n(&v->entries, __ATOMIC_RELAXED);
-		if (e < p->entries_min)
-			p->entries_min = e;
-	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		p->progress += __atomic_load_n(&vm->vcpus[i]->run.progress, __ATOMIC_RELAXED);
 	struct mmu_invalidate_snapshot s;
 	mmu_invalidate_snapshot(vm_mmu_invalidate((struct vm *)vm), &s);
 	p->retries = s.st.retries;
@@ -67,28 +59,6 @@ static struct probe probe(unsigned id)
 	return p;
 }
 
-/* A started VM whose slot *data is exactly its vCPUs' areas; 0 or -1. */
-static int fixture(unsigned *id, unsigned *data, char *why, size_t len)
-{
-	if (nr_possible_cpus < VCPUS || vm_create_live(id, VCPUS, 256 * 1024, why, len))
-		return -1;
-	struct memslot_txn txn = { .n = 1 };
-	struct memslot_txn_result res;
-	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = 0, .gpa = AREAS };
-	if (vm_slot_update(*id, &txn, &res, why, len))
-		goto fail;
-	*data = memslot_txn_other_added(&res, 0);
-	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = *data, .gpa = AREAS + VCPUS * AREA };
-	if (vm_slot_update(*id, &txn, &res, why, len) || vm_start(*id, why, len))
-		goto fail;
-	for (unsigned t = 0; t < 200 && probe(*id).entries_min < 4; t++)
-		sleep_ns(10000000ULL);
-	return 0;
-fail:
-	vm_destroy(*id, why, len);
-	return -1;
-}
-
 static void teardown(unsigned id)
 {
 	char why[WHY_MAX];
@@ -98,7 +68,7 @@ static void teardown(unsigned id)
 
 static int churn_begin(unsigned id, unsigned reclaim_pct, uint64_t gap_ns, char *why, size_t len)
 {
-	struct vm_mem_churn_cfg cfg = { .vm = id, .tasks = 2, .gpa = AREAS, .size = VCPUS * AREA,
+	struct vm_mem_churn_cfg cfg = { .vm = id, .tasks = 2, .gpa = BENCH_AREAS, .size = VCPUS * BENCH_AREA,
 					.max_pages = 4, .reclaim_pct = reclaim_pct, .nest_pct = 20,
 					.gap_ns = gap_ns, .seed = 7 };
 	return vm_mem_churn_begin(&cfg, why, len);
@@ -117,7 +87,7 @@ static unsigned run(enum what w, uint64_t *samples, unsigned max)
 {
 	char why[WHY_MAX];
 	unsigned id, data, got = 0;
-	if (fixture(&id, &data, why, sizeof(why)))
+	if (vm_bench_areas_vm(VCPUS, &id, &data, why, sizeof(why)))
 		return 0;
 	if (w == WRITE_RATIO || w == WRITE_RATIO_1MS) {
 		/* Alternate: a window without churn, then one with it. */
@@ -145,7 +115,7 @@ static unsigned run(enum what w, uint64_t *samples, unsigned max)
 		if (w == SWAP) {
 			struct memslot_txn txn = { .n = 1 };
 			struct memslot_txn_result res;
-			txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = AREAS + AREA };
+			txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = BENCH_AREAS + BENCH_AREA };
 			uint64_t t0 = arch_time_ns();
 			if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
 				break;
@@ -166,7 +136,7 @@ static unsigned run(enum what w, uint64_t *samples, unsigned max)
 		else if (w == RETRIES)
 			samples[got] = n1 > n0 ? (b.retries - a.retries) * 1000 / (n1 - n0) : 0;
 		else  /* WRITE: passes over a 16 KiB area each */
-			samples[got] = ns ? (b.progress - a.progress) * (AREA / 1024) * 1000000000ull / ns : 0;
+			samples[got] = ns ? (b.progress - a.progress) * (BENCH_AREA / 1024) * 1000000000ull / ns : 0;
 	}
 	churn_end(id);
 	teardown(id);

@@ -73,7 +73,8 @@ static void churn_fn(void *arg)
 			pick(&ct->rng, &req.nest_gpa, &req.nest_size);
 		char why[WHY_MAX];
 		int r = vm_mem_invalidate(churn.vm, &req, &res, why, sizeof(why));
-		ct->invalidations += 1 + (req.nest_size != 0);
+		/* vm_mem_churn_count() reads it while we run. */
+		__atomic_add_fetch(&ct->invalidations, 1 + (req.nest_size != 0), __ATOMIC_RELAXED);
 		ct->pages += res.pages;
 		ct->kept += res.kept;
 		ct->nested_pages += res.nested_pages;

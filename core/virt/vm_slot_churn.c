@@ -116,8 +116,6 @@ int vm_slot_churn(unsigned vm_id, unsigned slot, unsigned rounds, int move_slot,
  * the kicks, the wait for every vCPU to leave, the publish, the zap and
  * flush, the grace period, the open.  Skipped (no samples) when the
  * machine has fewer CPUs than vCPUs. */
-#define BENCH_AREAS 0x22000ULL     /* the pattern guest's areas (asm/vexit.h) */
-#define BENCH_AREA 0x4000ULL
 
 struct entered {
 	unsigned id;
@@ -149,24 +147,39 @@ static void wait_running(unsigned id)
 	}
 }
 
-static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
+int vm_bench_areas_vm(unsigned nr, unsigned *id, unsigned *data, char *why, size_t len)
 {
-	char why[WHY_MAX];
-	unsigned id, got = 0;
 	/* 8 vCPUs' pattern areas do not fit in 256 KiB. */
 	uint64_t mem = (nr > 4 ? 512 : 256) * 1024;
-	if (nr > nr_possible_cpus || vm_create_live(&id, nr, mem, why, sizeof(why)))
-		return 0;
+	if (nr > nr_possible_cpus)
+		return why_fail(why, len, WHY_OTHER, "%u vCPUs on %u CPUs", nr, nr_possible_cpus);
+	if (vm_create_live(id, nr, mem, why, len))
+		return -1;
 	struct memslot_txn txn = { .n = 1 };
 	struct memslot_txn_result res;
 	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = 0, .gpa = BENCH_AREAS };
-	if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
-		goto out;
-	unsigned data = memslot_txn_other_added(&res, 0);
-	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = BENCH_AREAS + nr * BENCH_AREA };
-	if (vm_slot_update(id, &txn, &res, why, sizeof(why)) || vm_start(id, why, sizeof(why)))
-		goto out;
-	wait_running(id);
+	if (vm_slot_update(*id, &txn, &res, why, len))
+		goto fail;
+	*data = memslot_txn_other_added(&res, 0);
+	txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = *data, .gpa = BENCH_AREAS + nr * BENCH_AREA };
+	if (vm_slot_update(*id, &txn, &res, why, len) || vm_start(*id, why, len))
+		goto fail;
+	wait_running(*id);
+	return 0;
+fail:;
+	char ignored[WHY_MAX];
+	vm_destroy(*id, ignored, sizeof(ignored));
+	return -1;
+}
+
+static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
+{
+	char why[WHY_MAX];
+	unsigned id, data, got = 0;
+	if (vm_bench_areas_vm(nr, &id, &data, why, sizeof(why)))
+		return 0;
+	struct memslot_txn txn = { .n = 1 };
+	struct memslot_txn_result res;
 	uint64_t mid = BENCH_AREAS + nr * BENCH_AREA / 2;
 	for (; got < max; got++) {
 		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_SPLIT, .slot = data, .gpa = mid };
@@ -174,12 +187,12 @@ static unsigned split_live(unsigned nr, uint64_t *samples, unsigned max)
 		if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
 			break;
 		samples[got] = arch_time_ns() - t0;
-		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = data, .slot2 = memslot_txn_other_added(&res, data) };
+		txn.c[0] = (struct memslot_change){ .op = MEMSLOT_MERGE, .slot = data,
+						    .slot2 = memslot_txn_other_added(&res, data) };
 		if (vm_slot_update(id, &txn, &res, why, sizeof(why)))
 			break;
 	}
 	vm_stop(id, why, sizeof(why));
-out:
 	vm_destroy(id, why, sizeof(why));
 	return got;
 }

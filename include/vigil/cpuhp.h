@@ -76,6 +76,11 @@ void cpuhp_init(void);
 const char *cpuhp_state_name(unsigned cpu);
 /* Operations done since boot (for benches and stress). */
 extern unsigned long cpuhp_ups, cpuhp_downs;
+/* Benches: take cpu offline and online again up to rounds times (fewer
+ * when max is smaller or a step fails); each sample is the offline or the
+ * online step (measure_down), in microseconds.  Returns the samples taken
+ * (core/hotplug/hotplug_bench.c). */
+unsigned cpuhp_bench_cycles(unsigned cpu, unsigned rounds, uint64_t *samples, unsigned max, bool measure_down);
 
 /* ---- called by the architecture / scheduler ---- */
 

@@ -4,6 +4,8 @@ areas sit alone in one slot."""
 
 import time
 
+from _panic import all_off, expect_panic_stop, panic_report
+
 
 def vm_stat(s, vm):
     """(the VM's record, its vCPUs' records) from `vm stat`."""
@@ -69,3 +71,26 @@ def pinned_vm_running(s, vm, pins):
                 or time.monotonic() > deadline:
             return vcpus
         time.sleep(0.5)
+
+
+def has_live_vms(s):
+    """Does this kernel run live vCPUs (`vm start`)?  Notes it when not."""
+    if "vm start" not in s.ok("help vm").text():
+        s.note("this kernel has no live vCPUs (no 'vm start'): nothing tested")
+        return False
+    return True
+
+
+def panic_with_pinned_vcpus(s):
+    """A live VM with one vCPU pinned to each CPU, every one running its
+    guest there, then a panic on CPU 2: every CPU is reported, each stopped
+    (or the panicking one) and with virtualization off."""
+    if not has_live_vms(s):
+        return
+    vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
+    s.ok("vm start %s" % vm)
+    vcpus = pinned_vm_running(s, vm, list(range(s.smp)))
+    s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
+         [(str(i), "0", "running") for i in range(s.smp)], "vCPUs running on their CPUs before the panic")
+    expect_panic_stop(s, "crash panic cpu=2")
+    all_off(s, panic_report(s), 2)

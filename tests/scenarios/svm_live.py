@@ -11,8 +11,7 @@ every CPU."""
 
 
 from harness.scenario import scenario
-from _live import pinned_vm_running
-from _panic import all_off, expect_panic_stop, panic_report
+from _live import panic_with_pinned_vcpus
 from _targets import BOCHS_SVM, QEMU_SVM4, QEMU_SVM_LIVE
 
 GROUPS = ("virt", "bench")
@@ -58,13 +57,4 @@ def svm_live_panic(s):
     entries and every CPU leaves SVM.  Needs the core's live vCPUs (`vm
     start`, core/virt/vcpu.c); a kernel without them says so and tests
     nothing."""
-    if "vm start" not in s.ok("help vm").text():
-        s.note("this kernel has no live vCPUs (no 'vm start'): nothing tested")
-        return
-    vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
-    s.ok("vm start %s" % vm)
-    vcpus = pinned_vm_running(s, vm, list(range(s.smp)))
-    s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
-         [(str(i), "0", "running") for i in range(s.smp)], "vCPUs running on their CPUs before the panic")
-    expect_panic_stop(s, "crash panic cpu=2")
-    all_off(s, panic_report(s), 2)
+    panic_with_pinned_vcpus(s)

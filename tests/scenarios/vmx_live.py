@@ -12,8 +12,8 @@ import re
 import time
 
 from harness.scenario import scenario
-from _live import pinned_vm_running
-from _panic import all_off, expect_panic_stop, panic_report
+from _live import has_live_vms, panic_with_pinned_vcpus, pinned_vm_running
+from _panic import all_off, panic_report
 from _targets import BOCHS_VMX4, BOCHS_VMX_MODELS
 
 GROUPS = ("virt",)
@@ -58,7 +58,6 @@ def vmx_live(s):
     s.ok("check")
 
 
-# panic_report_cpus() in core/panic_stop.c.
 @scenario(targets=[BOCHS_VMX4], timeout=1200)
 def vmx_live_panic(s):
     """A panic with live vCPUs' VMCSs active on two CPUs (the injected panic
@@ -79,13 +78,6 @@ def vmx_live_panic(s):
     all_off(s, panic_report(s), int(m.group(2)))
 
 
-def _has_live_vms(s):
-    if "vm start" not in s.ok("help vm").text():
-        s.note("this kernel has no live vCPUs (no 'vm start'): nothing tested")
-        return False
-    return True
-
-
 @scenario(targets=[BOCHS_VMX4], timeout=1800)
 def vmx_live_core(s):
     """The core's vCPU loop (core/virt/vcpu.c) on VMX: 4 vCPUs of the pattern
@@ -93,7 +85,7 @@ def vmx_live_core(s):
     by cross-CPU call, VMPTRLD and VMLAUNCH on the new one); progress goes on,
     no guest memory error, `check` (the VMCS-list invariant among them) holds
     with VMCSs active on every CPU.  Needs the core's live vCPUs."""
-    if not _has_live_vms(s):
+    if not has_live_vms(s):
         return
     vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
     s.ok("vm start %s" % vm)
@@ -160,12 +152,4 @@ def vmx_live_core_panic(s):
     """A panic while the core's live vCPUs run on every CPU (one pinned to
     each): the NMI shoot-down VMCLEARs each CPU's VMCSs and leaves VMX
     everywhere.  Needs the core's live vCPUs."""
-    if not _has_live_vms(s):
-        return
-    vm = s.ok("vm create vcpus=%d" % s.smp).records[0]["vm"]
-    s.ok("vm start %s" % vm)
-    vcpus = pinned_vm_running(s, vm, list(range(s.smp)))
-    s.eq([(v["cpu"], v["errors"], v["state"]) for v in vcpus],
-         [(str(i), "0", "running") for i in range(s.smp)], "vCPUs running on their CPUs before the panic")
-    expect_panic_stop(s, "crash panic cpu=2")
-    all_off(s, panic_report(s), 2)
+    panic_with_pinned_vcpus(s)

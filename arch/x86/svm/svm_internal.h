@@ -151,4 +151,8 @@ int svm_vcpu_load(struct vcpu *vcpu, unsigned cpu, char *why, size_t len);
 bool svm_vcpu_enter(struct vcpu *vcpu);
 enum vcpu_exit_action svm_vcpu_handle_exit(struct vcpu *vcpu);
 
+/* Self-tests: does this CPU's LAPIC timer tick within ms (interrupts on)?
+ * Proof that GIF is set: a CPU left with GIF clear takes no interrupt. */
+bool svm_timer_ticks_within(uint64_t ms);
+
 #endif

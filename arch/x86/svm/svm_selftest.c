@@ -121,7 +121,7 @@ static int test_snapshot(struct selftest_ctx *ctx, struct backend_test *t)
 
 /* With interrupts on, the LAPIC timer must keep ticking: proof that GIF is
  * set (a CPU left with GIF clear takes no interrupt ever again). */
-static bool timer_ticks_within(uint64_t ms)
+bool svm_timer_ticks_within(uint64_t ms)
 {
 	uint64_t start = this_cpu()->timer_ticks, deadline = arch_time_ns() + ms * 1000000ULL;
 	while (arch_time_ns() < deadline)
@@ -150,7 +150,7 @@ static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 	ST_ASSERT(ctx, !svm_hw_enabled() && rdmsr(MSR_VM_HSAVE_PA) == 0, "disable left EFER.SVME=%d VM_HSAVE_PA=0x%lx",
 		  svm_hw_enabled(), (unsigned long)rdmsr(MSR_VM_HSAVE_PA));
 	if (irqs)
-		ST_ASSERT(ctx, timer_ticks_within(100), "no timer interrupt after disable: GIF left clear?");
+		ST_ASSERT(ctx, svm_timer_ticks_within(100), "no timer interrupt after disable: GIF left clear?");
 
 	/* Same for emergency_disable, twice (idempotent). */
 	ST_ASSERT(ctx, svm_enable(why, sizeof(why)) == 0, "enable again: %s", why);
@@ -162,7 +162,7 @@ static int test_on_off(struct selftest_ctx *ctx, struct backend_test *t)
 	ST_ASSERT(ctx, !svm_hw_enabled() && rdmsr(MSR_VM_HSAVE_PA) == 0, "emergency_disable left EFER.SVME=%d",
 		  svm_hw_enabled());
 	if (irqs)
-		ST_ASSERT(ctx, timer_ticks_within(100), "no timer interrupt after emergency_disable: GIF left clear?");
+		ST_ASSERT(ctx, svm_timer_ticks_within(100), "no timer interrupt after emergency_disable: GIF left clear?");
 	return 0;
 }
 

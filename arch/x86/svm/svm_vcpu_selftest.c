@@ -257,15 +257,6 @@ static int test_migration(struct selftest_ctx *ctx, struct live_rig *r)
 	return 0;
 }
 
-static bool timer_ticks_within(uint64_t ms)
-{
-	uint64_t start = this_cpu()->timer_ticks, deadline = arch_time_ns() + ms * 1000000ULL;
-	while (arch_time_ns() < deadline)
-		if (__atomic_load_n(&this_cpu()->timer_ticks, __ATOMIC_RELAXED) != start)
-			return true;
-	return false;
-}
-
 /* What a panic's NMI does to a CPU between two entries of a live vCPU. */
 static int test_emergency(struct selftest_ctx *ctx, struct live_rig *r)
 {
@@ -286,7 +277,7 @@ static int test_emergency(struct selftest_ctx *ctx, struct live_rig *r)
 	ST_ASSERT(ctx, !svm_hw_enabled(), "EFER.SVME still set after the emergency disable");
 	ST_ASSERT(ctx, !entered, "vcpu_enter entered with SVM off");
 	if (arch_irqs_enabled())
-		ST_ASSERT(ctx, timer_ticks_within(100), "no timer interrupt after the emergency disable: GIF left clear?");
+		ST_ASSERT(ctx, svm_timer_ticks_within(100), "no timer interrupt after the emergency disable: GIF left clear?");
 	ST_ASSERT(ctx, svm_enable(why, sizeof(why)) == 0, "enable again: %s", why);
 	r->t.enabled_here = true;
 	return run_entries(ctx, v, 50, "vCPU 1 after the emergency disable and a new enable");
