@@ -162,7 +162,7 @@ BENCH(memslot_inval_rate, "inval/s", bench_rate);
 
 static unsigned bench_swap_latency(uint64_t *samples, unsigned max)
 {
-	unsigned n = max < 32 ? max : 32, aborted = 0;
+	unsigned n = max < 16 ? max : 16, aborted = 0;  /* a sample may take 2 s */
 
 	vm_setup();
 	load_start(true);

@@ -27,7 +27,10 @@ BENCHES = ("vm_inval_live_rate", "vm_inval_live_retries", "vm_inval_live_swap", 
 FIGURE = r"^bench=(\w+) median=(\d+) min=(\d+) max=(\d+) unit=(\S+) samples=(\d+)$"
 
 
-@scenario(targets=[QEMU_SVM4, BOCHS_VMX4], timeout=1500)
+# Bochs only in `make check`: its clock counts instructions, so its figures
+# repeat from boot to boot, while QEMU's, under the suite's load, say little
+# (`make bench` runs them on QEMU alone).
+@scenario(targets=[BOCHS_VMX4], timeout=1500)
 def vm_mem_inval_bench(s):
     """BENCH vm_inval_live_*: invalidations per second, fault retries per
     1000 invalidations, a slot split's latency under continuous
